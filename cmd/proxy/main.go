@@ -1,0 +1,81 @@
+// Command orderguard is the one binary of the project: the proxy (serve), the
+// linter (lint), the sandbox, the benchmark, the outbox tools and spec tools.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; otherwise the
+// module's build info is used.
+var version = ""
+
+// A command runs with its arguments (after the subcommand name) and returns the
+// process exit code. Each lives in its own file, named after the subcommand.
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = map[string]command{
+	"serve":   {"run the validating proxy in front of Forter (or the embedded sandbox)", runServe},
+	"lint":    {"check payload files (JSON, NDJSON, HAR) against the specs and rules", runLint},
+	"sandbox": {"run the emulator of Forter's test site", runSandbox},
+	"spec":    {"check the specs, list the business rules", runSpec},
+	"outbox":  {"inspect and replay the outbox of undelivered requests", runOutbox},
+	"bench":   {"measure the latency the proxy adds, against baselines", runBench},
+	"version": {"print the version", runVersion},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "orderguard: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	return cmd.run(args[1:], stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: orderguard <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'orderguard <command> --help' for a command's flags.")
+}
+
+func runVersion(_ []string, stdout, _ io.Writer) int {
+	fmt.Fprintf(stdout, "orderguard %s\n", versionString())
+	return 0
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}

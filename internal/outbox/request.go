@@ -1,0 +1,22 @@
+package outbox
+
+import "time"
+
+// Request is one request the proxy could not deliver within its budget, kept to
+// be resent to Forter later. The proxy builds it; the outbox owns it after Enqueue.
+type Request struct {
+	Operation string            // operationId in openapi/: orderV2, orderV3, statusPost, statusPut
+	OrderID   string            // the {orderId} of the path
+	Method    string            // POST or PUT
+	Path      string            // the request path, e.g. /v2/orders/123 (query included if any)
+	Header    map[string]string // the headers that matter to Forter (api-version, x-forter-*, content-type); never Authorization
+	Body      []byte            // the exact bytes the client sent
+	FirstTry  time.Time         // when the proxy first received it
+}
+
+// Enqueuer is what the proxy needs of the outbox: a durable write, committed
+// with fsync before it returns nil. An error means the request is not kept and
+// the client must not be told it will be delivered.
+type Enqueuer interface {
+	Enqueue(Request) error
+}
