@@ -197,7 +197,13 @@ func ErrorLines(err error) []string {
 			}
 			return
 		}
-		lines = append(lines, strings.Join(strings.Fields(e.Error()), " "))
+		line := strings.Join(strings.Fields(e.Error()), " ")
+		// kin-openapi appends the whole schema and value; the error says enough without them
+		// (and a value may be personal data).
+		if i := strings.Index(line, " Schema: "); i > 0 {
+			line = line[:i]
+		}
+		lines = append(lines, line)
 	}
 	walk(err)
 	seen := map[string]bool{}
