@@ -12,6 +12,10 @@ type Request struct {
 	Header    map[string]string // the headers that matter to Forter (api-version, x-forter-*, content-type); never Authorization
 	Body      []byte            // the exact bytes the client sent
 	FirstTry  time.Time         // when the proxy first received it
+
+	// Set by the outbox when it hands the request to a Sender; ignored by Enqueue.
+	ID      uint64 // the outbox entry id (for logs and an idempotency header)
+	Attempt int    // 1 for the first resend
 }
 
 // Enqueuer is what the proxy needs of the outbox: a durable write, committed
