@@ -1,0 +1,315 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/orderguard/orderguard/internal/validate"
+)
+
+// Operation IDs of openapi/forter.yaml the linter knows how to choose between.
+const (
+	OpOrderV2    = "orderV2"
+	OpOrderV3    = "orderV3"
+	OpStatusPost = "statusPost"
+	OpStatusPut  = "statusPut"
+)
+
+// Modes of --operation.
+const (
+	ModeAuto    = "auto"
+	ModeOrder   = "order"
+	ModeOrderV3 = "order-v3"
+	ModeStatus  = "status"
+)
+
+// ErrUsage marks errors in the linter's configuration (exit code 2).
+var ErrUsage = errors.New("lint: usage")
+
+// Options configure a Linter.
+type Options struct {
+	// Operations are the compiled validators, one per operationId (gen.Operations).
+	Operations []validate.Operation
+	// Rules describe the business rules (gen.Rules); used to check rule ids in
+	// Severities and for SARIF rule metadata.
+	Rules []validate.RuleInfo
+	// Mode is auto (default), order, order-v3 or status.
+	Mode string
+	// Severities overrides business rule severities by rule id (--config).
+	Severities map[string]validate.Severity
+	// Workers is the number of files linted at once; 0 means every core.
+	Workers int
+}
+
+// Linter lints inputs with one set of validators. It is safe for concurrent use.
+type Linter struct {
+	ops        map[string]validate.Operation
+	mode       string
+	severities map[string]validate.Severity
+	workers    int
+}
+
+// New checks the options: the operations the mode needs must be present and
+// every rule id in Severities must be known.
+func New(o Options) (*Linter, error) {
+	l := &Linter{ops: map[string]validate.Operation{}, mode: o.Mode, workers: o.Workers}
+	if l.mode == "" {
+		l.mode = ModeAuto
+	}
+	for _, op := range o.Operations {
+		if op.Request != nil {
+			l.ops[op.ID] = op
+		}
+	}
+	var need []string
+	switch l.mode {
+	case ModeAuto:
+		need = []string{OpOrderV2, OpStatusPost}
+	case ModeOrder:
+		need = []string{OpOrderV2}
+	case ModeOrderV3:
+		need = []string{OpOrderV3}
+	case ModeStatus:
+		need = []string{OpStatusPost}
+	default:
+		return nil, fmt.Errorf("%w: operation %q: want auto, order, order-v3 or status", ErrUsage, o.Mode)
+	}
+	for _, id := range need {
+		if _, ok := l.ops[id]; !ok {
+			return nil, fmt.Errorf("%w: no request validator for operation %s", ErrUsage, id)
+		}
+	}
+	if len(o.Severities) > 0 {
+		known := make(map[string]bool, len(o.Rules))
+		for _, r := range o.Rules {
+			known[r.ID] = true
+		}
+		l.severities = make(map[string]validate.Severity, len(o.Severities))
+		for id, s := range o.Severities {
+			if !known[id] {
+				return nil, fmt.Errorf("%w: unknown rule %q (see 'orderguard spec rules')", ErrUsage, id)
+			}
+			l.severities[id] = s
+		}
+	}
+	if l.workers <= 0 {
+		l.workers = runtime.GOMAXPROCS(0)
+	}
+	return l, nil
+}
+
+// Violation is a validator's violation placed in the input file: Line, Column
+// and Offset are file positions (for HAR entries: positions within the
+// entry's request.postData.text).
+type Violation struct {
+	validate.Violation
+	// CharColumn is Column counted in Unicode code points (SARIF's column kind).
+	CharColumn int `json:"-"`
+}
+
+// Payload is one linted body: a whole JSON file, an NDJSON line or a HAR entry.
+type Payload struct {
+	Path string // the input's display path
+	// Index is the NDJSON record (0-based, blank lines not counted) or the HAR
+	// entry index in log.entries; -1 for a whole JSON file.
+	Index int
+	// Line is the file line where an NDJSON record starts; 0 otherwise.
+	Line       int
+	Type       FileType
+	Operation  string // operationId
+	Violations []Violation
+}
+
+// InPostData reports whether positions are within a HAR entry's postData text.
+func (p *Payload) InPostData() bool { return p.Type == TypeHAR }
+
+// Errors counts error-severity violations.
+func (p *Payload) Errors() int {
+	n := 0
+	for i := range p.Violations {
+		if p.Violations[i].Severity == validate.SeverityError {
+			n++
+		}
+	}
+	return n
+}
+
+// Valid reports whether the payload has no error-severity violation.
+func (p *Payload) Valid() bool { return p.Errors() == 0 }
+
+// FileResult holds the payloads of one input, in input order.
+type FileResult struct {
+	Path     string
+	Type     FileType
+	Payloads []Payload
+}
+
+// Summary counts a run.
+type Summary struct {
+	Files    int `json:"files"`
+	Payloads int `json:"payloads"`
+	Invalid  int `json:"invalid"`
+	Errors   int `json:"errors"`
+	Warnings int `json:"warnings"`
+}
+
+// Result is a whole run, in the order of the inputs.
+type Result struct {
+	Files   []FileResult
+	Summary Summary
+}
+
+// Lint reads and lints inputs on all workers. Results keep input order. Any
+// read or container error (unreadable file, a HAR that is not JSON) is
+// returned, naming the file, after every input was tried.
+func (l *Linter) Lint(inputs []Input) (*Result, error) {
+	res := &Result{Files: make([]FileResult, len(inputs))}
+	errs := make([]error, len(inputs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	workers := min(l.workers, len(inputs))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rep validate.Report
+			rep.Severities = l.severities
+			for i := range next {
+				res.Files[i], errs[i] = l.lintInput(inputs[i], &rep)
+			}
+		}()
+	}
+	for i := range inputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	res.Summary.Files = len(inputs)
+	for i := range res.Files {
+		for j := range res.Files[i].Payloads {
+			p := &res.Files[i].Payloads[j]
+			res.Summary.Payloads++
+			e := p.Errors()
+			res.Summary.Errors += e
+			res.Summary.Warnings += len(p.Violations) - e
+			if e > 0 {
+				res.Summary.Invalid++
+			}
+		}
+	}
+	return res, nil
+}
+
+func (l *Linter) lintInput(in Input, rep *validate.Report) (FileResult, error) {
+	fr := FileResult{Path: in.Path, Type: in.Type}
+	data, err := in.read()
+	if err != nil {
+		return fr, err
+	}
+	switch in.Type {
+	case TypeNDJSON:
+		err = eachLine(data, func(index, line, offset int, rec []byte) {
+			p := l.lintBody(rec, l.detect(rec, ""), rep)
+			p.Index, p.Line = index, line
+			for k := range p.Violations {
+				v := &p.Violations[k].Violation
+				v.Offset += offset
+				v.Line += line - 1
+			}
+			fr.Payloads = append(fr.Payloads, p)
+		})
+	case TypeHAR:
+		err = eachHAREntry(data, func(index int, method, urlPath string, body []byte) {
+			op := l.detect(body, urlPath)
+			if l.mode == ModeAuto && op == OpStatusPost && method == "PUT" {
+				if _, ok := l.ops[OpStatusPut]; ok {
+					op = OpStatusPut
+				}
+			}
+			p := l.lintBody(body, op, rep)
+			p.Index = index
+			fr.Payloads = append(fr.Payloads, p)
+		})
+	default:
+		p := l.lintBody(data, l.detect(data, ""), rep)
+		p.Index = -1
+		fr.Payloads = append(fr.Payloads, p)
+	}
+	if err != nil {
+		return fr, fmt.Errorf("read %s: %w", in.Path, err)
+	}
+	for j := range fr.Payloads {
+		fr.Payloads[j].Path, fr.Payloads[j].Type = in.Path, in.Type
+	}
+	return fr, nil
+}
+
+// lintBody validates one body and keeps a copy of its violations, with
+// severities overridden by configuration (whether or not the generated code
+// applied Report.Severities itself, the result is the same).
+func (l *Linter) lintBody(body []byte, op string, rep *validate.Report) Payload {
+	rep.Reset()
+	l.ops[op].Request(body, rep)
+	p := Payload{Operation: op}
+	if len(rep.Violations) == 0 {
+		return p
+	}
+	p.Violations = make([]Violation, 0, len(rep.Violations))
+	for _, v := range rep.Violations {
+		if v.Kind == validate.KindRule {
+			if s, ok := l.severities[v.Rule]; ok {
+				if s == validate.SeverityOff {
+					continue
+				}
+				v.Severity = s
+			}
+		}
+		p.Violations = append(p.Violations, Violation{Violation: v, CharColumn: charColumn(body, v.Offset, v.Column)})
+	}
+	return p
+}
+
+// charColumn converts a 1-based byte column to code points, using the bytes
+// of the line before offset.
+func charColumn(body []byte, offset, column int) int {
+	start := offset - (column - 1)
+	if column < 1 || start < 0 || offset > len(body) {
+		return column
+	}
+	return utf8.RuneCount(body[start:offset]) + 1
+}
+
+// detect chooses the operation of a body: the mode when it is fixed, else the
+// HAR request path, else the content (a top-level updatedStatus or eventTime
+// means a status update).
+func (l *Linter) detect(body []byte, urlPath string) string {
+	switch l.mode {
+	case ModeOrder:
+		return OpOrderV2
+	case ModeOrderV3:
+		return OpOrderV3
+	case ModeStatus:
+		return OpStatusPost
+	}
+	switch forterRoute(urlPath) {
+	case routeOrderV2:
+		return OpOrderV2
+	case routeOrderV3:
+		if _, ok := l.ops[OpOrderV3]; ok {
+			return OpOrderV3
+		}
+		return OpOrderV2
+	case routeStatus:
+		return OpStatusPost
+	}
+	if topLevelHas(body, "updatedStatus", "eventTime") {
+		return OpStatusPost
+	}
+	return OpOrderV2
+}

@@ -1,0 +1,189 @@
+package lint
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/orderguard/orderguard/internal/validate"
+)
+
+// Exit codes of `orderguard lint`.
+const (
+	ExitOK      = 0 // no error-severity violation (and warnings within --max-warnings)
+	ExitInvalid = 1 // an error-severity violation, or too many warnings
+	ExitUsage   = 2 // bad flags or configuration, a missing or unreadable input
+)
+
+// Command is what `orderguard lint` runs with: the compiled validators and
+// rules (gen.Operations, gen.Rules) and the process's streams.
+type Command struct {
+	Operations []validate.Operation
+	Rules      []validate.RuleInfo
+	Version    string
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
+	// IsTerminal reports whether w is a terminal (text colors); nil means
+	// an *os.File that is a character device.
+	IsTerminal func(w io.Writer) bool
+}
+
+const usageText = `usage: orderguard lint [flags] PATH...
+
+Checks Forter order and status payloads against the specs and business rules.
+PATH is a file, a directory (recursive: *.json, *.ndjson, *.har), a glob
+(quote it; ** matches any depth) or - for standard input.
+NDJSON: one payload per line. HAR: every request to /v2/orders/{id},
+/v3/orders/{id} or /v2/status/{id}; positions are within the entry's
+request.postData.text.
+
+Exit status: 0 no error, 1 an error-severity violation (or more warnings than
+--max-warnings), 2 usage or I/O error.
+
+flags:
+`
+
+// Run parses args (after "lint"), lints and writes the report; it returns the
+// process exit code.
+func (c Command) Run(args []string) int {
+	fs := flag.NewFlagSet("orderguard lint", flag.ContinueOnError)
+	fs.SetOutput(c.Stderr)
+	format := fs.String("format", "text", "report format: "+strings.Join(Formats, ", "))
+	mode := fs.String("operation", ModeAuto, "operation of the payloads: auto, order, order-v3 or status (auto: from the HAR URL, else a top-level updatedStatus or eventTime means a status update)")
+	configFile := fs.String("config", "", "YAML file with rule severities (rules: {rule-id: error|warning|off}), the same file and key as `orderguard serve --config`")
+	maxWarnings := fs.Int("max-warnings", -1, "exit 1 when there are more warnings than this (-1: no limit)")
+	color := fs.String("color", "auto", "text colors: auto (on a terminal, unless NO_COLOR is set), always or never")
+	output := fs.String("output", "", "write the report to this file instead of standard output")
+	workers := fs.Int("workers", 0, "files linted at once (0: one per core)")
+	fs.Usage = func() {
+		fmt.Fprint(c.Stderr, usageText)
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(c.Stderr, "orderguard lint: %v\n", err)
+		return ExitUsage
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(c.Stderr, "orderguard lint: no PATH given")
+		fs.Usage()
+		return ExitUsage
+	}
+	if !validFormat(*format) {
+		return fail(fmt.Errorf("format %q: want %s", *format, strings.Join(Formats, ", ")))
+	}
+	var sev map[string]validate.Severity
+	if *configFile != "" {
+		cfg, err := LoadConfig(*configFile)
+		if err != nil {
+			return fail(err)
+		}
+		sev = cfg.Rules
+	}
+	l, err := New(Options{Operations: c.Operations, Rules: c.Rules, Mode: *mode, Severities: sev, Workers: *workers})
+	if err != nil {
+		return fail(unusage(err))
+	}
+	inputs, err := Discover(paths, c.Stdin)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := l.Lint(inputs)
+	if err != nil {
+		return fail(err)
+	}
+
+	out := c.Stdout
+	if *output != "" {
+		f, err := os.Create(*output)
+		if err != nil {
+			return fail(fmt.Errorf("create report: %w", err))
+		}
+		defer f.Close()
+		out = f
+	}
+	useColor := false
+	switch *color {
+	case "always":
+		useColor = true
+	case "never":
+	case "auto":
+		useColor = os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && c.isTerminal(out)
+	default:
+		return fail(fmt.Errorf("color %q: want auto, always or never", *color))
+	}
+	if err := Write(out, *format, res, FormatOptions{Color: useColor, Rules: c.Rules, Version: c.Version}); err != nil {
+		return fail(fmt.Errorf("write report: %w", err))
+	}
+	if f, ok := out.(*os.File); ok && *output != "" {
+		if err := f.Close(); err != nil {
+			return fail(fmt.Errorf("write report: %w", err))
+		}
+	}
+	if res.Summary.Errors > 0 {
+		return ExitInvalid
+	}
+	if *maxWarnings >= 0 && res.Summary.Warnings > *maxWarnings {
+		fmt.Fprintf(c.Stderr, "orderguard lint: %d warnings, more than --max-warnings %d\n", res.Summary.Warnings, *maxWarnings)
+		return ExitInvalid
+	}
+	return ExitOK
+}
+
+func (c Command) isTerminal(w io.Writer) bool {
+	if c.IsTerminal != nil {
+		return c.IsTerminal(w)
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// parseInterspersed lets flags follow paths (`lint dir --format json`), as
+// CI scripts often write them; "--" ends flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return paths, nil
+		}
+		// flag stops at "--" (consumed) or at the first non-flag.
+		if len(args) >= len(rest)+1 && args[len(args)-len(rest)-1] == "--" {
+			return append(paths, rest...), nil
+		}
+		paths = append(paths, rest[0])
+		args = rest[1:]
+	}
+}
+
+func validFormat(f string) bool {
+	for _, v := range Formats {
+		if v == f {
+			return true
+		}
+	}
+	return false
+}
+
+// unusage strips the ErrUsage marker for the message.
+func unusage(err error) error {
+	msg := strings.TrimPrefix(err.Error(), ErrUsage.Error()+": ")
+	return errors.New(msg)
+}
