@@ -103,6 +103,8 @@ type Report struct {
 	// Severities overrides the spec's severity of business rules by rule id
 	// (error, warning or off). Nil means the spec's defaults.
 	Severities map[string]Severity
+
+	sc *Scanner // reused across bodies; see Begin
 }
 
 // Reset empties the report for the next body, keeping its capacity and overrides.

@@ -1,0 +1,220 @@
+package codegen
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Options say what file to write.
+type Options struct {
+	Package string // the Go package name of the output, "gen" by default
+	Source  string // the spec as named in the file header, e.g. ../openapi/forter.yaml
+}
+
+type root struct {
+	id, method, path string
+	request, response, errorFn string
+}
+
+// GenerateOperations compiles every operation's request body, 2xx response
+// body and 4xx error body schema of doc into one Go file exporting
+// Operations, OperationByID and Rules.
+func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
+	g := New(doc)
+	var roots []root
+	if doc.Paths == nil {
+		return nil, fmt.Errorf("spec has no paths")
+	}
+	paths := doc.Paths.Map()
+	keys := make([]string, 0, len(paths))
+	for k := range paths {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, p := range keys {
+		item := paths[p]
+		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			op := item.GetOperation(method)
+			if op == nil {
+				continue
+			}
+			if op.OperationID == "" {
+				return nil, fmt.Errorf("%s %s: operation has no operationId", method, p)
+			}
+			loc := "#/paths/" + escapeToken(p) + "/" + strings.ToLower(method)
+			r := root{id: op.OperationID, method: method, path: p}
+			fn := "validate" + ident(op.OperationID)
+			r.request, r.response, r.errorFn = fn+"Request", fn+"Response", fn+"Error"
+			if rb := op.RequestBody; rb != nil && rb.Value != nil {
+				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+					g.rootFunc(r.request, g.Func(mt.Schema, loc+"/requestBody/content/application~1json/schema"))
+				} else {
+					r.request = ""
+				}
+			} else {
+				r.request = ""
+			}
+			ok, bad := responseSchemas(op)
+			if ok != nil {
+				g.rootFunc(r.response, g.Func(ok.ref, loc+"/responses/"+ok.code+"/content/application~1json/schema"))
+			} else {
+				r.response = ""
+			}
+			if bad != nil {
+				g.rootFunc(r.errorFn, g.Func(bad.ref, loc+"/responses/"+bad.code+"/content/application~1json/schema"))
+			} else {
+				r.errorFn = ""
+			}
+			roots = append(roots, r)
+		}
+	}
+	if err := g.drain(); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(roots, func(i, j int) bool { return roots[i].id < roots[j].id })
+	var b bytes.Buffer
+	g.header(&b, opt)
+	b.WriteString("\n// Operations holds one entry per operationId of the spec, with its body validators.\nvar Operations = []validate.Operation{\n")
+	for _, r := range roots {
+		fmt.Fprintf(&b, "{ID: %q, Method: %q, Path: %q, Request: %s, Response: %s, Error: %s},\n",
+			r.id, r.method, r.path, orAny(r.request), orAny(r.response), orAny(r.errorFn))
+	}
+	b.WriteString("}\n")
+	b.WriteString(`
+// OperationByID returns the operation with the given operationId.
+func OperationByID(id string) (validate.Operation, bool) {
+	for _, op := range Operations {
+		if op.ID == id {
+			return op, true
+		}
+	}
+	return validate.Operation{}, false
+}
+`)
+	g.rulesTable(&b)
+	b.Write(g.roots.Bytes())
+	b.Write(g.funcs.Bytes())
+	return gofmt(b.Bytes())
+}
+
+// orAny falls back to a validator that accepts any strict JSON document when
+// the spec declares no JSON body for that slot.
+func orAny(fn string) string {
+	if fn == "" {
+		return "validate.AnyJSON"
+	}
+	return fn
+}
+
+type respSchema struct {
+	code string
+	ref  *openapi3.SchemaRef
+}
+
+func responseSchemas(op *openapi3.Operation) (ok, bad *respSchema) {
+	if op.Responses == nil {
+		return nil, nil
+	}
+	m := op.Responses.Map()
+	codes := make([]string, 0, len(m))
+	for c := range m {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	for _, c := range codes {
+		rr := m[c]
+		if rr == nil || rr.Value == nil {
+			continue
+		}
+		mt := rr.Value.Content.Get("application/json")
+		if mt == nil || mt.Schema == nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(c, "2") && ok == nil:
+			ok = &respSchema{c, mt.Schema}
+		case strings.HasPrefix(c, "4") && bad == nil:
+			bad = &respSchema{c, mt.Schema}
+		}
+	}
+	return ok, bad
+}
+
+func (g *Generator) rootFunc(name, fn string) {
+	fmt.Fprintf(&g.roots, "\nfunc %s(body []byte, r *validate.Report) {\ns := r.Begin(body)\n%s(s)\ns.End()\n}\n", name, fn)
+}
+
+// GenerateSchemas compiles the named component schemas into one Go file
+// exporting Validators, a map from schema name to validator (used by tests).
+func GenerateSchemas(doc *openapi3.T, names []string, opt Options) ([]byte, error) {
+	g := New(doc)
+	entries := map[string]string{}
+	for _, n := range names {
+		ref := doc.Components.Schemas[n]
+		if ref == nil {
+			return nil, fmt.Errorf("schema %q: not in components", n)
+		}
+		fn := g.Func(&openapi3.SchemaRef{Ref: "#/components/schemas/" + n, Value: ref.Value}, "#/components/schemas/"+n)
+		entries[n] = "validate" + ident(n)
+		g.rootFunc(entries[n], fn)
+	}
+	if err := g.drain(); err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	g.header(&b, opt)
+	b.WriteString("\n// Validators maps a component schema name to its validator.\nvar Validators = map[string]validate.Func{\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "%q: %s,\n", n, entries[n])
+	}
+	b.WriteString("}\n")
+	g.rulesTable(&b)
+	b.Write(g.roots.Bytes())
+	b.Write(g.funcs.Bytes())
+	return gofmt(b.Bytes())
+}
+
+func (g *Generator) header(b *bytes.Buffer, opt Options) {
+	pkg := opt.Package
+	if pkg == "" {
+		pkg = "gen"
+	}
+	fmt.Fprintf(b, "// Code generated by genvalidators from %s. DO NOT EDIT.\n\n", opt.Source)
+	fmt.Fprintf(b, "package %s\n\nimport (\n", pkg)
+	if len(g.regexps) > 0 {
+		b.WriteString("\"regexp\"\n")
+	}
+	if g.needStrconv {
+		b.WriteString("\"strconv\"\n")
+	}
+	fmt.Fprintf(b, "\n%q\n)\n", RuntimeImport)
+	if len(g.regexps) > 0 {
+		b.WriteString("\n// Patterns of the spec, compiled once.\nvar (\n")
+		for i, p := range g.regexps {
+			fmt.Fprintf(b, "re%d = regexp.MustCompile(%s)\n", i, strconv.Quote(p))
+		}
+		b.WriteString(")\n")
+	}
+}
+
+func (g *Generator) rulesTable(b *bytes.Buffer) {
+	b.WriteString("\n// Rules lists the business rules compiled from the spec's x-orderguard-rules.\nvar Rules = []validate.RuleInfo{\n")
+	for _, r := range g.rules {
+		fmt.Fprintf(b, "{ID: %q, Severity: validate.Severity%s, Description: %q, Source: %q},\n", r.ID, r.Severity, r.Description, r.Source)
+	}
+	b.WriteString("}\n")
+}
+
+func gofmt(src []byte) ([]byte, error) {
+	out, err := format.Source(src)
+	if err != nil {
+		return src, fmt.Errorf("format generated code: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,682 @@
+package codegen
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// ErrUnsupported marks a schema keyword the generator cannot compile. The
+// wrapping error names the schema's location in the spec.
+var ErrUnsupported = errors.New("codegen: unsupported keyword")
+
+// RuntimeImport is the import path of the runtime the generated code calls.
+const RuntimeImport = "github.com/orderguard/orderguard/internal/validate"
+
+// Generator compiles schemas into Go validator functions. One Generator
+// produces one Go file; functions are shared between every root that
+// reaches the same schema.
+type Generator struct {
+	doc     *openapi3.T
+	names   map[*openapi3.Schema]string // schema -> function name
+	used    map[string]bool             // function names taken
+	queue   []pending
+	funcs   bytes.Buffer
+	roots   bytes.Buffer
+	regexps []string          // patterns, index = variable suffix
+	reIndex map[string]int    // pattern -> index
+	rules   []ruleDecl        // business rules found in the spec
+	ruleIDs map[string]string // rule id -> where it was declared
+	err     error
+
+	needStrconv bool // a generated message quotes a member name
+}
+
+type pending struct {
+	s    *openapi3.Schema
+	name string
+	loc  string
+}
+
+// New returns a generator for doc.
+func New(doc *openapi3.T) *Generator {
+	return &Generator{
+		doc:     doc,
+		names:   map[*openapi3.Schema]string{},
+		used:    map[string]bool{},
+		reIndex: map[string]int{},
+		ruleIDs: map[string]string{},
+	}
+}
+
+// Func returns the name of the function validating one value against ref
+// (loc is its location in the spec, used in errors), queueing its emission.
+func (g *Generator) Func(ref *openapi3.SchemaRef, loc string) string {
+	if ref == nil || ref.Value == nil {
+		g.fail(fmt.Errorf("%s: unresolved schema reference", loc))
+		return "validate.SkipValue"
+	}
+	s := ref.Value
+	if n, ok := g.names[s]; ok {
+		return n
+	}
+	base := loc
+	if ref.Ref != "" {
+		base = ref.Ref
+		loc = ref.Ref
+	}
+	name := g.unique("v" + ident(base))
+	g.names[s] = name
+	g.queue = append(g.queue, pending{s: s, name: name, loc: loc})
+	return name
+}
+
+func (g *Generator) unique(name string) string {
+	n := name
+	for i := 2; g.used[n]; i++ {
+		n = name + strconv.Itoa(i)
+	}
+	g.used[n] = true
+	return n
+}
+
+// ident turns a spec location into a Go identifier fragment.
+func ident(loc string) string {
+	loc = strings.TrimPrefix(loc, "#/components/schemas/")
+	loc = strings.TrimPrefix(loc, "#/")
+	var b strings.Builder
+	up := true
+	for _, r := range loc {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			if up && r >= 'a' && r <= 'z' {
+				r -= 'a' - 'A'
+			}
+			b.WriteRune(r)
+			up = false
+		default:
+			if b.Len() > 0 {
+				up = true
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return "Root"
+	}
+	return b.String()
+}
+
+func (g *Generator) fail(err error) {
+	if g.err == nil {
+		g.err = err
+	}
+}
+
+// drain emits every queued function.
+func (g *Generator) drain() error {
+	for len(g.queue) > 0 && g.err == nil {
+		p := g.queue[0]
+		g.queue = g.queue[1:]
+		g.emit(p)
+	}
+	return g.err
+}
+
+func (g *Generator) printf(format string, args ...any) {
+	fmt.Fprintf(&g.funcs, format, args...)
+}
+
+// check refuses keywords the generator does not compile: a silent skip would
+// accept bodies the spec rejects.
+func check(s *openapi3.Schema, loc string) error {
+	bad := func(kw string) error { return fmt.Errorf("%s: %w %q", loc, ErrUnsupported, kw) }
+	switch {
+	case s.MultipleOf != nil:
+		return bad("multipleOf")
+	case s.UniqueItems:
+		return bad("uniqueItems")
+	case s.ReadOnly:
+		return bad("readOnly")
+	case s.WriteOnly:
+		return bad("writeOnly")
+	case s.Const != nil:
+		return bad("const")
+	case len(s.PrefixItems) > 0:
+		return bad("prefixItems")
+	case s.Contains != nil:
+		return bad("contains")
+	case len(s.PatternProperties) > 0:
+		return bad("patternProperties")
+	case len(s.DependentSchemas) > 0:
+		return bad("dependentSchemas")
+	case s.PropertyNames != nil:
+		return bad("propertyNames")
+	case s.If != nil || s.Then != nil || s.Else != nil:
+		return bad("if/then/else")
+	case len(s.DependentRequired) > 0:
+		return bad("dependentRequired")
+	case s.Always != nil:
+		return bad("boolean schema")
+	case s.ExclusiveMin.Value != nil || s.ExclusiveMax.Value != nil:
+		return bad("numeric exclusiveMinimum/exclusiveMaximum (OpenAPI 3.1)")
+	case s.ExclusiveMin.IsTrue() && s.Min == nil:
+		return bad("exclusiveMinimum without minimum")
+	case s.ExclusiveMax.IsTrue() && s.Max == nil:
+		return bad("exclusiveMaximum without maximum")
+	case s.UnevaluatedItems.Has != nil || s.UnevaluatedItems.Schema != nil:
+		return bad("unevaluatedItems")
+	case s.UnevaluatedProperties.Has != nil || s.UnevaluatedProperties.Schema != nil:
+		return bad("unevaluatedProperties")
+	}
+	if s.Type != nil && len(*s.Type) > 1 {
+		return bad("type list")
+	}
+	if s.Type != nil && len(*s.Type) == 1 {
+		switch (*s.Type)[0] {
+		case "object", "array", "string", "number", "integer", "boolean":
+		default:
+			return bad("type " + (*s.Type)[0])
+		}
+	}
+	switch s.Format {
+	case "", "email", "ipv4", "ipv6", "date", "date-time", "uri", "int32", "int64", "float", "double":
+	default:
+		return bad("format " + s.Format)
+	}
+	if s.Pattern != "" {
+		if _, err := regexp.Compile(s.Pattern); err != nil {
+			return fmt.Errorf("%s: pattern %q: %w", loc, s.Pattern, err)
+		}
+	}
+	if s.Discriminator != nil && len(s.OneOf) == 0 && len(s.AnyOf) == 0 {
+		return bad("discriminator without oneOf/anyOf")
+	}
+	for _, e := range s.Enum {
+		switch e.(type) {
+		case string, float64, bool, nil, int, int64:
+		default:
+			return bad(fmt.Sprintf("enum value of type %T", e))
+		}
+	}
+	for k := range s.Extensions {
+		if strings.HasPrefix(k, "x-orderguard") && k != ruleExt && k != panExt {
+			return bad(k)
+		}
+	}
+	return nil
+}
+
+func typeOf(s *openapi3.Schema) string {
+	if s.Type == nil || len(*s.Type) == 0 {
+		return ""
+	}
+	return (*s.Type)[0]
+}
+
+var article = map[string]string{
+	"object": "an object", "array": "an array", "string": "a string", "number": "a number",
+	"integer": "an integer", "boolean": "a boolean",
+}
+
+func (g *Generator) emit(p pending) {
+	s, loc := p.s, p.loc
+	if err := check(s, loc); err != nil {
+		g.fail(err)
+		return
+	}
+	comp := len(s.AllOf) > 0 || len(s.AnyOf) > 0 || len(s.OneOf) > 0 || s.Not != nil
+	if comp {
+		g.emitComposite(p)
+		return
+	}
+	g.printf("\n// %s validates %s.\nfunc %s(s *validate.Scanner) {\n", p.name, loc, p.name)
+	g.body(s, loc)
+	g.printf("}\n")
+}
+
+// emitComposite validates the value against the schema's own keywords and
+// then against each composition keyword, rewinding the scanner in between.
+func (g *Generator) emitComposite(p pending) {
+	s, loc := p.s, p.loc
+	own := *s
+	own.AllOf, own.AnyOf, own.OneOf, own.Not, own.Discriminator = nil, nil, nil, nil, nil
+	var steps []string
+	// A composite that allows null lets null through before any branch, as kin-openapi does.
+	nullable := s.Nullable
+	if hasOwnKeywords(&own) {
+		name := g.unique(p.name + "Own")
+		g.printf("\n// %s validates the keywords of %s beside its composition.\nfunc %s(s *validate.Scanner) {\n", name, loc, name)
+		g.body(&own, loc)
+		g.printf("}\n")
+		steps = append(steps, name)
+	}
+	var allOf []string
+	for i, r := range s.AllOf {
+		allOf = append(allOf, g.Func(r, fmt.Sprintf("%s/allOf/%d", loc, i)))
+	}
+	g.printf("\n// %s validates %s.\nfunc %s(s *validate.Scanner) {\n", p.name, loc, p.name)
+	g.printf("at := s.Pos()\n_ = at\n")
+	if nullable {
+		g.printf("if s.Peek() == validate.TypeNull {\ns.Null()\nreturn\n}\n")
+	}
+	all := append(slices.Clone(steps), allOf...)
+	var groups []string
+	if len(all) > 0 {
+		groups = append(groups, fmt.Sprintf("s.AllOf([]func(*validate.Scanner){%s})", strings.Join(all, ", ")))
+	}
+	for _, kw := range []string{"oneOf", "anyOf"} {
+		refs := s.OneOf
+		if kw == "anyOf" {
+			refs = s.AnyOf
+		}
+		if len(refs) == 0 {
+			continue
+		}
+		var fs []string
+		for i, r := range refs {
+			fs = append(fs, g.Func(r, fmt.Sprintf("%s/%s/%d", loc, kw, i)))
+		}
+		list := fmt.Sprintf("[]func(*validate.Scanner){%s}", strings.Join(fs, ", "))
+		if d := s.Discriminator; d != nil && len(d.Mapping) > 0 {
+			// The discriminator picks the branch; its violations are the report.
+			var cases []string
+			keys := make([]string, 0, len(d.Mapping))
+			for k := range d.Mapping {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				target := d.Mapping[k].Ref
+				if !strings.Contains(target, "/") {
+					target = "#/components/schemas/" + target
+				}
+				idx := -1
+				for i, r := range refs {
+					if r.Ref == target {
+						idx = i
+					}
+				}
+				if idx < 0 {
+					g.fail(fmt.Errorf("%s/discriminator: mapping %q names %s, which is not one of the %s schemas", loc, k, target, kw))
+					return
+				}
+				cases = append(cases, fmt.Sprintf("case %s:\nreturn %d", strconv.Quote(k), idx))
+			}
+			pick := g.unique(p.name + "Pick")
+			groups = append(groups, fmt.Sprintf("s.Discriminated(%s, %s, %s, %s)", strconv.Quote(d.PropertyName), pick, list, strconv.Quote(kw)))
+			defer g.printf("\n// %s maps a %s value to its branch.\nfunc %s(v []byte) int {\nswitch string(v) {\n%s\n}\nreturn -1\n}\n", pick, d.PropertyName, pick, strings.Join(cases, "\n"))
+			continue
+		}
+		groups = append(groups, fmt.Sprintf("s.OneOf(%s, %v)", list, kw == "oneOf"))
+	}
+	if s.Not != nil {
+		groups = append(groups, fmt.Sprintf("s.Not(%s)", g.Func(s.Not, loc+"/not")))
+	}
+	if len(groups) == 1 {
+		g.printf("%s\n", groups[0])
+	} else {
+		// Each group validates the same value: rewind between them.
+		g.printf("m := s.Save()\nend := m.Start()\n")
+		for i, gr := range groups {
+			if i > 0 {
+				g.printf("s.Rewind(m, true)\n")
+			}
+			g.printf("%s\nif s.Failed() {\nreturn\n}\nend = max(end, s.Offset())\n", gr)
+		}
+		g.printf("s.Seek(end)\n")
+	}
+	g.printf("}\n")
+}
+
+func hasOwnKeywords(s *openapi3.Schema) bool {
+	return s.Type != nil || s.Format != "" || len(s.Enum) > 0 || s.Min != nil || s.Max != nil ||
+		s.MinLength > 0 || s.MaxLength != nil || s.Pattern != "" || s.MinItems > 0 || s.MaxItems != nil ||
+		s.Items != nil || len(s.Required) > 0 || len(s.Properties) > 0 || s.MinProps > 0 || s.MaxProps != nil ||
+		s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil || s.Extensions[ruleExt] != nil ||
+		s.Extensions[panExt] != nil
+}
+
+// body emits the statements validating one value against s's own keywords.
+func (g *Generator) body(s *openapi3.Schema, loc string) {
+	t := typeOf(s)
+	g.printf("at := s.Pos()\n_ = at\n")
+	g.printf("switch s.Peek() {\n")
+	if s.Nullable {
+		g.printf("case validate.TypeNull:\ns.Null()\n")
+	} else {
+		g.printf("case validate.TypeNull:\ns.Null()\ns.Schema(at, \"nullable\", \"null is not allowed here\")\n")
+	}
+	types := []string{"object", "array", "string", "number", "boolean"}
+	for _, tt := range types {
+		allowed := t == "" || t == tt || (tt == "number" && t == "integer")
+		if !allowed {
+			continue
+		}
+		switch tt {
+		case "object":
+			g.printf("case validate.TypeObject:\n")
+			g.object(s, loc)
+		case "array":
+			g.printf("case validate.TypeArray:\n")
+			g.array(s, loc)
+		case "string":
+			g.printf("case validate.TypeString:\n")
+			g.str(s, loc)
+		case "number":
+			g.printf("case validate.TypeNumber:\n")
+			g.number(s, loc, t == "integer")
+		case "boolean":
+			g.printf("case validate.TypeBool:\n")
+			g.boolean(s)
+		}
+	}
+	if t != "" {
+		g.printf("case validate.TypeInvalid:\ns.Skip()\n")
+		g.printf("default:\ns.Schema(at, \"type\", %s)\ns.Skip()\n", strconv.Quote("expected "+article[t]))
+	} else {
+		g.printf("default:\ns.Skip()\n")
+	}
+	g.printf("}\n")
+}
+
+// enumCheck emits the enum test for a value of JSON type jt held in variable v.
+func (g *Generator) enumCheck(s *openapi3.Schema, jt string) {
+	if len(s.Enum) == 0 {
+		return
+	}
+	msg := "must be one of " + enumList(s.Enum)
+	switch jt {
+	case "string":
+		var cs []string
+		for _, e := range s.Enum {
+			if str, ok := e.(string); ok {
+				cs = append(cs, strconv.Quote(str))
+			}
+		}
+		if len(cs) == 0 {
+			g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
+			return
+		}
+		g.printf("switch string(v) {\ncase %s:\ndefault:\ns.Schema(at, \"enum\", %s)\n}\n", strings.Join(dedupe(cs), ", "), strconv.Quote(msg))
+	case "number":
+		var cs []string
+		for _, e := range s.Enum {
+			switch n := e.(type) {
+			case float64:
+				cs = append(cs, "f == "+floatLit(n))
+			case int:
+				cs = append(cs, "f == "+floatLit(float64(n)))
+			case int64:
+				cs = append(cs, "f == "+floatLit(float64(n)))
+			}
+		}
+		if len(cs) == 0 {
+			g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
+			return
+		}
+		g.printf("if !(%s) {\ns.Schema(at, \"enum\", %s)\n}\n", strings.Join(cs, " || "), strconv.Quote(msg))
+	case "boolean":
+		var cs []string
+		for _, e := range s.Enum {
+			if b, ok := e.(bool); ok {
+				cs = append(cs, "b == "+strconv.FormatBool(b))
+			}
+		}
+		if len(cs) == 0 {
+			g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
+			return
+		}
+		g.printf("if !(%s) {\ns.Schema(at, \"enum\", %s)\n}\n", strings.Join(cs, " || "), strconv.Quote(msg))
+	default: // object, array: never equal to a scalar enum value
+		g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
+	}
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func enumList(vals []any) string {
+	var parts []string
+	for _, v := range vals {
+		switch x := v.(type) {
+		case string:
+			parts = append(parts, x)
+		case nil:
+			parts = append(parts, "null")
+		default:
+			parts = append(parts, fmt.Sprint(x))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func floatLit(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "0"
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
+}
+
+func (g *Generator) object(s *openapi3.Schema, loc string) {
+	props := make([]string, 0, len(s.Properties))
+	for k := range s.Properties {
+		props = append(props, k)
+	}
+	sort.Strings(props)
+	// Every name that needs a case: properties and required names.
+	names := slices.Clone(props)
+	for _, r := range s.Required {
+		if _, ok := s.Properties[r]; !ok && !slices.Contains(names, r) {
+			names = append(names, r)
+		}
+	}
+	reqBit := map[string]int{}
+	for _, r := range s.Required {
+		if _, ok := reqBit[r]; !ok {
+			reqBit[r] = len(reqBit)
+		}
+	}
+	words := (len(reqBit) + 63) / 64
+	rules := g.objectRules(s, loc)
+	counting := s.MinProps > 0 || s.MaxProps != nil
+	g.printf("if !s.EnterObject() {\nbreak\n}\n")
+	if words > 0 {
+		g.printf("var seen [%d]uint64\n", words)
+	}
+	if counting {
+		g.printf("n := 0\n")
+	}
+	if rules.needed() {
+		g.printf("var rs validate.RuleState\n")
+	}
+	addl := "s.Skip()"
+	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has {
+		addl = "s.Schema(s.KeyPos(), \"additionalProperties\", \"member \"+strconv.Quote(string(s.Key()))+\" is not allowed here\")\ns.Skip()"
+		g.needStrconv = true
+	} else if ap.Schema != nil {
+		addl = g.Func(ap.Schema, loc+"/additionalProperties") + "(s)"
+	}
+	g.printf("for s.NextMember() {\n")
+	if counting {
+		g.printf("n++\n")
+	}
+	if len(names) > 0 {
+		g.printf("switch string(s.Key()) {\n")
+		for _, name := range names {
+			g.printf("case %s:\n", strconv.Quote(name))
+			if b, ok := reqBit[name]; ok {
+				g.printf("seen[%d] |= 1 << %d\n", b/64, b%64)
+			}
+			rules.member(g, name)
+			if ps, ok := s.Properties[name]; ok {
+				g.printf("%s(s)\n", g.Func(ps, loc+"/properties/"+escapeToken(name)))
+			} else {
+				g.printf("%s\n", addl)
+			}
+		}
+		g.printf("default:\n%s\n}\n", addl)
+	} else {
+		g.printf("%s\n", addl)
+	}
+	g.printf("}\nif s.Failed() {\nbreak\n}\n")
+	for _, r := range s.Required {
+		b := reqBit[r]
+		g.printf("if seen[%d]&(1<<%d) == 0 {\ns.Missing(at, %s)\n}\n", b/64, b%64, strconv.Quote(r))
+		delete(reqBit, r) // a name listed twice is reported once
+		reqBit[r] = b
+	}
+	if s.MinProps > 0 {
+		g.printf("if n < %d {\ns.Schema(at, \"minProperties\", %s)\n}\n", s.MinProps, strconv.Quote(fmt.Sprintf("must have at least %d members", s.MinProps)))
+	}
+	if s.MaxProps != nil {
+		g.printf("if n > %d {\ns.Schema(at, \"maxProperties\", %s)\n}\n", *s.MaxProps, strconv.Quote(fmt.Sprintf("must have at most %d members", *s.MaxProps)))
+	}
+	rules.end(g)
+	g.enumCheck(s, "object")
+}
+
+// escapeToken escapes a JSON pointer token (RFC 6901).
+func escapeToken(s string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
+
+func (g *Generator) array(s *openapi3.Schema, loc string) {
+	g.printf("if !s.EnterArray() {\nbreak\n}\n")
+	counting := s.MinItems > 0 || s.MaxItems != nil
+	if counting {
+		g.printf("n := 0\n")
+	}
+	g.printf("for s.NextElem() {\n")
+	if counting {
+		g.printf("n++\n")
+	}
+	if s.Items != nil {
+		g.printf("%s(s)\n", g.Func(s.Items, loc+"/items"))
+	} else {
+		g.printf("s.Skip()\n")
+	}
+	g.printf("}\nif s.Failed() {\nbreak\n}\n")
+	if s.MinItems > 0 {
+		g.printf("if n < %d {\ns.Schema(at, \"minItems\", %s)\n}\n", s.MinItems, strconv.Quote(fmt.Sprintf("must have at least %d items", s.MinItems)))
+	}
+	if s.MaxItems != nil {
+		g.printf("if n > %d {\ns.Schema(at, \"maxItems\", %s)\n}\n", *s.MaxItems, strconv.Quote(fmt.Sprintf("must have at most %d items", *s.MaxItems)))
+	}
+	g.enumCheck(s, "array")
+}
+
+func (g *Generator) str(s *openapi3.Schema, loc string) {
+	pan := g.panCheck(s)
+	needValue := s.MinLength > 0 || s.MaxLength != nil || s.Pattern != "" || len(s.Enum) > 0 || pan ||
+		s.Format == "email" || s.Format == "ipv4" || s.Format == "ipv6" || s.Format == "date" || s.Format == "date-time" || s.Format == "uri"
+	if !needValue {
+		g.printf("s.String()\n")
+		return
+	}
+	g.printf("v, ok := s.String()\nif !ok {\nbreak\n}\n")
+	if s.MinLength > 0 || s.MaxLength != nil {
+		g.printf("ln := validate.RuneCount(v)\n")
+	}
+	if s.MinLength > 0 {
+		g.printf("if ln < %d {\ns.Schema(at, \"minLength\", %s)\n}\n", s.MinLength, strconv.Quote(fmt.Sprintf("must be at least %d characters long", s.MinLength)))
+	}
+	if s.MaxLength != nil {
+		g.printf("if ln > %d {\ns.Schema(at, \"maxLength\", %s)\n}\n", *s.MaxLength, strconv.Quote(fmt.Sprintf("must be at most %d characters long", *s.MaxLength)))
+	}
+	if s.Pattern != "" {
+		i, ok := g.reIndex[s.Pattern]
+		if !ok {
+			i = len(g.regexps)
+			g.regexps = append(g.regexps, s.Pattern)
+			g.reIndex[s.Pattern] = i
+		}
+		g.printf("if !re%d.Match(v) {\ns.Schema(at, \"pattern\", %s)\n}\n", i, strconv.Quote("must match the pattern "+s.Pattern))
+	}
+	if fn, ok := formatFuncs[s.Format]; ok {
+		g.printf("if !validate.%s(v) {\ns.Schema(at, \"format\", %s)\n}\n", fn, strconv.Quote(formatMsgs[s.Format]))
+	}
+	g.enumCheck(s, "string")
+	if pan {
+		g.printf("s.PANGuard(at, v)\n")
+	}
+}
+
+var formatFuncs = map[string]string{
+	"email": "IsEmail", "ipv4": "IsIPv4", "ipv6": "IsIPv6", "date": "IsDate", "date-time": "IsDateTime", "uri": "IsURI",
+}
+
+var formatMsgs = map[string]string{
+	"email":     "must be an e-mail address (format email)",
+	"ipv4":      "must be an IPv4 address in dotted-quad form (format ipv4)",
+	"ipv6":      "must be an IPv6 address (format ipv6)",
+	"date":      "must be an RFC 3339 date such as 2024-01-31 (format date)",
+	"date-time": "must be an RFC 3339 date-time such as 2024-01-31T13:45:00Z (format date-time)",
+	"uri":       "must be an absolute URI (format uri)",
+}
+
+func (g *Generator) number(s *openapi3.Schema, loc string, integer bool) {
+	intFormat := integer && (s.Format == "int32" || s.Format == "int64")
+	needValue := integer || s.Min != nil || s.Max != nil || len(s.Enum) > 0 || g.hasNumberRules(s)
+	if !needValue {
+		g.printf("s.Number()\n")
+		return
+	}
+	g.printf("raw, ok := s.Number()\nif !ok {\nbreak\n}\nf := validate.Float(raw)\n_ = f\n")
+	if integer {
+		g.printf("if !validate.IsInteger(f) {\ns.Schema(at, \"type\", \"expected an integer\")\n}")
+		if intFormat {
+			lo, hi := "-2147483648.0", "2147483647.0"
+			if s.Format == "int64" {
+				lo, hi = "-9223372036854775808.0", "9223372036854775807.0"
+			}
+			g.printf(" else if f < %s || f > %s {\ns.Schema(at, \"format\", %s)\n}", lo, hi, strconv.Quote("must fit in a signed "+strings.TrimPrefix(s.Format, "int")+"-bit integer (format "+s.Format+")"))
+		}
+		g.printf("\n")
+	}
+	if s.Min != nil {
+		op, word := "<", "at least"
+		if s.ExclusiveMin.IsTrue() {
+			op, word = "<=", "greater than"
+		}
+		g.printf("if f %s %s {\ns.Schema(at, \"minimum\", %s)\n}\n", op, floatLit(*s.Min), strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Min, 'g', -1, 64))))
+	}
+	if s.Max != nil {
+		op, word := ">", "at most"
+		if s.ExclusiveMax.IsTrue() {
+			op, word = ">=", "less than"
+		}
+		g.printf("if f %s %s {\ns.Schema(at, \"maximum\", %s)\n}\n", op, floatLit(*s.Max), strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Max, 'g', -1, 64))))
+	}
+	g.enumCheck(s, "number")
+	g.numberRules(s, loc)
+}
+
+func (g *Generator) boolean(s *openapi3.Schema) {
+	if len(s.Enum) == 0 {
+		g.printf("s.Bool()\n")
+		return
+	}
+	g.printf("b, ok := s.Bool()\nif !ok {\nbreak\n}\n")
+	g.enumCheck(s, "boolean")
+}

@@ -1,0 +1,804 @@
+package validate
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// DefaultMaxDepth is the nesting limit of objects and arrays: deeper documents
+// are refused so that a hostile body cannot grow the scanner's stacks unboundedly.
+const DefaultMaxDepth = 64
+
+// seg is one step of the current JSON pointer: a member name (a span of the
+// body or of the key arena) or an array index.
+type seg struct {
+	off, n  int32
+	idx     int32
+	isIndex bool
+	arena   bool
+}
+
+// frame is one open object or array.
+type frame struct {
+	start   int // offset of '{' or '['
+	n       int // members or elements seen so far
+	keyBase int // first entry of keys belonging to this object
+	object  bool
+}
+
+// keyRef remembers a member name of an open object for duplicate detection.
+type keyRef struct {
+	off, n int32
+	hash   uint32
+	arena  bool
+}
+
+// Scanner walks one JSON document strictly (RFC 8259) and tracks where it is:
+// the byte offset and the JSON pointer. Generated validators drive it value by
+// value; it records syntax faults itself and lets the validator record schema
+// and rule faults. After the first syntax fault it stops: every method then
+// returns at once, so a broken document costs no more than its valid prefix.
+type Scanner struct {
+	buf      []byte
+	pos      int
+	r        *Report
+	failed   bool
+	MaxDepth int
+
+	path   []seg
+	frames []frame
+	keys   []keyRef
+	arena  []byte // decoded member names that held escapes
+	strbuf []byte // the decoded value of the last string that held escapes
+
+	key    []byte // the decoded name of the current member
+	keyAt  int    // the offset of its opening quote
+	vstart int    // the first violation of this body in r.Violations
+}
+
+// Begin prepares r's scanner for body. The scanner and its stacks belong to
+// r and are reused, so a valid body allocates nothing once r has been used.
+func (r *Report) Begin(body []byte) *Scanner {
+	if r.sc == nil {
+		r.sc = &Scanner{MaxDepth: DefaultMaxDepth}
+	}
+	s := r.sc
+	s.buf, s.pos, s.r, s.failed = body, 0, r, false
+	if s.MaxDepth <= 0 {
+		s.MaxDepth = DefaultMaxDepth
+	}
+	s.path, s.frames, s.keys, s.arena, s.strbuf = s.path[:0], s.frames[:0], s.keys[:0], s.arena[:0], s.strbuf[:0]
+	s.key = nil
+	s.vstart = len(r.Violations)
+	return s
+}
+
+// End checks that nothing but white space follows the document, then puts
+// the violations of this body in document order and fills in their lines
+// and columns. Call it once, after the top-level validator returned.
+func (s *Scanner) End() {
+	if !s.failed {
+		s.ws()
+		if s.pos < len(s.buf) {
+			s.path = s.path[:0]
+			s.syntax(s.pos, "trailing-data", "expected the end of the document after the top-level value")
+		}
+	}
+	v := s.r.Violations[s.vstart:]
+	if len(v) == 0 {
+		return
+	}
+	slices.SortStableFunc(v, func(a, b Violation) int { return a.Offset - b.Offset })
+	// Branches of allOf can report the same syntax fault (a duplicate key) once each.
+	out := v[:1]
+	for i := 1; i < len(v); i++ {
+		p := &out[len(out)-1]
+		if v[i].Kind == KindSyntax && p.Kind == KindSyntax && p.Offset == v[i].Offset && p.Rule == v[i].Rule {
+			continue
+		}
+		out = append(out, v[i])
+	}
+	s.r.Violations = s.r.Violations[:s.vstart+len(out)]
+	line, col, at := 1, 1, 0
+	for i := range out {
+		off := min(out[i].Offset, len(s.buf))
+		for ; at < off; at++ {
+			if s.buf[at] == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
+		}
+		out[i].Line, out[i].Column = line, col
+	}
+}
+
+// Failed reports whether a syntax fault stopped the scan.
+func (s *Scanner) Failed() bool { return s.failed }
+
+// Pos is the offset of the next value (after white space).
+func (s *Scanner) Pos() int {
+	s.ws()
+	return s.pos
+}
+
+// Type is the JSON type of the next value, judged by its first byte.
+type Type uint8
+
+const (
+	TypeInvalid Type = iota
+	TypeNull
+	TypeBool
+	TypeNumber
+	TypeString
+	TypeArray
+	TypeObject
+)
+
+// Peek returns the type of the next value without consuming it.
+func (s *Scanner) Peek() Type {
+	if s.failed {
+		return TypeInvalid
+	}
+	s.ws()
+	if s.pos >= len(s.buf) {
+		return TypeInvalid
+	}
+	switch c := s.buf[s.pos]; c {
+	case '{':
+		return TypeObject
+	case '[':
+		return TypeArray
+	case '"':
+		return TypeString
+	case 't', 'f':
+		return TypeBool
+	case 'n':
+		return TypeNull
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			return TypeNumber
+		}
+	}
+	return TypeInvalid
+}
+
+func (s *Scanner) ws() {
+	for s.pos < len(s.buf) {
+		switch s.buf[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// Skip consumes the next value of any type, checking it strictly.
+func (s *Scanner) Skip() {
+	switch s.Peek() {
+	case TypeObject:
+		if !s.EnterObject() {
+			return
+		}
+		for s.NextMember() {
+			s.Skip()
+		}
+	case TypeArray:
+		if !s.EnterArray() {
+			return
+		}
+		for s.NextElem() {
+			s.Skip()
+		}
+	case TypeString:
+		s.skipString()
+	case TypeNumber:
+		s.Number()
+	case TypeBool:
+		s.Bool()
+	case TypeNull:
+		s.Null()
+	default:
+		s.unexpected("a JSON value")
+	}
+}
+
+func (s *Scanner) unexpected(want string) {
+	if s.failed {
+		return
+	}
+	s.ws()
+	if s.pos >= len(s.buf) {
+		s.syntax(s.pos, "truncated", "the document ends early: expected "+want)
+		return
+	}
+	s.syntax(s.pos, "syntax", "expected "+want)
+}
+
+// Null consumes null.
+func (s *Scanner) Null() bool { return s.literal("null") }
+
+// Bool consumes true or false and returns it.
+func (s *Scanner) Bool() (v, ok bool) {
+	if s.Peek() == TypeBool && s.buf[s.pos] == 't' {
+		return true, s.literal("true")
+	}
+	return false, s.literal("false")
+}
+
+func (s *Scanner) literal(lit string) bool {
+	if s.failed {
+		return false
+	}
+	s.ws()
+	if len(s.buf)-s.pos >= len(lit) && string(s.buf[s.pos:s.pos+len(lit)]) == lit {
+		s.pos += len(lit)
+		return true
+	}
+	if len(s.buf)-s.pos < len(lit) && string(s.buf[s.pos:]) == lit[:len(s.buf)-s.pos] {
+		s.syntax(len(s.buf), "truncated", "the document ends early: expected "+lit)
+		return false
+	}
+	s.syntax(s.pos, "syntax", "expected "+lit)
+	return false
+}
+
+// EnterObject consumes '{'. It returns false (and records why) when the next
+// value is not an object opening or the nesting limit is reached.
+func (s *Scanner) EnterObject() bool { return s.enter('{', true) }
+
+// EnterArray consumes '['.
+func (s *Scanner) EnterArray() bool { return s.enter('[', false) }
+
+func (s *Scanner) enter(c byte, object bool) bool {
+	if s.failed {
+		return false
+	}
+	s.ws()
+	if s.pos >= len(s.buf) || s.buf[s.pos] != c {
+		if object {
+			s.unexpected("an object")
+		} else {
+			s.unexpected("an array")
+		}
+		return false
+	}
+	if len(s.frames) >= s.MaxDepth {
+		s.syntax(s.pos, "max-depth", "objects and arrays nest deeper than "+strconv.Itoa(s.MaxDepth)+" levels")
+		return false
+	}
+	s.frames = append(s.frames, frame{start: s.pos, keyBase: len(s.keys), object: object})
+	s.pos++
+	return true
+}
+
+// ObjectStart is the offset of the '{' of the innermost open object.
+func (s *Scanner) ObjectStart() int {
+	if len(s.frames) == 0 {
+		return 0
+	}
+	return s.frames[len(s.frames)-1].start
+}
+
+// NextMember moves to the next member of the innermost object: it consumes
+// the separator, the name and the colon, and leaves the scanner at the
+// member's value (Key is its decoded name). At the closing brace, or on a
+// syntax fault, it returns false and closes the object.
+func (s *Scanner) NextMember() bool {
+	if s.failed {
+		return false
+	}
+	f := &s.frames[len(s.frames)-1]
+	if f.n > 0 {
+		s.path = s.path[:len(s.path)-1]
+	}
+	s.ws()
+	if s.pos >= len(s.buf) {
+		s.unexpected("a member name or '}'")
+		return false
+	}
+	c := s.buf[s.pos]
+	if c == '}' {
+		s.pos++
+		s.keys = s.keys[:f.keyBase]
+		s.frames = s.frames[:len(s.frames)-1]
+		return false
+	}
+	if f.n > 0 {
+		if c != ',' {
+			s.syntax(s.pos, "syntax", "expected ',' or '}' after an object member")
+			return false
+		}
+		s.pos++
+		s.ws()
+		if s.pos >= len(s.buf) {
+			s.unexpected("a member name")
+			return false
+		}
+	}
+	if s.buf[s.pos] != '"' {
+		s.syntax(s.pos, "syntax", "expected a member name in double quotes")
+		return false
+	}
+	at := s.pos
+	s.keyAt = at
+	raw, esc, ok := s.scanString()
+	if !ok {
+		return false
+	}
+	var k keyRef
+	if esc {
+		start := len(s.arena)
+		s.arena = appendUnescaped(s.arena, raw)
+		k = keyRef{off: int32(start), n: int32(len(s.arena) - start), arena: true}
+		s.key = s.arena[start:]
+	} else {
+		k = keyRef{off: int32(at + 1), n: int32(len(raw))}
+		s.key = raw
+	}
+	k.hash = hashKey(s.key)
+	f.n++
+	s.path = append(s.path, seg{off: k.off, n: k.n, arena: k.arena})
+	for _, o := range s.keys[f.keyBase:] {
+		if o.hash == k.hash && string(s.keyBytes(o)) == string(s.key) {
+			s.Report(at, KindSyntax, "duplicate-key", "a member name appears twice in one object; the proxy and Forter could read different values")
+			break
+		}
+	}
+	s.keys = append(s.keys, k)
+	s.ws()
+	if s.pos >= len(s.buf) {
+		s.unexpected("':'")
+		return false
+	}
+	if s.buf[s.pos] != ':' {
+		s.syntax(s.pos, "syntax", "expected ':' after a member name")
+		return false
+	}
+	s.pos++
+	return true
+}
+
+func (s *Scanner) keyBytes(k keyRef) []byte {
+	if k.arena {
+		return s.arena[k.off : k.off+k.n]
+	}
+	return s.buf[k.off : k.off+k.n]
+}
+
+func hashKey(b []byte) uint32 {
+	h := uint32(2166136261)
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}
+
+// Key is the decoded name of the current member. It is valid until the next
+// call to NextMember.
+func (s *Scanner) Key() []byte { return s.key }
+
+// NextElem moves to the next element of the innermost array; Index is its
+// position. At the closing bracket, or on a syntax fault, it returns false.
+func (s *Scanner) NextElem() bool {
+	if s.failed {
+		return false
+	}
+	f := &s.frames[len(s.frames)-1]
+	if f.n > 0 {
+		s.path = s.path[:len(s.path)-1]
+	}
+	s.ws()
+	if s.pos >= len(s.buf) {
+		s.unexpected("a value or ']'")
+		return false
+	}
+	c := s.buf[s.pos]
+	if c == ']' {
+		s.pos++
+		s.frames = s.frames[:len(s.frames)-1]
+		return false
+	}
+	if f.n > 0 {
+		if c != ',' {
+			s.syntax(s.pos, "syntax", "expected ',' or ']' after an array element")
+			return false
+		}
+		s.pos++
+	}
+	s.path = append(s.path, seg{idx: int32(f.n), isIndex: true})
+	f.n++
+	return true
+}
+
+// Index is the position of the current array element.
+func (s *Scanner) Index() int { return int(s.frames[len(s.frames)-1].n - 1) }
+
+// Count is the number of members or elements of the innermost open object or
+// array seen so far; after the loop, use the value NextMember/NextElem left.
+func (s *Scanner) Count() int { return s.frames[len(s.frames)-1].n }
+
+// String consumes a string and returns its decoded value: a slice of the body
+// when it holds no escapes, else of a buffer reused by the next string.
+func (s *Scanner) String() ([]byte, bool) {
+	if s.failed {
+		return nil, false
+	}
+	s.ws()
+	if s.pos >= len(s.buf) || s.buf[s.pos] != '"' {
+		s.unexpected("a string")
+		return nil, false
+	}
+	raw, esc, ok := s.scanString()
+	if !ok {
+		return nil, false
+	}
+	if !esc {
+		return raw, true
+	}
+	s.strbuf = appendUnescaped(s.strbuf[:0], raw)
+	return s.strbuf, true
+}
+
+func (s *Scanner) skipString() {
+	if s.failed {
+		return
+	}
+	s.ws()
+	s.scanString()
+}
+
+// scanString consumes the string at s.pos (which is '"') and returns its raw
+// contents, whether it holds escapes, and whether it was well formed.
+func (s *Scanner) scanString() (raw []byte, esc, ok bool) {
+	start := s.pos + 1
+	i := start
+	b := s.buf
+	for {
+		// The common case: plain printable ASCII.
+		for i < len(b) {
+			c := b[i]
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				break
+			}
+			i++
+		}
+		if i >= len(b) {
+			s.pos = i
+			s.syntax(i, "truncated", "the document ends inside a string")
+			return nil, false, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.pos = i + 1
+			return b[start:i], esc, true
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				s.pos = len(b)
+				s.syntax(len(b), "truncated", "the document ends inside a string")
+				return nil, false, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					s.pos = len(b)
+					s.syntax(len(b), "truncated", "the document ends inside a string")
+					return nil, false, false
+				}
+				if _, okh := hex4(b[i+2 : i+6]); !okh {
+					s.syntax(i, "syntax", `invalid \u escape in a string: want four hex digits`)
+					return nil, false, false
+				}
+				i += 6
+			default:
+				s.syntax(i, "syntax", "invalid escape sequence in a string")
+				return nil, false, false
+			}
+		case c < 0x20:
+			s.syntax(i, "control-character", "a raw control character (such as a line break) inside a string; RFC 8259 requires it escaped")
+			return nil, false, false
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size <= 1 {
+				s.syntax(i, "invalid-utf8", "invalid UTF-8 in a string")
+				return nil, false, false
+			}
+			i += size
+		}
+	}
+}
+
+func hex4(b []byte) (rune, bool) {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// appendUnescaped decodes the raw contents of a well-formed string. Lone
+// surrogates become U+FFFD, as encoding/json does.
+func appendUnescaped(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, _ := hex4(raw[i+2 : i+6])
+			i += 6
+			if r >= 0xD800 && r < 0xDC00 && i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+				if r2, _ := hex4(raw[i+2 : i+6]); r2 >= 0xDC00 && r2 < 0xE000 {
+					r = (r-0xD800)<<10 | (r2 - 0xDC00) + 0x10000
+					i += 6
+				}
+			}
+			if r >= 0xD800 && r < 0xE000 {
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default:
+			dst = append(dst, raw[i+1])
+		}
+		i += 2
+	}
+	return dst
+}
+
+// Number consumes a number and returns its raw text. A number whose
+// magnitude no float64 can hold is a violation: Forter could not read it.
+func (s *Scanner) Number() ([]byte, bool) {
+	if s.failed {
+		return nil, false
+	}
+	s.ws()
+	b := s.buf
+	start, i := s.pos, s.pos
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		s.pos = i
+		s.unexpected("a number")
+		return nil, false
+	}
+	digits := 0
+	switch {
+	case b[i] == '0':
+		i++
+		digits++
+	case b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			digits++
+		}
+	default:
+		s.syntax(i, "syntax", "expected a digit in a number")
+		return nil, false
+	}
+	simple := true
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			s.pos = i
+			s.unexpected("a digit after the decimal point")
+			return nil, false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			digits++
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		simple = false
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			s.pos = i
+			s.unexpected("a digit in the exponent")
+			return nil, false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	s.pos = i
+	raw := b[start:i]
+	if !simple || digits > 300 {
+		if f := parseFloat(raw); math.IsInf(f, 0) {
+			s.syntax(start, "number-range", "a number too large to represent")
+			return nil, false
+		}
+	}
+	return raw, true
+}
+
+// Float is the value of a raw number returned by Number.
+func Float(raw []byte) float64 {
+	// Fast path: short integers are exact in a float64.
+	if len(raw) > 0 && len(raw) <= 15 {
+		neg := raw[0] == '-'
+		i := 0
+		if neg {
+			i = 1
+		}
+		var n int64
+		for ; i < len(raw); i++ {
+			c := raw[i]
+			if c < '0' || c > '9' {
+				return parseFloat(raw)
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if neg {
+			return -float64(n)
+		}
+		return float64(n)
+	}
+	return parseFloat(raw)
+}
+
+func parseFloat(raw []byte) float64 {
+	if len(raw) == 0 {
+		return 0
+	}
+	// strconv never retains its argument (error values copy it), so viewing
+	// the bytes as a string avoids a copy.
+	f, _ := strconv.ParseFloat(unsafe.String(&raw[0], len(raw)), 64)
+	return f
+}
+
+// IsInteger reports whether a number has no fractional part (JSON Schema
+// judges the value, so 1.0 is an integer).
+func IsInteger(f float64) bool { return f == math.Trunc(f) && !math.IsInf(f, 0) }
+
+func (s *Scanner) syntax(at int, rule, msg string) {
+	if s.failed {
+		return
+	}
+	s.Report(at, KindSyntax, rule, msg)
+	s.failed = true
+}
+
+// Pointer returns the JSON pointer of the current position (RFC 6901).
+func (s *Scanner) Pointer() string { return s.pointer("") }
+
+func (s *Scanner) pointer(child string) string {
+	if len(s.path) == 0 && child == "" {
+		return ""
+	}
+	var b []byte
+	for _, p := range s.path {
+		b = append(b, '/')
+		if p.isIndex {
+			b = strconv.AppendInt(b, int64(p.idx), 10)
+			continue
+		}
+		var name []byte
+		if p.arena {
+			name = s.arena[p.off : p.off+p.n]
+		} else {
+			name = s.buf[p.off : p.off+p.n]
+		}
+		b = appendPointerToken(b, name)
+	}
+	if child != "" {
+		b = append(b, '/')
+		b = appendPointerToken(b, []byte(child))
+	}
+	return string(b)
+}
+
+func appendPointerToken(b, name []byte) []byte {
+	for _, c := range name {
+		switch c {
+		case '~':
+			b = append(b, '~', '0')
+		case '/':
+			b = append(b, '~', '1')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// Report records a violation at offset at for the current pointer.
+func (s *Scanner) Report(at int, kind Kind, rule, msg string) {
+	s.r.Violations = append(s.r.Violations, Violation{
+		Pointer: s.pointer(""), Kind: kind, Rule: rule, Message: msg, Offset: at, Severity: SeverityError,
+	})
+}
+
+// Schema records a schema violation at offset at for the current pointer.
+func (s *Scanner) Schema(at int, keyword, msg string) {
+	s.Report(at, KindSchema, keyword, msg)
+}
+
+// Missing records a missing required member name of the object that starts at
+// offset at: the pointer is the one the member would have.
+func (s *Scanner) Missing(at int, name string) {
+	s.r.Violations = append(s.r.Violations, Violation{
+		Pointer: s.pointer(name), Kind: KindSchema, Rule: "required",
+		Message: "missing required member " + strconv.Quote(name), Offset: at, Severity: SeverityError,
+	})
+}
+
+// Rule records a business-rule violation unless its severity is off; the
+// severity comes from r.Severities when set there, else from def.
+func (s *Scanner) Rule(at int, child, id string, def Severity, msg string) {
+	sev := def
+	if s.r.Severities != nil {
+		if v, ok := s.r.Severities[id]; ok {
+			sev = v
+		}
+	}
+	if sev == SeverityOff {
+		return
+	}
+	s.r.Violations = append(s.r.Violations, Violation{
+		Pointer: s.pointer(child), Kind: KindRule, Rule: id, Message: msg, Offset: at, Severity: sev,
+	})
+}
+
+// Mark is a saved scanner position: composition keywords (allOf, anyOf,
+// oneOf) validate one value against several schemas by rewinding to it.
+type Mark struct {
+	pos, path, frames, keys, viol int
+}
+
+// Save returns the current position (before the next value).
+func (s *Scanner) Save() Mark {
+	s.ws()
+	return Mark{pos: s.pos, path: len(s.path), frames: len(s.frames), keys: len(s.keys), viol: len(s.r.Violations)}
+}
+
+// Since is the number of violations recorded after m.
+func (s *Scanner) Since(m Mark) int { return len(s.r.Violations) - m.viol }
+
+// Rewind returns to m, forgetting the violations recorded since unless
+// keep is true. It returns the offset the scan had reached.
+func (s *Scanner) Rewind(m Mark, keep bool) int {
+	end := s.pos
+	s.pos = m.pos
+	s.path, s.frames, s.keys = s.path[:m.path], s.frames[:m.frames], s.keys[:m.keys]
+	if !keep {
+		s.r.Violations = s.r.Violations[:m.viol]
+	}
+	return end
+}
+
+// Seek moves the scan to offset end (the end of a value validated before).
+func (s *Scanner) Seek(end int) { s.pos = end }
