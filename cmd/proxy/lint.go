@@ -1,11 +1,22 @@
 package main
 
 import (
-	"fmt"
 	"io"
+	"os"
+
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/lint"
 )
 
-func runLint(_ []string, _ io.Writer, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "orderguard lint: not built yet")
-	return 2
+// runLint is `orderguard lint`: the generated validators and rules over
+// payload files. Flags and exit codes are documented in internal/lint.
+func runLint(args []string, stdout, stderr io.Writer) int {
+	return lint.Command{
+		Operations: gen.Operations,
+		Rules:      gen.Rules,
+		Version:    versionString(),
+		Stdin:      os.Stdin,
+		Stdout:     stdout,
+		Stderr:     stderr,
+	}.Run(args)
 }
