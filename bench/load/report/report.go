@@ -1,0 +1,229 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/orderguard/orderguard/bench/load"
+)
+
+// Well-known target names: the report compares every target to these two.
+const (
+	Direct   = "direct"
+	Baseline = "baseline"
+)
+
+// Report is one benchmark suite run.
+type Report struct {
+	Started  time.Time `json:"started"`
+	Machine  Machine   `json:"machine"`
+	Settings Settings  `json:"settings"`
+	Targets  []Target  `json:"targets"`
+	Runs     []Run     `json:"runs"`
+	// Figures are the issue's pass/fail checks, filled by Derive.
+	Figures []Figure `json:"figures,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// Machine describes where the suite ran.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	// CPUSharing says how the processes shared the CPUs.
+	CPUSharing string `json:"cpu_sharing"`
+}
+
+// Settings are the suite's parameters.
+type Settings struct {
+	Rates       []string      `json:"rates"`
+	Duration    time.Duration `json:"duration_ns"`
+	Warmup      time.Duration `json:"warmup_ns"`
+	Connections int           `json:"connections"`
+	Payloads    string        `json:"payloads"`
+	Mix         load.Mix      `json:"mix"`
+	// RateCap is the highest rate sent to a real (remote) target; 0 when none.
+	RateCap float64 `json:"rate_cap,omitempty"`
+}
+
+// Target is one thing that was loaded.
+type Target struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	// Command is how the benchmark started it; empty for a URL a user supplied.
+	Command string `json:"command,omitempty"`
+	// PeakRSS is the VmHWM of the target's process at the end of the suite.
+	PeakRSS    int64   `json:"peak_rss_bytes,omitempty"`
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+}
+
+// Run is one target at one rate.
+type Run struct {
+	Target string `json:"target"`
+	// Rate is the requested rate; 0 is "max" (closed loop).
+	Rate        float64          `json:"rate"`
+	Closed      bool             `json:"closed_loop"`
+	Scheduled   int64            `json:"scheduled"`
+	Responses   int64            `json:"responses"`
+	Achieved    float64          `json:"achieved_rps"`
+	Latency     load.Percentiles `json:"latency"`
+	Curve       []load.Point     `json:"curve"`
+	Status      map[string]int64 `json:"status"`
+	Errors      map[string]int64 `json:"errors"`
+	Conn        load.ConnStats   `json:"connections"`
+	CPU         CPU              `json:"cpu_seconds"`
+	Added       *Added           `json:"added_over_direct,omitempty"`
+	BaselineP99 float64          `json:"p99_added_ratio_to_baseline,omitempty"`
+	// ThroughputRatio is Achieved over the baseline's, for "max" runs.
+	ThroughputRatio float64 `json:"throughput_ratio_to_baseline,omitempty"`
+}
+
+// CPU is the CPU time each process spent during one run.
+type CPU struct {
+	Target    float64 `json:"target"`
+	Sandbox   float64 `json:"sandbox"`
+	Generator float64 `json:"generator"`
+}
+
+// Added is a target's latency minus direct's, at each percentile; it can be
+// negative within noise.
+type Added struct {
+	P50  time.Duration `json:"p50_ns"`
+	P90  time.Duration `json:"p90_ns"`
+	P99  time.Duration `json:"p99_ns"`
+	P999 time.Duration `json:"p99_9_ns"`
+}
+
+// Figure is one target figure of the issue and whether it was reached.
+type Figure struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Target string  `json:"target"`
+	Pass   bool    `json:"pass"`
+	Detail string  `json:"detail"`
+}
+
+// NewRun converts a load result into a report run.
+func NewRun(target string, res *load.Result) Run {
+	r := Run{
+		Target:    target,
+		Rate:      res.Rate,
+		Closed:    res.Closed,
+		Scheduled: res.Scheduled,
+		Responses: res.Responses,
+		Achieved:  res.Achieved,
+		Latency:   load.Summarize(res.Latency),
+		Curve:     load.Curve(res.Latency, 4, 10),
+		Status:    map[string]int64{},
+		Errors:    map[string]int64{},
+		Conn:      res.Conn,
+	}
+	for code, n := range res.Status {
+		r.Status[strconv.Itoa(code)] = n
+	}
+	for k, n := range res.Errors {
+		r.Errors[k] = n
+	}
+	return r
+}
+
+// RateLabel prints a rate the way --rates takes it.
+func RateLabel(rate float64) string {
+	if rate == 0 {
+		return "max"
+	}
+	return strconv.FormatFloat(rate, 'f', -1, 64)
+}
+
+// Figures of the proxy issue: at 5,000 req/s, orderguard's p99 added latency within
+// 1.3× of the baseline's; orderguard's max throughput at least 80% of the baseline's.
+const (
+	FigureRate     = 5000
+	FigureP99Ratio = 1.3
+	FigureMaxRatio = 0.8
+	FigureTarget   = "orderguard"
+)
+
+// Derive fills each run's latency added over direct at the same rate, its ratio to
+// the baseline's, the throughput ratios of max runs, and the issue's figures.
+func Derive(r *Report) {
+	find := func(target string, rate float64) *Run {
+		for i := range r.Runs {
+			if r.Runs[i].Target == target && r.Runs[i].Rate == rate {
+				return &r.Runs[i]
+			}
+		}
+		return nil
+	}
+	for i := range r.Runs {
+		run := &r.Runs[i]
+		run.Added, run.BaselineP99, run.ThroughputRatio = nil, 0, 0
+		d := find(Direct, run.Rate)
+		if d != nil && run.Target != Direct && run.Responses > 0 && d.Responses > 0 {
+			run.Added = &Added{
+				P50:  run.Latency.P50 - d.Latency.P50,
+				P90:  run.Latency.P90 - d.Latency.P90,
+				P99:  run.Latency.P99 - d.Latency.P99,
+				P999: run.Latency.P999 - d.Latency.P999,
+			}
+		}
+	}
+	for i := range r.Runs {
+		run := &r.Runs[i]
+		b := find(Baseline, run.Rate)
+		if b == nil || run.Target == Direct {
+			continue
+		}
+		if run.Added != nil && b.Added != nil && b.Added.P99 > 0 {
+			run.BaselineP99 = round3(float64(run.Added.P99) / float64(b.Added.P99))
+		}
+		if run.Rate == 0 && b.Achieved > 0 {
+			run.ThroughputRatio = round3(run.Achieved / b.Achieved)
+		}
+	}
+	r.Figures = nil
+	og, b := find(FigureTarget, FigureRate), find(Baseline, FigureRate)
+	if og != nil && b != nil && og.Added != nil && b.Added != nil {
+		f := Figure{Name: "p99 added latency ratio to baseline at 5000 req/s", Target: fmt.Sprintf("<= %.1f", FigureP99Ratio)}
+		if og.BaselineP99 > 0 {
+			f.Value = og.BaselineP99
+			f.Pass = og.BaselineP99 <= FigureP99Ratio
+		} else {
+			// The baseline added nothing measurable: orderguard passes only if it didn't either.
+			f.Pass = og.Added.P99 <= 0
+		}
+		f.Detail = fmt.Sprintf("orderguard +%s, baseline +%s at p99", ms(og.Added.P99), ms(b.Added.P99))
+		r.Figures = append(r.Figures, f)
+	}
+	og, b = find(FigureTarget, 0), find(Baseline, 0)
+	if og != nil && b != nil && b.Achieved > 0 {
+		r.Figures = append(r.Figures, Figure{
+			Name: "max throughput ratio to baseline", Target: fmt.Sprintf(">= %.2f", FigureMaxRatio),
+			Value: og.ThroughputRatio, Pass: og.ThroughputRatio >= FigureMaxRatio,
+			Detail: fmt.Sprintf("orderguard %.0f req/s, baseline %.0f req/s", og.Achieved, b.Achieved),
+		})
+	}
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// ms prints a duration in milliseconds with three decimals (microsecond resolution).
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
+}
+
+// WriteJSON writes the report, indented.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/orderguard/orderguard/bench/load"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fakeResult builds a load result whose latencies are n values spread evenly from
+// lo to hi, so every percentile in the goldens is predictable.
+func fakeResult(rate float64, lo, hi time.Duration, n int64, achieved float64) *load.Result {
+	h := load.NewHistogram()
+	for i := int64(0); i < n; i++ {
+		_ = h.RecordValue(int64(lo) + int64(hi-lo)*i/(n-1))
+	}
+	return &load.Result{
+		Rate: rate, Closed: rate == 0, Scheduled: n, Responses: n, Achieved: achieved, Latency: h,
+		Status: map[int]int64{200: n * 9 / 10, 400: n / 10}, Errors: map[string]int64{}, Conn: load.ConnStats{Dials: 32},
+	}
+}
+
+func sample() *Report {
+	us := time.Microsecond
+	r := &Report{
+		Started: time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC),
+		Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", GoVersion: "go1.26.0", OS: "linux", Arch: "amd64", CPUSharing: "all processes share both CPUs"},
+		Settings: Settings{Rates: []string{"5000", "max"}, Duration: 8 * time.Second, Warmup: 2 * time.Second, Connections: 32,
+			Payloads: "bench/testdata/load", Mix: load.Mix{Files: 10, Valid: 9, Invalid: 1, MinBytes: 1352, MaxBytes: 19643, Copies: 64}},
+		Targets: []Target{
+			{Name: "direct", URL: "http://127.0.0.1:1001", Command: "orderguard sandbox", PeakRSS: 20 << 20, CPUSeconds: 10},
+			{Name: "baseline", URL: "http://127.0.0.1:1002", Command: "orderguard bench --serve-baseline", PeakRSS: 15 << 20, CPUSeconds: 8},
+			{Name: "orderguard", URL: "http://127.0.0.1:1003", Command: "orderguard serve --mode enforce", PeakRSS: 30 << 20, CPUSeconds: 9},
+			{Name: "user", URL: "http://127.0.0.1:1004"},
+		},
+		Notes: []string{"a note"},
+	}
+	add := func(target string, res *load.Result, cpu CPU) {
+		run := NewRun(target, res)
+		run.CPU = cpu
+		r.Runs = append(r.Runs, run)
+	}
+	add("direct", fakeResult(5000, 100*us, 1100*us, 1001, 5000), CPU{Target: 3, Generator: 2})
+	add("baseline", fakeResult(5000, 150*us, 1300*us, 1001, 5000), CPU{Target: 2, Sandbox: 3, Generator: 2})
+	add("orderguard", fakeResult(5000, 170*us, 1500*us, 1001, 4999.5), CPU{Target: 2.5, Sandbox: 3, Generator: 2})
+	add("user", fakeResult(5000, 90*us, 1000*us, 1001, 5000), CPU{Sandbox: 3, Generator: 2})
+	add("direct", fakeResult(0, 300*us, 3000*us, 1001, 60000), CPU{Target: 8, Generator: 6})
+	add("baseline", fakeResult(0, 400*us, 4000*us, 1001, 40000), CPU{Target: 5, Sandbox: 6, Generator: 5})
+	add("orderguard", fakeResult(0, 500*us, 5000*us, 1001, 34000), CPU{Target: 6, Sandbox: 5, Generator: 4})
+	Derive(r)
+	return r
+}
+
+func TestDerive(t *testing.T) {
+	r := sample()
+	byKey := map[string]Run{}
+	for _, run := range r.Runs {
+		byKey[run.Target+"@"+RateLabel(run.Rate)] = run
+	}
+	if byKey["direct@5000"].Added != nil {
+		t.Error("direct has latency added over itself")
+	}
+	// p99 of lo..hi over 1001 evenly spread values is lo + 0.99*(hi-lo).
+	og, b := byKey["orderguard@5000"], byKey["baseline@5000"]
+	wantOg, wantB := 1490*time.Microsecond-1090*time.Microsecond, 1289*time.Microsecond-1090*time.Microsecond
+	if !near(og.Added.P99, wantOg) || !near(b.Added.P99, wantB) {
+		t.Errorf("p99 added: orderguard %v, baseline %v; want about %v and %v", og.Added.P99, b.Added.P99, wantOg, wantB)
+	}
+	if b.BaselineP99 != 1 {
+		t.Errorf("baseline's ratio to itself = %v, want 1", b.BaselineP99)
+	}
+	if og.BaselineP99 < 1.9 || og.BaselineP99 > 2.1 {
+		t.Errorf("orderguard p99 ratio %v, want about 2", og.BaselineP99)
+	}
+	if got := byKey["orderguard@max"].ThroughputRatio; got != 0.85 {
+		t.Errorf("throughput ratio %v, want 0.85", got)
+	}
+	if len(r.Figures) != 2 || r.Figures[0].Pass || !r.Figures[1].Pass {
+		t.Errorf("figures %+v: want the p99 figure missed (2× > 1.3×) and the throughput one reached (85%% >= 80%%)", r.Figures)
+	}
+}
+
+func near(got, want time.Duration) bool {
+	d := got - want
+	return d > -5*time.Microsecond && d < 5*time.Microsecond
+}
+
+func TestDeriveWithoutBaseline(t *testing.T) {
+	r := sample()
+	var runs []Run
+	for _, run := range r.Runs {
+		if run.Target != Baseline {
+			runs = append(runs, run)
+		}
+	}
+	r.Runs = runs
+	Derive(r)
+	for _, run := range r.Runs {
+		if run.BaselineP99 != 0 || run.ThroughputRatio != 0 {
+			t.Errorf("%s@%v: ratios %v, %v without a baseline", run.Target, run.Rate, run.BaselineP99, run.ThroughputRatio)
+		}
+	}
+	if len(r.Figures) != 0 {
+		t.Errorf("figures without a baseline: %+v", r.Figures)
+	}
+}
+
+func TestGoldens(t *testing.T) {
+	r := sample()
+	for _, tc := range []struct {
+		file  string
+		write func(io.Writer, *Report) error
+	}{
+		{"report.txt", WriteText},
+		{"report.json", WriteJSON},
+		{"report.svg", WriteSVG},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := tc.write(&buf, r); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", tc.file+".golden")
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("%s differs from %s (go test -update rewrites it):\n%s", tc.file, golden, buf.String())
+			}
+		})
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	r := sample()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Runs) != len(r.Runs) || back.Runs[2].Latency != r.Runs[2].Latency || back.Runs[2].BaselineP99 != r.Runs[2].BaselineP99 {
+		t.Errorf("round trip lost data: %+v", back.Runs[2])
+	}
+}
+
+func TestSVGWellFormed(t *testing.T) {
+	for name, r := range map[string]*Report{"sample": sample(), "empty": {}} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := WriteSVG(&buf, r); err != nil {
+				t.Fatal(err)
+			}
+			dec := xml.NewDecoder(&buf)
+			lines := 0
+			for {
+				tok, err := dec.Token()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("not well-formed XML: %v", err)
+				}
+				if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+					lines++
+				}
+			}
+			if want := len(r.Runs); lines != want {
+				t.Errorf("%d curves, want one per run (%d)", lines, want)
+			}
+		})
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, os.ErrClosed }
+
+func TestWriteErrors(t *testing.T) {
+	r := sample()
+	for name, write := range map[string]func(io.Writer, *Report) error{"text": WriteText, "json": WriteJSON, "svg": WriteSVG} {
+		if err := write(failWriter{}, r); err == nil || !strings.Contains(err.Error(), "closed") {
+			t.Errorf("%s to a failing writer: err = %v", name, err)
+		}
+	}
+}
+
+func TestNiceScale(t *testing.T) {
+	for _, tc := range []struct{ in, top, step float64 }{
+		{0, 1, 0.2}, {0.37, 0.4, 0.1}, {1, 1, 0.2}, {4.2, 5, 1}, {12, 15, 5}, {950, 1000, 200},
+	} {
+		top, step := niceScale(tc.in)
+		if top != tc.top || step != tc.step {
+			t.Errorf("niceScale(%v) = %v, %v; want %v, %v", tc.in, top, step, tc.top, tc.step)
+		}
+	}
+}

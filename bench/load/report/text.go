@@ -1,0 +1,183 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteText writes the tables people read: latency per target and rate, latency
+// added over direct with its ratio to the baseline's, max throughput, CPU and
+// memory, connection reuse, and the figures.
+func WriteText(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	m := r.Machine
+	fmt.Fprintf(ew, "orderguard latency benchmark, %s\n", r.Started.UTC().Format(time.RFC3339))
+	fmt.Fprintf(ew, "machine:    %d CPUs (%s), %s %s/%s\n", m.CPUs, m.CPUModel, m.GoVersion, m.OS, m.Arch)
+	if m.CPUSharing != "" {
+		fmt.Fprintf(ew, "cpu:        %s\n", m.CPUSharing)
+	}
+	s := r.Settings
+	fmt.Fprintf(ew, "payloads:   %s: %s\n", s.Payloads, s.Mix)
+	fmt.Fprintf(ew, "runs:       rates %s req/s; %s measured after %s warmup; %d connections\n",
+		strings.Join(s.Rates, ","), s.Duration, s.Warmup, s.Connections)
+	fmt.Fprintln(ew, "latency:    from each request's scheduled send time (open loop); \"max\" runs are closed loops, from the actual send")
+	if s.RateCap > 0 {
+		fmt.Fprintf(ew, "rate cap:   %s req/s for remote targets\n", RateLabel(s.RateCap))
+	}
+	for _, t := range r.Targets {
+		how := t.Command
+		if how == "" {
+			how = "supplied by the user"
+		}
+		fmt.Fprintf(ew, "target:     %-18s %s  (%s)\n", t.Name, t.URL, how)
+	}
+
+	fmt.Fprintln(ew, "\nLATENCY (ms)")
+	tw := newTab(ew)
+	fmt.Fprintln(tw, "target\trate\tachieved/s\tp50\tp90\tp99\tp99.9\tmax\tstatus\terrors")
+	for _, run := range r.Runs {
+		l := run.Latency
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", run.Target, RateLabel(run.Rate), run.Achieved,
+			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max), counts(run.Status), counts(run.Errors))
+	}
+	tw.Flush()
+
+	if hasAdded(r) {
+		fmt.Fprintln(ew, "\nADDED OVER direct (ms, target minus direct at the same rate and percentile; ratio = p99 added / baseline's p99 added)")
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "target\trate\t+p50\t+p90\t+p99\t+p99.9\tp99 ratio to baseline")
+		for _, run := range r.Runs {
+			if run.Added == nil {
+				continue
+			}
+			a := run.Added
+			ratio := "-"
+			if run.BaselineP99 != 0 {
+				ratio = strconv.FormatFloat(run.BaselineP99, 'f', 2, 64)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", run.Target, RateLabel(run.Rate), ms(a.P50), ms(a.P90), ms(a.P99), ms(a.P999), ratio)
+		}
+		tw.Flush()
+	}
+
+	if hasMax(r) {
+		fmt.Fprintln(ew, "\nTHROUGHPUT (rate max: closed loop)")
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "target\treq/s\tratio to baseline")
+		for _, run := range r.Runs {
+			if run.Rate != 0 {
+				continue
+			}
+			ratio := "-"
+			if run.ThroughputRatio != 0 {
+				ratio = strconv.FormatFloat(run.ThroughputRatio, 'f', 2, 64)
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%s\n", run.Target, run.Achieved, ratio)
+		}
+		tw.Flush()
+	}
+
+	fmt.Fprintln(ew, "\nCPU AND MEMORY (CPU seconds spent during each run by the target's process, the sandbox and the load generator)")
+	tw = newTab(ew)
+	fmt.Fprintln(tw, "target\trate\ttarget cpu s\tsandbox cpu s\tgenerator cpu s")
+	for _, run := range r.Runs {
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\n", run.Target, RateLabel(run.Rate), run.CPU.Target, run.CPU.Sandbox, run.CPU.Generator)
+	}
+	tw.Flush()
+	fmt.Fprintln(ew)
+	tw = newTab(ew)
+	fmt.Fprintln(tw, "process\tcpu s (whole suite)\tpeak RSS MiB")
+	for _, t := range r.Targets {
+		if t.Command == "" {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.1f\n", t.Name, t.CPUSeconds, float64(t.PeakRSS)/(1<<20))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(ew, "\nCONNECTIONS (new connections, TLS handshakes, resumed TLS sessions; warmup included)")
+	tw = newTab(ew)
+	fmt.Fprintln(tw, "target\trate\tnew conns\ttls handshakes\tresumed")
+	for _, run := range r.Runs {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\n", run.Target, RateLabel(run.Rate), run.Conn.Dials, run.Conn.Handshakes, run.Conn.Resumed)
+	}
+	tw.Flush()
+
+	if len(r.Figures) > 0 {
+		fmt.Fprintln(ew, "\nFIGURES")
+		for _, f := range r.Figures {
+			verdict := "MISSED"
+			if f.Pass {
+				verdict = "reached"
+			}
+			fmt.Fprintf(ew, "%s: %.2f (want %s) %s; %s\n", f.Name, f.Value, f.Target, verdict, f.Detail)
+		}
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(ew, "\nNOTES")
+		for _, n := range r.Notes {
+			fmt.Fprintf(ew, "- %s\n", n)
+		}
+	}
+	return ew.err
+}
+
+func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 2, ' ', 0) }
+
+func hasAdded(r *Report) bool {
+	for _, run := range r.Runs {
+		if run.Added != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func hasMax(r *Report) bool {
+	for _, run := range r.Runs {
+		if run.Rate == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// counts prints a count map as "200:9000 400:1000", keys sorted; "-" when empty.
+func counts(m map[string]int64) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s:%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// errWriter keeps the first write error so the writers can print freely and
+// report it once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = fmt.Errorf("write text report: %w", err)
+	}
+	return n, err
+}
