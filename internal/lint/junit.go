@@ -34,13 +34,19 @@ type JUnitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Failure   *JUnitFailure `xml:"failure,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *JUnitText    `xml:"system-out,omitempty"`
+}
+
+// JUnitText is element text kept readable in CDATA (encoding/xml splits a
+// "]]>" inside it).
+type JUnitText struct {
+	Text string `xml:",cdata"`
 }
 
 type JUnitFailure struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
 }
 
 func writeJUnit(w io.Writer, res *Result) error {
@@ -80,7 +86,9 @@ func writeJUnit(w io.Writer, res *Result) error {
 				}
 				suite.Failures++
 			}
-			c.SystemOut = warns.String()
+			if warns.Len() > 0 {
+				c.SystemOut = &JUnitText{Text: warns.String()}
+			}
 			suite.Tests++
 			suite.Cases = append(suite.Cases, c)
 		}

@@ -151,3 +151,26 @@ func TestJUnitParses(t *testing.T) {
 		t.Errorf("round trip lost data: %+v", got)
 	}
 }
+
+// Warnings go to system-out, a failure only for errors; "]]>" survives CDATA.
+func TestJUnitWarningsAndCDATA(t *testing.T) {
+	res := &Result{Files: []FileResult{{Path: "w.json", Payloads: []Payload{{
+		Path: "w.json", Index: -1, Operation: OpOrderV2,
+		Violations: []Violation{{Violation: validate.Violation{Rule: "fake-warn", Message: "a ]]> b", Line: 1, Column: 1, Severity: validate.SeverityWarning}}},
+	}}}}}
+	var b bytes.Buffer
+	if err := Write(&b, "junit", res, FormatOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got JUnitSuites
+	if err := xml.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	c := got.Suites[0].Cases[0]
+	if c.Failure != nil || got.Failures != 0 {
+		t.Errorf("a warning failed the test case: %+v", c.Failure)
+	}
+	if c.SystemOut == nil || !strings.Contains(c.SystemOut.Text, "warning fake-warn: a ]]> b") {
+		t.Errorf("system-out: got %+v", c.SystemOut)
+	}
+}

@@ -218,6 +218,7 @@ func writeSARIF(w io.Writer, res *Result, o FormatOptions) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(SARIFLog{Schema: sarifSchema, Version: "2.1.0", Runs: []SARIFRun{run}})
 }
 
