@@ -1,0 +1,321 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+
+	"github.com/orderguard/orderguard/internal/validate"
+)
+
+// route is a request matched to an endpoint.
+type route struct {
+	endpoint string // Endpoint* constant
+	key      string // validator key: "POST /v2/orders/{}"; empty when no spec covers it
+	id       string // order id or account id from the path
+}
+
+// accountEvents are the documented events of POST /v2/accounts/{event}/{accountId}.
+var accountEvents = map[string]bool{
+	"signup": true, "login": true, "logout": true, "update": true,
+	"profile-access": true, "reset-password": true, "authentication-result": true,
+}
+
+// match routes by method and path. Anything else, wrong methods included,
+// is EndpointNotFound: Forter's test site answers 404 for it.
+func match(method, path []byte) route {
+	p := string(path)
+	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	m := string(method)
+	switch {
+	case len(seg) == 3 && seg[0] == "v2" && seg[1] == "orders" && seg[2] != "" && m == "POST":
+		return route{EndpointOrderV2, "POST /v2/orders/{}", seg[2]}
+	case len(seg) == 3 && seg[0] == "v3" && seg[1] == "orders" && seg[2] != "" && m == "POST":
+		return route{EndpointOrderV3, "POST /v3/orders/{}", seg[2]}
+	case len(seg) == 3 && seg[0] == "v2" && seg[1] == "status" && seg[2] != "" && m == "POST":
+		return route{EndpointStatusPost, "POST /v2/status/{}", seg[2]}
+	case len(seg) == 3 && seg[0] == "v2" && seg[1] == "status" && seg[2] != "" && m == "PUT":
+		return route{EndpointStatusPut, "PUT /v2/status/{}", seg[2]}
+	case len(seg) == 4 && seg[0] == "v2" && seg[1] == "accounts" && accountEvents[seg[2]] && seg[3] != "" && m == "POST":
+		return route{EndpointAccounts, "", seg[3]}
+	case len(seg) == 2 && seg[0] == "credentials" && seg[1] == "test" && m == "GET":
+		return route{EndpointCredentials, "", ""}
+	}
+	return route{endpoint: EndpointNotFound}
+}
+
+// templateKey turns "/v2/orders/{orderId}" into "/v2/orders/{}" so that spec
+// paths match routes whatever the parameter is named.
+func templateKey(path string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(path, '{')
+		if i < 0 {
+			b.WriteString(path)
+			return b.String()
+		}
+		j := strings.IndexByte(path[i:], '}')
+		if j < 0 {
+			b.WriteString(path)
+			return b.String()
+		}
+		b.WriteString(path[:i])
+		b.WriteString("{}")
+		path = path[i+j+1:]
+	}
+}
+
+const controlPrefix = "/_sandbox/"
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if bytes.HasPrefix(ctx.Path(), []byte(controlPrefix)) {
+		s.control(ctx)
+		return
+	}
+	r := match(ctx.Method(), ctx.Path())
+	s.rec.arrive(r.endpoint, r.id)
+	if r.endpoint == EndpointNotFound {
+		writeFailed(ctx, fasthttp.StatusNotFound, "Not found")
+		s.rec.answer(r.endpoint, "", fasthttp.StatusNotFound, "")
+		return
+	}
+	label := s.serveAPI(ctx, r)
+	s.rec.answer(r.endpoint, r.id, ctx.Response.StatusCode(), label)
+}
+
+// serveAPI answers one request to a known endpoint. It returns StatusHang or
+// StatusReset when the request got no HTTP answer, else "".
+func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, r route) string {
+	g := s.gen.Load()
+
+	f, delay := s.drawFault()
+	if v := ctx.Request.Header.Peek(FaultHeader); v != nil {
+		forced, err := parseFault(v)
+		if err != nil {
+			writeFailed(ctx, fasthttp.StatusBadRequest, err.Error())
+			return ""
+		}
+		// A forced fault replaces the random draw; only slow keeps going
+		// to a normal answer, after its own delay instead of the latency.
+		f, delay = forced, 0
+		if forced.kind == faultSlow {
+			delay = forced.delay
+		}
+	}
+	switch f.kind {
+	case faultHang:
+		s.hang(ctx, g)
+		return StatusHang
+	case faultReset:
+		s.reset(ctx)
+		return StatusReset
+	}
+	if !wait(delay, g.done) {
+		// Closing: the answer would go nowhere useful.
+		s.reset(ctx)
+		return StatusReset
+	}
+	switch f.kind {
+	case fault500:
+		writeFailed(ctx, fasthttp.StatusInternalServerError, "Internal server error")
+		return ""
+	case fault503:
+		writeFailed(ctx, fasthttp.StatusServiceUnavailable, "Service unavailable")
+		return ""
+	}
+
+	h := &ctx.Request.Header
+	user, ok := basicUser(h.Peek(fasthttp.HeaderAuthorization))
+	if !ok {
+		writeFailed(ctx, fasthttp.StatusUnauthorized, "unauthorized")
+		return ""
+	}
+	site := h.Peek("x-forter-siteid")
+	if s.cfg.RequireSiteID && len(bytes.TrimSpace(site)) == 0 {
+		writeFailed(ctx, fasthttp.StatusUnauthorized, "unauthorized, invalid site")
+		return ""
+	}
+	if len(bytes.TrimSpace(h.Peek("api-version"))) == 0 {
+		writeFailed(ctx, fasthttp.StatusBadRequest, "missing api-version header")
+		return ""
+	}
+	if !persistenceDisabled(h) {
+		key := user
+		if len(site) > 0 {
+			key = string(site)
+		}
+		if !s.lim.allow(key) {
+			writeFailed(ctx, fasthttp.StatusTooManyRequests, "Too many requests")
+			return ""
+		}
+	}
+
+	if r.endpoint == EndpointCredentials {
+		writeJSON(ctx, fasthttp.StatusOK, []byte(`{"status":"success"}`))
+		return ""
+	}
+	body := ctx.Request.Body()
+	if !s.checkBody(ctx, r, body) {
+		return ""
+	}
+
+	out := make([]byte, 0, 256)
+	switch r.endpoint {
+	case EndpointOrderV2, EndpointOrderV3:
+		email := s.lookupString(body, "accountOwner", "email")
+		o := OrderOutcome(r.id, email, s.cfg.Seed)
+		if r.endpoint == EndpointOrderV2 {
+			out = appendV2(out, r.id, o)
+		} else {
+			out = appendV3(out, r.id, o)
+		}
+	case EndpointStatusPost, EndpointStatusPut:
+		out = appendStatus(out, r.id)
+	case EndpointAccounts:
+		ip := s.lookupString(body, "connectionInformation", "customerIP")
+		out = appendAccount(out, AccountOutcome(r.id, ip, s.cfg.Seed))
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
+	return ""
+}
+
+// checkBody answers 400 in Forter's error shape when the body breaks the
+// spec (schema or syntax), or is not JSON where no validator covers the
+// route. It reports whether the request may go on.
+func (s *Server) checkBody(ctx *fasthttp.RequestCtx, r route, body []byte) bool {
+	if fn, ok := s.validators[r.key]; ok && r.key != "" {
+		rep := s.reports.Get().(*validate.Report)
+		rep.Reset()
+		fn(body, rep)
+		var errs []validate.Violation
+		for _, v := range rep.Violations {
+			if (v.Kind == validate.KindSchema || v.Kind == validate.KindSyntax) && v.Severity == validate.SeverityError {
+				errs = append(errs, v)
+			}
+		}
+		s.reports.Put(rep)
+		if len(errs) > 0 {
+			writeJSON(ctx, fasthttp.StatusBadRequest, appendMalformed(nil, errs))
+			return false
+		}
+		return true
+	}
+	// No spec for this route (or validation skipped): Forter still refuses
+	// bytes that are not JSON. The parser's message is not used: it quotes
+	// the body.
+	if err := fastjson.ValidateBytes(body); err != nil {
+		writeJSON(ctx, fasthttp.StatusBadRequest, appendMalformed(nil, []validate.Violation{{
+			Kind: validate.KindSyntax, Message: "body is not one valid JSON document",
+		}}))
+		return false
+	}
+	return true
+}
+
+// appendMalformed writes Forter's validation error body:
+// {"status":"failed","message":"Malformed request","errorsCount":N,"errors":[{"message":…,"path":"#/…"}]}.
+func appendMalformed(b []byte, vs []validate.Violation) []byte {
+	b = append(b, `{"status":"failed","message":"Malformed request","errorsCount":`...)
+	b = appendUint(b, uint64(len(vs)))
+	b = append(b, `,"errors":[`...)
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"message":`...)
+		b = appendJSONString(b, v.Message)
+		b = append(b, `,"path":`...)
+		b = appendJSONString(b, "#"+v.Pointer)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+func appendUint(b []byte, n uint64) []byte {
+	return fasthttp.AppendUint(b, int(n))
+}
+
+// lookupString reads one string member of the body, "" when absent or not
+// a string. Only the members the decision needs are read; nothing is kept.
+func (s *Server) lookupString(body []byte, keys ...string) string {
+	p := s.parsers.Get()
+	defer s.parsers.Put(p)
+	v, err := p.ParseBytes(body)
+	if err != nil {
+		return ""
+	}
+	sv := v.Get(keys...)
+	if sv == nil || sv.Type() != fastjson.TypeString {
+		return ""
+	}
+	b, _ := sv.StringBytes()
+	return string(b)
+}
+
+// basicUser returns the user name (the API key) of a Basic Authorization
+// value, which must be non-empty. The password is ignored, as Forter does.
+func basicUser(v []byte) (string, bool) {
+	const prefix = "basic "
+	if len(v) <= len(prefix) || !strings.EqualFold(string(v[:len(prefix)]), prefix) {
+		return "", false
+	}
+	dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(v[len(prefix):])))
+	if err != nil {
+		return "", false
+	}
+	user, _, ok := strings.Cut(string(dec), ":")
+	if !ok || user == "" {
+		return "", false
+	}
+	return user, true
+}
+
+// persistenceDisabled reports the load-test header, in both of the
+// spellings Forter's page uses.
+func persistenceDisabled(h *fasthttp.RequestHeader) bool {
+	for _, name := range [...]string{"x-forter-disable-persistence", "x-forter-disable-persistance"} {
+		if bytes.EqualFold(bytes.TrimSpace(h.Peek(name)), []byte("true")) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(body)
+}
+
+func writeFailed(ctx *fasthttp.RequestCtx, status int, msg string) {
+	writeJSON(ctx, status, appendFailed(make([]byte, 0, 64), msg))
+}
+
+// control serves the sandbox's own endpoints, which are never rate-limited,
+// faulted or recorded:
+//
+//	GET    /_sandbox/received  the received log (counts per endpoint, recent order ids)
+//	DELETE /_sandbox/received  empty it
+//	GET    /_sandbox/health    200 while serving
+func (s *Server) control(ctx *fasthttp.RequestCtx) {
+	switch path, m := string(ctx.Path()), string(ctx.Method()); {
+	case path == controlPrefix+"received" && m == "GET":
+		b, err := json.Marshal(s.rec.snapshot())
+		if err != nil {
+			writeFailed(ctx, fasthttp.StatusInternalServerError, "encode received log")
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, b)
+	case path == controlPrefix+"received" && m == "DELETE":
+		s.rec.reset()
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	case path == controlPrefix+"health" && m == "GET":
+		writeJSON(ctx, fasthttp.StatusOK, []byte(`{"status":"ok"}`))
+	default:
+		writeFailed(ctx, fasthttp.StatusNotFound, "Not found")
+	}
+}
