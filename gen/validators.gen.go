@@ -598,6 +598,7 @@ func vAuthorizationStep(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "PRE_AUTHORIZATION", "POST_AUTHORIZATION":
 		default:
@@ -819,6 +820,7 @@ func vOrderRequestPropertiesOrderId(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		ln := validate.RuneCount(v)
 		if ln < 1 {
 			s.Schema(at, "minLength", "must be at least 1 characters long")
@@ -847,6 +849,7 @@ func vOrderType(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "WEB", "PHONE", "DYNAMIC_PHONE", "MOBILE", "MOBILE_IN_STORE", "IOS", "ANDROID", "WAP", "STORE", "MERCHANT_EMPLOYEE", "MAIL_ORDER", "AUTOMATIC_RENEWAL_OR_INSTALLMENT_PAYMENT", "MERCHANT_INITIATED", "UNKNOWN", "POS", "API_ONLY", "PERSONAL_POS", "PHONE_LINK":
 		default:
@@ -1117,6 +1120,7 @@ func vOrderV2ResponsePropertiesAction(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "approve", "decline", "not reviewed", "pending":
 		default:
@@ -1223,6 +1227,7 @@ func vOrderV2ResponsePropertiesStatus(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "success", "failed":
 		default:
@@ -1340,6 +1345,7 @@ func vErrorResponsePropertiesStatus(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "failed":
 		default:
@@ -1521,6 +1527,7 @@ func vStatusRequestPropertiesOrderId(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		ln := validate.RuneCount(v)
 		if ln < 1 {
 			s.Schema(at, "minLength", "must be at least 1 characters long")
@@ -1654,6 +1661,7 @@ func vUpdatedStatus(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "PROCESSING", "SENT", "COMPLETED", "CANCELED_BY_MERCHANT", "CANCELED_BY_CUSTOMER", "RETURNED", "NO_SHOW", "REPLACED":
 		default:
@@ -1777,6 +1785,7 @@ func vStatusResponsePropertiesStatus(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "success", "failed":
 		default:
@@ -1821,6 +1830,7 @@ func vOrderV3ResponsePropertiesForterDecision(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "APPROVE", "DECLINE", "NOT_REVIEWED", "VERIFICATION_REQUIRED":
 		default:
@@ -1919,6 +1929,7 @@ func vRecommendation(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "", "VERIFICATION_REQUIRED_3DS_CHALLENGE", "REQUEST_SCA_EXEMPTION_TRA", "REQUEST_SCA_EXEMPTION_LOW_VALUE", "REQUEST_SCA_EXEMPTION_CORP", "REQUEST_SCA_EXEMPTION_TRUSTED_BENEFICIARY", "REQUEST_SCA_EXEMPTION_LOW_VALUE_EMVCO", "REQUEST_SCA_EXEMPTION_TRA_EMVCO", "REQUEST_SCA_EXEMPTION_CORP_EMVCO", "REQUEST_SCA_EXCLUSION_ONE_LEG_OUT", "REQUEST_SCA_EXCLUSION_MOTO", "REQUEST_SCA_EXCLUSION_ANONYMOUS", "REQUEST_SCA_EXCLUSION_MIT", "ROUTING_RECOMMENDED", "ID_VERIFICATION_REQUIRED", "MONITOR_POTENTIAL_COUPON_ABUSE", "MONITOR_POTENTIAL_SELLER_COLLUSION", "MONITOR_POTENTIAL_REFUND_ABUSE", "DECLINE_CHANEL_ABUSER", "BORDERLINE", "EMAIL_VERIFICATION", "SMS_VERIFICATION":
 		default:
@@ -2024,6 +2035,7 @@ func vEmail(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		ln := validate.RuneCount(v)
 		if ln > 320 {
 			s.Schema(at, "maxLength", "must be at most 320 characters long")
@@ -2871,6 +2883,7 @@ func vCustomerAccountDataPropertiesStatus(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "ACTIVE", "GUEST", "SUSPENDED", "CLOSED":
 		default:
@@ -2933,6 +2946,7 @@ func vCustomerAccountDataPropertiesType(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "BUSINESS", "PRIVATE", "MERCHANT_EMPLOYEE":
 		default:
@@ -3165,6 +3179,7 @@ func vDeliveryType(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "PHYSICAL", "DIGITAL", "HYBRID":
 		default:
@@ -3191,6 +3206,7 @@ func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !validate.IsDate(v) {
 			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31 (format date)")
 		}
@@ -3375,6 +3391,7 @@ func vDecimalAmount(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		ln := validate.RuneCount(v)
 		if ln > 32 {
 			s.Schema(at, "maxLength", "must be at most 32 characters long")
@@ -3402,6 +3419,7 @@ func vMoneyPropertiesAmountUSD(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		ln := validate.RuneCount(v)
 		if ln > 32 {
 			s.Schema(at, "maxLength", "must be at most 32 characters long")
@@ -3430,6 +3448,7 @@ func vCurrencyCode(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !re1.Match(v) {
 			s.Schema(at, "pattern", "must match the pattern ^[A-Z]{3}$")
 		}
@@ -3708,6 +3727,7 @@ func vRefundInformationPropertiesRefundMethod(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "ORIGINAL_PAYMENT_METHOD", "DIFFERENT_PAYMENT_METHOD":
 		default:
@@ -3734,6 +3754,7 @@ func vRefundInformationPropertiesRefundStatus(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "REQUESTED", "COMPLETED", "DECLINED":
 		default:
@@ -4218,6 +4239,7 @@ func vVerificationStatus(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "FRICTIONLESS", "ATTEMPTED", "FRICTIONLESS_NOT_AUTHENTICATED", "FRICTIONLESS_BANK_REJECT", "FRICTIONLESS_TECHNICAL_ISSUE", "AUTHENTICATED", "NOT_AUTHENTICATED", "NOT_AUTHENTICATED_BANK_REJECT", "NOT_AUTHENTICATED_TECHNICAL_ISSUE", "NETWORK_ERROR":
 		default:
@@ -4448,6 +4470,7 @@ func vCountryCode(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		ln := validate.RuneCount(v)
 		if ln > 64 {
 			s.Schema(at, "maxLength", "must be at most 64 characters long")
@@ -4665,6 +4688,7 @@ func vIPAddressAnyOf0(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !validate.IsIPv4(v) {
 			s.Schema(at, "format", "must be an IPv4 address in dotted-quad form (format ipv4)")
 		}
@@ -4689,6 +4713,7 @@ func vIPAddressAnyOf1(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !validate.IsIPv6(v) {
 			s.Schema(at, "format", "must be an IPv6 address (format ipv6)")
 		}
@@ -5062,6 +5087,7 @@ func vPaymentPropertiesDelayedChargeDate(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !validate.IsDate(v) {
 			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31 (format date)")
 		}
@@ -5805,6 +5831,7 @@ func vBasicItemDataPropertiesType(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "TANGIBLE", "NON_TANGIBLE":
 		default:
@@ -5884,6 +5911,7 @@ func vCardDataPropertiesBin(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !re2.Match(v) {
 			s.Schema(at, "pattern", "must match the pattern ^[0-9]{6,8}$")
 		}
@@ -5944,6 +5972,7 @@ func vCardType(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		switch string(v) {
 		case "CREDIT", "DEBIT", "PREPAID", "UNKNOWN", "credit", "debit", "prepaid", "unknown":
 		default:
@@ -5970,6 +5999,7 @@ func vCardDataPropertiesExpirationMonth(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !re3.Match(v) {
 			s.Schema(at, "pattern", "must match the pattern ^(0[1-9]|1[0-2])$")
 		}
@@ -5994,6 +6024,7 @@ func vCardDataPropertiesExpirationYear(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !re4.Match(v) {
 			s.Schema(at, "pattern", "must match the pattern ^[0-9]{4}$")
 		}
@@ -6036,6 +6067,7 @@ func vCardDataPropertiesFullCreditCard(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !re5.Match(v) {
 			s.Schema(at, "pattern", "must match the pattern ^[0-9]{12,19}$")
 		}
@@ -6086,6 +6118,7 @@ func vCardDataPropertiesLastFourDigits(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		if !re4.Match(v) {
 			s.Schema(at, "pattern", "must match the pattern ^[0-9]{4}$")
 		}
@@ -6964,6 +6997,7 @@ func vPhonePropertiesPhone(s *validate.Scanner) {
 		if !ok {
 			break
 		}
+		_ = v
 		ln := validate.RuneCount(v)
 		if ln > 64 {
 			s.Schema(at, "maxLength", "must be at most 64 characters long")

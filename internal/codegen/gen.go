@@ -237,7 +237,7 @@ func (g *Generator) emit(p pending) {
 		g.emitComposite(p)
 		return
 	}
-	g.printf("\n// %s validates %s.\nfunc %s(s *validate.Scanner) {\n", p.name, loc, p.name)
+	g.printf("\n// %s validates %s.\nfunc %s(s *validate.Scanner) {\n", p.name, comment(loc), p.name)
 	g.body(s, loc)
 	g.printf("}\n")
 }
@@ -253,7 +253,7 @@ func (g *Generator) emitComposite(p pending) {
 	nullable := s.Nullable
 	if hasOwnKeywords(&own) {
 		name := g.unique(p.name + "Own")
-		g.printf("\n// %s validates the keywords of %s beside its composition.\nfunc %s(s *validate.Scanner) {\n", name, loc, name)
+		g.printf("\n// %s validates the keywords of %s beside its composition.\nfunc %s(s *validate.Scanner) {\n", name, comment(loc), name)
 		g.body(&own, loc)
 		g.printf("}\n")
 		steps = append(steps, name)
@@ -262,7 +262,7 @@ func (g *Generator) emitComposite(p pending) {
 	for i, r := range s.AllOf {
 		allOf = append(allOf, g.Func(r, fmt.Sprintf("%s/allOf/%d", loc, i)))
 	}
-	g.printf("\n// %s validates %s.\nfunc %s(s *validate.Scanner) {\n", p.name, loc, p.name)
+	g.printf("\n// %s validates %s.\nfunc %s(s *validate.Scanner) {\n", p.name, comment(loc), p.name)
 	g.printf("at := s.Pos()\n_ = at\n")
 	if nullable {
 		g.printf("if s.Peek() == validate.TypeNull {\ns.Null()\nreturn\n}\n")
@@ -556,6 +556,12 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 	g.enumCheck(s, "object")
 }
 
+// comment makes a spec location safe to print in a Go comment.
+func comment(loc string) string {
+	q := strconv.Quote(loc)
+	return q[1 : len(q)-1]
+}
+
 // escapeToken escapes a JSON pointer token (RFC 6901).
 func escapeToken(s string) string {
 	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
@@ -594,7 +600,7 @@ func (g *Generator) str(s *openapi3.Schema, loc string) {
 		g.printf("s.String()\n")
 		return
 	}
-	g.printf("v, ok := s.String()\nif !ok {\nbreak\n}\n")
+	g.printf("v, ok := s.String()\nif !ok {\nbreak\n}\n_ = v\n")
 	if s.MinLength > 0 || s.MaxLength != nil {
 		g.printf("ln := validate.RuneCount(v)\n")
 	}
@@ -677,6 +683,6 @@ func (g *Generator) boolean(s *openapi3.Schema) {
 		g.printf("s.Bool()\n")
 		return
 	}
-	g.printf("b, ok := s.Bool()\nif !ok {\nbreak\n}\n")
+	g.printf("b, ok := s.Bool()\nif !ok {\nbreak\n}\n_ = b\n")
 	g.enumCheck(s, "boolean")
 }
