@@ -49,7 +49,7 @@ func TestFaultHeader(t *testing.T) {
 		{"503", 503, "Service unavailable"},
 		{"bogus", 400, errBadFault.Error()},
 	} {
-		code, got := mustDo(t, c, r, req{path: "/v2/orders/f1", body: "{}", headers: fault(tt.fault)})
+		code, got := mustDo(t, c, r, req{path: "/v2/orders/f1", body: validOrder, headers: fault(tt.fault)})
 		if code != tt.code || got["status"] != "failed" || got["message"] != tt.msg {
 			t.Errorf("fault %s: %d %v, want %d %q", tt.fault, code, got, tt.code, tt.msg)
 		}
@@ -63,7 +63,7 @@ func TestFaultHeader(t *testing.T) {
 	}
 
 	// reset: the connection drops with no answer.
-	_, _, err := do(t, c, r, req{path: "/v2/orders/f1", body: "{}", headers: fault("reset")})
+	_, _, err := do(t, c, r, req{path: "/v2/orders/f1", body: validOrder, headers: fault("reset")})
 	if !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("reset: err %v, want a connection reset", err)
 	}
@@ -87,7 +87,7 @@ func TestHangReleasedByStop(t *testing.T) {
 	results := make(chan result, 3)
 	for i := 0; i < 3; i++ {
 		go func() {
-			code, _, err := do(t, c, r, req{path: "/v2/orders/h1", body: "{}", headers: with(stdHeaders(), FaultHeader, "hang")})
+			code, _, err := do(t, c, r, req{path: "/v2/orders/h1", body: validOrder, headers: with(stdHeaders(), FaultHeader, "hang")})
 			results <- result{code, err}
 		}()
 	}
@@ -114,7 +114,7 @@ func TestHangClientGivesUp(t *testing.T) {
 	r := start(t, Options{})
 	c := client(t, r, true)
 	c.Timeout = 100 * time.Millisecond
-	_, _, err := do(t, c, r, req{path: "/v2/orders/h2", body: "{}", headers: with(stdHeaders(), FaultHeader, "hang")})
+	_, _, err := do(t, c, r, req{path: "/v2/orders/h2", body: validOrder, headers: with(stdHeaders(), FaultHeader, "hang")})
 	if err == nil || !strings.Contains(err.Error(), "Timeout") {
 		t.Errorf("hang: err %v, want a client timeout", err)
 	}
@@ -142,7 +142,7 @@ func TestRandomFaults(t *testing.T) {
 		c := client(t, r, true)
 		seen := map[int]int{}
 		for i := 0; i < 40; i++ {
-			code, _ := mustDo(t, c, r, req{path: "/v2/orders/e1", body: "{}"})
+			code, _ := mustDo(t, c, r, req{path: "/v2/orders/e1", body: validOrder})
 			seen[code]++
 		}
 		if seen[500]+seen[503] != 40 || seen[500] == 0 || seen[503] == 0 {
@@ -153,7 +153,7 @@ func TestRandomFaults(t *testing.T) {
 		r := start(t, Options{Config: Config{ResetRate: 1}})
 		c := client(t, r, true)
 		for i := 0; i < 5; i++ {
-			if _, _, err := do(t, c, r, req{path: "/v2/orders/e2", body: "{}"}); !errors.Is(err, syscall.ECONNRESET) {
+			if _, _, err := do(t, c, r, req{path: "/v2/orders/e2", body: validOrder}); !errors.Is(err, syscall.ECONNRESET) {
 				t.Errorf("reset rate 1: err %v, want a connection reset", err)
 			}
 		}
@@ -165,7 +165,7 @@ func TestRandomFaults(t *testing.T) {
 		r := start(t, Options{Config: Config{HangRate: 1}})
 		c := client(t, r, true)
 		c.Timeout = 50 * time.Millisecond
-		if _, _, err := do(t, c, r, req{path: "/v2/orders/e3", body: "{}"}); err == nil {
+		if _, _, err := do(t, c, r, req{path: "/v2/orders/e3", body: validOrder}); err == nil {
 			t.Error("hang rate 1: got an answer")
 		}
 	})
@@ -228,7 +228,7 @@ func TestFixedLatency(t *testing.T) {
 	r := start(t, Options{Config: Config{Latency: Latency{Fixed: 40 * time.Millisecond}}})
 	c := client(t, r, false)
 	began := time.Now()
-	if code, _ := mustDo(t, c, r, req{path: "/v2/orders/l1", body: "{}"}); code != 200 {
+	if code, _ := mustDo(t, c, r, req{path: "/v2/orders/l1", body: validOrder}); code != 200 {
 		t.Fatalf("status %d", code)
 	}
 	if elapsed := time.Since(began); elapsed < 40*time.Millisecond {

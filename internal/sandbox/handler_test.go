@@ -45,11 +45,11 @@ func TestAuth(t *testing.T) {
 func TestRequireSiteID(t *testing.T) {
 	r := start(t, Options{Config: Config{RequireSiteID: true}})
 	c := client(t, r, false)
-	code, got := mustDo(t, c, r, req{path: "/v2/orders/a1", body: "{}", headers: with(stdHeaders(), "x-forter-siteid", "")})
+	code, got := mustDo(t, c, r, req{path: "/v2/orders/a1", body: validOrder, headers: with(stdHeaders(), "x-forter-siteid", "")})
 	if want := (map[string]any{"status": "failed", "message": "unauthorized, invalid site"}); code != 401 || !reflect.DeepEqual(got, want) {
 		t.Errorf("no site id: %d %v, want 401 %v", code, got, want)
 	}
-	if code, got := mustDo(t, c, r, req{path: "/v2/orders/a1", body: "{}"}); code != 200 {
+	if code, got := mustDo(t, c, r, req{path: "/v2/orders/a1", body: validOrder}); code != 200 {
 		t.Errorf("with site id: %d %v", code, got)
 	}
 }
@@ -58,7 +58,7 @@ func TestMissingAPIVersion(t *testing.T) {
 	r := start(t, Options{})
 	c := client(t, r, false)
 	for _, path := range []string{"/v2/orders/a1", "/v3/orders/a1", "/v2/status/a1"} {
-		code, got := mustDo(t, c, r, req{path: path, body: "{}", headers: with(stdHeaders(), "api-version", "")})
+		code, got := mustDo(t, c, r, req{path: path, body: validOrder, headers: with(stdHeaders(), "api-version", "")})
 		if code != 400 || got["status"] != "failed" || got["message"] != "missing api-version header" {
 			t.Errorf("%s: %d %v, want 400", path, code, got)
 		}
@@ -102,7 +102,7 @@ func TestRateLimit(t *testing.T) {
 	c := client(t, r, false)
 	limited := with(stdHeaders(), "x-forter-disable-persistence", "")
 	send := func(h map[string]string) int {
-		code, _ := mustDo(t, c, r, req{path: "/v2/orders/r1", body: "{}", headers: h})
+		code, _ := mustDo(t, c, r, req{path: "/v2/orders/r1", body: validOrder, headers: h})
 		return code
 	}
 	for i := 1; i <= ForterRateLimit; i++ {
@@ -110,7 +110,7 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("request %d: status %d, want 200", i, code)
 		}
 	}
-	code, got := mustDo(t, c, r, req{path: "/v2/orders/r1", body: "{}", headers: limited})
+	code, got := mustDo(t, c, r, req{path: "/v2/orders/r1", body: validOrder, headers: limited})
 	if code != 429 || got["status"] != "failed" {
 		t.Fatalf("request 11: %d %v, want 429", code, got)
 	}
@@ -206,11 +206,11 @@ func TestSkipValidation(t *testing.T) {
 func TestReceivedEndpoint(t *testing.T) {
 	r := start(t, Options{})
 	c := client(t, r, false)
-	mustDo(t, c, r, req{path: "/v2/orders/o1", body: "{}"})
-	mustDo(t, c, r, req{path: "/v2/orders/o1", body: "{}"})
-	mustDo(t, c, r, req{path: "/v2/orders/o2", body: "{}", headers: with(stdHeaders(), "Authorization", "")})
-	mustDo(t, c, r, req{method: "PUT", path: "/v2/status/o1", body: "{}"})
-	mustDo(t, c, r, req{path: "/v2/orders/o3", body: "{}", headers: with(stdHeaders(), FaultHeader, "503")})
+	mustDo(t, c, r, req{path: "/v2/orders/o1", body: validOrder})
+	mustDo(t, c, r, req{path: "/v2/orders/o1", body: validOrder})
+	mustDo(t, c, r, req{path: "/v2/orders/o2", body: validOrder, headers: with(stdHeaders(), "Authorization", "")})
+	mustDo(t, c, r, req{method: "PUT", path: "/v2/status/o1", body: statusBody})
+	mustDo(t, c, r, req{path: "/v2/orders/o3", body: validOrder, headers: with(stdHeaders(), FaultHeader, "503")})
 
 	code, b, err := do(t, c, r, req{method: "GET", path: "/_sandbox/received"})
 	if err != nil || code != 200 {

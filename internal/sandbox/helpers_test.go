@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 )
@@ -115,7 +116,59 @@ func mustDo(t testing.TB, c *http.Client, r *Running, q req) (int, map[string]an
 	return code, m
 }
 
+// orderTemplate is a body Forter's sandbox accepted (recorded by
+// workarea-forter, /work/shared/realworld), so it passes the generated
+// validators.
+var orderTemplate = func() map[string]any {
+	b, err := os.ReadFile("testdata/order.json")
+	if err != nil {
+		panic(err)
+	}
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber() // keep epoch milliseconds exact
+	if err := d.Decode(&m); err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+// orderBody is the recorded order with orderId and accountOwner.email set
+// (email "" removes the e-mail).
 func orderBody(id, email string) string {
-	b, _ := json.Marshal(map[string]any{"orderId": id, "accountOwner": map[string]any{"email": email}})
-	return string(b)
+	var m map[string]any
+	b, _ := json.Marshal(orderTemplate)
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		panic(err)
+	}
+	m["orderId"] = id
+	owner, _ := m["accountOwner"].(map[string]any)
+	if owner == nil {
+		owner = map[string]any{}
+		m["accountOwner"] = owner
+	}
+	if email == "" {
+		delete(owner, "email")
+	} else {
+		owner["email"] = email
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return string(out)
 }
+
+// validOrder is an order without a test e-mail.
+var validOrder = orderBody("any", "")
+
+// statusBody is a recorded status update Forter's sandbox accepted.
+var statusBody = func() string {
+	b, err := os.ReadFile("testdata/status.json")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()

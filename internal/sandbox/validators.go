@@ -1,7 +1,10 @@
 package sandbox
 
-import "github.com/orderguard/orderguard/internal/validate"
+import (
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/validate"
+)
 
 // defaultOperations are the validators used when Config.Operations is nil:
-// the generated ones once gen/validators.gen.go exists.
-func defaultOperations() []validate.Operation { return nil }
+// the ones generated from openapi/forter.yaml.
+func defaultOperations() []validate.Operation { return gen.Operations }
