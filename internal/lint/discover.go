@@ -43,15 +43,31 @@ type Input struct {
 	data []byte // stdin contents
 }
 
-func (in Input) read() ([]byte, error) {
+// read returns the input's bytes, read into buf[:0] (grown as needed) for a
+// file, so that a worker reuses one buffer for all its files.
+func (in Input) read(buf []byte) ([]byte, error) {
 	if in.name == "" {
 		return in.data, nil
 	}
-	b, err := os.ReadFile(in.name)
+	f, err := os.Open(in.name)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", in.Path, err)
+		return nil, fmt.Errorf("read %s: %w", in.Path, unwrapPath(err))
 	}
-	return b, nil
+	defer f.Close()
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", in.Path, unwrapPath(err))
+		}
+	}
 }
 
 // TypeOf gives the file type by extension: .ndjson and .jsonl are NDJSON,

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"runtime"
@@ -177,8 +178,9 @@ func (l *Linter) Lint(inputs []Input) (*Result, error) {
 			defer wg.Done()
 			var rep validate.Report
 			rep.Severities = l.severities
+			var buf []byte // reused: violations are copied out of the report
 			for i := range next {
-				res.Files[i], errs[i] = l.lintInput(inputs[i], &rep)
+				res.Files[i], buf, errs[i] = l.lintInput(inputs[i], &rep, buf)
 			}
 		}()
 	}
@@ -206,11 +208,14 @@ func (l *Linter) Lint(inputs []Input) (*Result, error) {
 	return res, nil
 }
 
-func (l *Linter) lintInput(in Input, rep *validate.Report) (FileResult, error) {
+func (l *Linter) lintInput(in Input, rep *validate.Report, buf []byte) (FileResult, []byte, error) {
 	fr := FileResult{Path: in.Path, Type: in.Type}
-	data, err := in.read()
+	data, err := in.read(buf)
 	if err != nil {
-		return fr, err
+		return fr, buf, err
+	}
+	if in.name != "" {
+		buf = data
 	}
 	switch in.Type {
 	case TypeNDJSON:
@@ -242,12 +247,12 @@ func (l *Linter) lintInput(in Input, rep *validate.Report) (FileResult, error) {
 		fr.Payloads = append(fr.Payloads, p)
 	}
 	if err != nil {
-		return fr, fmt.Errorf("read %s: %w", in.Path, err)
+		return fr, buf, fmt.Errorf("read %s: %w", in.Path, err)
 	}
 	for j := range fr.Payloads {
 		fr.Payloads[j].Path, fr.Payloads[j].Type = in.Path, in.Type
 	}
-	return fr, nil
+	return fr, buf, nil
 }
 
 // lintBody validates one body and keeps a copy of its violations, with
@@ -308,7 +313,10 @@ func (l *Linter) detect(body []byte, urlPath string) string {
 	case routeStatus:
 		return OpStatusPost
 	}
-	if topLevelHas(body, "updatedStatus", "eventTime") {
+	// Most bodies are orders: look for the names anywhere first (fast), and
+	// only then check that one is a top-level member.
+	if (bytes.Contains(body, []byte(`"updatedStatus"`)) || bytes.Contains(body, []byte(`"eventTime"`))) &&
+		topLevelHas(body, "updatedStatus", "eventTime") {
 		return OpStatusPost
 	}
 	return OpOrderV2
