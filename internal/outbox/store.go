@@ -188,8 +188,9 @@ type Store struct {
 	path string
 	opts Options
 
-	closed atomic.Bool
-	wake   chan struct{} // Enqueue and Retry nudge the resender
+	closed   atomic.Bool
+	inflight atomic.Int32  // enqueues under way
+	wake     chan struct{} // Enqueue and Retry nudge the resender
 
 	mu        sync.Mutex
 	pending   map[uint64]*slot
@@ -385,7 +386,14 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 	key := dedupeKey(r.Operation, r.OrderID, r.Body)
 	sum := sha256.Sum256(r.Body)
 	var e Entry
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	// Alone, commit at once; with others in flight, share their fsync
+	// (Batch waits up to MaxBatchDelay to gather them).
+	commit := s.db.Update
+	if s.inflight.Add(1) > 1 {
+		commit = s.db.Batch
+	}
+	defer s.inflight.Add(-1)
+	err = commit(func(tx *bolt.Tx) error {
 		// Batch may run this function more than once; it only writes in tx.
 		duplicate = false
 		if v := tx.Bucket(bucketDedupe).Get(key); v != nil {
