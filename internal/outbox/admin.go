@@ -62,8 +62,12 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 	case route == "/list" && get:
 		q := parseQuery(rawQuery)
 		state := State(q["state"])
-		if state == "" {
+		switch state {
+		case "":
 			state = StatePending
+		case StatePending, StateDead, StateDelivered:
+		default:
+			return jsonError(http.StatusBadRequest, fmt.Sprintf("state %q: want pending, dead or delivered", state))
 		}
 		limit := overviewLimit
 		if v := q["limit"]; v != "" {
