@@ -1,8 +1,10 @@
 package main
 
-import "github.com/orderguard/orderguard/internal/validate"
+import (
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/validate"
+)
 
-// compiledRules lists the business rules compiled into this binary.
-func compiledRules() []validate.RuleInfo {
-	return nil // replaced by gen.Rules once the rules land in gen/
-}
+// compiledRules lists the business rules compiled into this binary from the
+// spec's x-orderguard extensions.
+func compiledRules() []validate.RuleInfo { return gen.Rules }
