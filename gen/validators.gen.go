@@ -3,20 +3,25 @@
 package gen
 
 import (
-	"regexp"
 	"strconv"
 
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
-// Patterns of the spec, compiled once.
+// Patterns of the spec, compiled once: to a DFA where that is exact, else by regexp.
 var (
-	re0 = regexp.MustCompile("^-?[0-9]+(\\.[0-9]+)?$")
-	re1 = regexp.MustCompile("^[A-Z]{3}$")
-	re2 = regexp.MustCompile("^[0-9]{6,8}$")
-	re3 = regexp.MustCompile("^(0[1-9]|1[0-2])$")
-	re4 = regexp.MustCompile("^[0-9]{4}$")
-	re5 = regexp.MustCompile("^[0-9]{12,19}$")
+	// re0 is ^-?[0-9]+(\\.[0-9]+)?$
+	re0 = &validate.DFA{Class: [129]uint8{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Cols: 4, Next: []uint8{1, 2, 1, 3, 1, 1, 1, 1, 1, 1, 1, 3, 1, 1, 4, 3, 1, 1, 1, 5, 1, 1, 1, 5}, Accept: []bool{false, false, false, false, false, false}, AtEnd: []bool{false, false, false, true, false, true}, Dead: []bool{false, true, false, false, false, false}, Empty: false}
+	// re1 is ^[A-Z]{3}$
+	re1 = &validate.DFA{Class: [129]uint8{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Cols: 2, Next: []uint8{1, 2, 1, 1, 1, 3, 1, 4, 1, 1}, Accept: []bool{false, false, false, false, false}, AtEnd: []bool{false, false, false, false, true}, Dead: []bool{false, true, false, false, false}, Empty: false}
+	// re2 is ^[0-9]{6,8}$
+	re2 = &validate.DFA{Class: [129]uint8{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Cols: 2, Next: []uint8{1, 2, 1, 1, 1, 3, 1, 4, 1, 5, 1, 6, 1, 7, 1, 8, 1, 9, 1, 1}, Accept: []bool{false, false, false, false, false, false, false, false, false, false}, AtEnd: []bool{false, false, false, false, false, false, false, true, true, true}, Dead: []bool{false, true, false, false, false, false, false, false, false, false}, Empty: false}
+	// re3 is ^(0[1-9]|1[0-2])$
+	re3 = &validate.DFA{Class: [129]uint8{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Cols: 5, Next: []uint8{1, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 4, 1, 4, 4, 4, 1, 1, 1, 1, 1, 1}, Accept: []bool{false, false, false, false, false}, AtEnd: []bool{false, false, false, false, true}, Dead: []bool{false, true, false, false, false}, Empty: false}
+	// re4 is ^[0-9]{4}$
+	re4 = &validate.DFA{Class: [129]uint8{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Cols: 2, Next: []uint8{1, 2, 1, 1, 1, 3, 1, 4, 1, 5, 1, 1}, Accept: []bool{false, false, false, false, false, false}, AtEnd: []bool{false, false, false, false, false, true}, Dead: []bool{false, true, false, false, false, false}, Empty: false}
+	// re5 is ^[0-9]{12,19}$
+	re5 = &validate.DFA{Class: [129]uint8{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, Cols: 2, Next: []uint8{1, 2, 1, 1, 1, 3, 1, 4, 1, 5, 1, 6, 1, 7, 1, 8, 1, 9, 1, 10, 1, 11, 1, 12, 1, 13, 1, 14, 1, 15, 1, 16, 1, 17, 1, 18, 1, 19, 1, 20, 1, 1}, Accept: []bool{false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false}, AtEnd: []bool{false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, true, true}, Dead: []bool{false, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false}, Empty: false}
 )
 
 // Operations holds one entry per operationId of the spec, with its body validators.
@@ -128,74 +133,140 @@ func vOrderRequest(s *validate.Scanner) {
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "accountOwner":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAccountOwner(s)
 			case "additionalIdentifiers":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vAdditionalIdentifiers(s)
 			case "additionalInformation":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vOrderRequestPropertiesAdditionalInformation(s)
 			case "authorizationStep":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vAuthorizationStep(s)
 			case "cartItems":
-				seen[0] |= 1 << 5
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vOrderRequestPropertiesCartItems(s)
 			case "checkoutTime":
-				seen[0] |= 1 << 3
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vEpochTime(s)
 			case "connectionInformation":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vConnectionInformation(s)
 			case "customerAccountData":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vCustomerAccountData(s)
 			case "historicalData":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vHistoricalData(s)
 			case "orderId":
-				seen[0] |= 1 << 0
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vOrderRequestPropertiesOrderId(s)
 			case "orderType":
-				seen[0] |= 1 << 1
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
 				vOrderType(s)
 			case "payment":
-				seen[0] |= 1 << 6
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
 				vOrderRequestPropertiesPayment(s)
 			case "phoneOrderInformation":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
 				vPhoneOrderInformation(s)
 			case "primaryDeliveryDetails":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
 				vDeliveryDetails(s)
 			case "primaryRecipient":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
 				vRecipient(s)
 			case "timeSentToForter":
-				seen[0] |= 1 << 2
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
 				vEpochMillis(s)
 			case "totalAmount":
-				seen[0] |= 1 << 4
+				if seen[0]&(1<<16) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 16
 				vMoney(s)
 			case "totalDiscount":
+				if seen[0]&(1<<17) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 17
 				vTotalDiscount(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
 		if s.Failed() {
 			break
 		}
-		if seen[0]&(1<<0) == 0 {
+		if seen[0]&(1<<9) == 0 {
 			s.Missing(at, "orderId")
 		}
-		if seen[0]&(1<<1) == 0 {
+		if seen[0]&(1<<10) == 0 {
 			s.Missing(at, "orderType")
 		}
-		if seen[0]&(1<<2) == 0 {
+		if seen[0]&(1<<15) == 0 {
 			s.Missing(at, "timeSentToForter")
 		}
-		if seen[0]&(1<<3) == 0 {
+		if seen[0]&(1<<5) == 0 {
 			s.Missing(at, "checkoutTime")
 		}
-		if seen[0]&(1<<4) == 0 {
+		if seen[0]&(1<<16) == 0 {
 			s.Missing(at, "totalAmount")
 		}
-		if seen[0]&(1<<5) == 0 {
+		if seen[0]&(1<<4) == 0 {
 			s.Missing(at, "cartItems")
 		}
-		if seen[0]&(1<<6) == 0 {
+		if seen[0]&(1<<11) == 0 {
 			s.Missing(at, "payment")
 		}
 	case validate.TypeInvalid:
@@ -222,32 +293,59 @@ func vOrderV2Response(s *validate.Scanner) {
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "action":
-				seen[0] |= 1 << 1
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vOrderV2ResponsePropertiesAction(s)
 			case "additionalTags":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vOrderV2ResponsePropertiesAdditionalTags(s)
 			case "message":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vOrderV2ResponsePropertiesMessage(s)
 			case "reasonCode":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vOrderV2ResponsePropertiesReasonCode(s)
 			case "recommendations":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vOrderV2ResponsePropertiesRecommendations(s)
 			case "status":
-				seen[0] |= 1 << 0
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vOrderV2ResponsePropertiesStatus(s)
 			case "transaction":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vOrderV2ResponsePropertiesTransaction(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
 		if s.Failed() {
 			break
 		}
-		if seen[0]&(1<<0) == 0 {
+		if seen[0]&(1<<5) == 0 {
 			s.Missing(at, "status")
 		}
-		if seen[0]&(1<<1) == 0 {
+		if seen[0]&(1<<0) == 0 {
 			s.Missing(at, "action")
 		}
 	case validate.TypeInvalid:
@@ -274,26 +372,41 @@ func vErrorResponse(s *validate.Scanner) {
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "errors":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vErrorResponsePropertiesErrors(s)
 			case "errorsCount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vErrorResponsePropertiesErrorsCount(s)
 			case "message":
-				seen[0] |= 1 << 1
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vErrorResponsePropertiesMessage(s)
 			case "status":
-				seen[0] |= 1 << 0
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vErrorResponsePropertiesStatus(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
 		if s.Failed() {
 			break
 		}
-		if seen[0]&(1<<0) == 0 {
+		if seen[0]&(1<<3) == 0 {
 			s.Missing(at, "status")
 		}
-		if seen[0]&(1<<1) == 0 {
+		if seen[0]&(1<<2) == 0 {
 			s.Missing(at, "message")
 		}
 	case validate.TypeInvalid:
@@ -316,41 +429,107 @@ func vStatusRequest(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "additionalInformation":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vStatusRequestPropertiesAdditionalInformation(s)
 			case "cartItems":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vStatusRequestPropertiesCartItems(s)
 			case "compensationStatus":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vStatusRequestPropertiesCompensationStatus(s)
 			case "deliveryStatusInfo":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vDeliveryStatusInfo(s)
 			case "endpointLocation":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vStatusRequestPropertiesEndpointLocation(s)
 			case "eventId":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vStatusRequestPropertiesEventId(s)
 			case "eventTime":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vEpochTime(s)
 			case "orderId":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vStatusRequestPropertiesOrderId(s)
 			case "payment":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vStatusRequestPropertiesPayment(s)
 			case "refundInformation":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vRefundInformation(s)
 			case "statusChangeReason":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
 				vStatusRequestPropertiesStatusChangeReason(s)
 			case "updatedMerchantStatus":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
 				vStatusRequestPropertiesUpdatedMerchantStatus(s)
 			case "updatedStatus":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
 				vUpdatedStatus(s)
 			case "updatedTotalAmount":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
 				vMoney(s)
 			case "updatedTotalDiscount":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
 				vTotalDiscount(s)
 			case "verificationResults":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
 				vVerificationResults(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -381,18 +560,26 @@ func vStatusResponse(s *validate.Scanner) {
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "message":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vStatusResponsePropertiesMessage(s)
 			case "status":
-				seen[0] |= 1 << 0
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vStatusResponsePropertiesStatus(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
 		if s.Failed() {
 			break
 		}
-		if seen[0]&(1<<0) == 0 {
+		if seen[0]&(1<<1) == 0 {
 			s.Missing(at, "status")
 		}
 	case validate.TypeInvalid:
@@ -419,30 +606,62 @@ func vOrderV3Response(s *validate.Scanner) {
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "decisionReason":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vOrderV3ResponsePropertiesDecisionReason(s)
 			case "forterDecision":
-				seen[0] |= 1 << 0
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vOrderV3ResponsePropertiesForterDecision(s)
 			case "linkToEventInDashboard":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vOrderV3ResponsePropertiesLinkToEventInDashboard(s)
 			case "managedOrderToken":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vOrderV3ResponsePropertiesManagedOrderToken(s)
 			case "merchantPolicyId":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vOrderV3ResponsePropertiesMerchantPolicyId(s)
 			case "orderId":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vOrderV3ResponsePropertiesOrderId(s)
 			case "recommendation":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vRecommendation(s)
 			case "verificationMethod":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vVerificationMethod(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
 		if s.Failed() {
 			break
 		}
-		if seen[0]&(1<<0) == 0 {
+		if seen[0]&(1<<1) == 0 {
 			s.Missing(at, "forterDecision")
 		}
 	case validate.TypeInvalid:
@@ -465,37 +684,95 @@ func vAccountOwner(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "accountId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAccountOwnerPropertiesAccountId(s)
 			case "birthDate":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vAccountOwnerPropertiesBirthDate(s)
 			case "created":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vEpochTime(s)
 			case "email":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vEmail(s)
 			case "firstName":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vAccountOwnerPropertiesFirstName(s)
 			case "fullName":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vAccountOwnerPropertiesFullName(s)
 			case "gender":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vAccountOwnerPropertiesGender(s)
 			case "lastLoginIP":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vAccountOwnerPropertiesLastLoginIP(s)
 			case "lastName":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vAccountOwnerPropertiesLastName(s)
 			case "loyaltyProgramsInAccount":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vAccountOwnerPropertiesLoyaltyProgramsInAccount(s)
 			case "pastOrdersCount":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
 				vAccountOwnerPropertiesPastOrdersCount(s)
 			case "pastOrdersSum":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
 				vAccountOwnerPropertiesPastOrdersSum(s)
 			case "registrationIP":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
 				vAccountOwnerPropertiesRegistrationIP(s)
 			case "socialNetworkData":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
 				vAccountOwnerPropertiesSocialNetworkData(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -522,29 +799,71 @@ func vAdditionalIdentifiers(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "additionalOrderId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAdditionalIdentifiersPropertiesAdditionalOrderId(s)
 			case "customerReferralMethod":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vAdditionalIdentifiersPropertiesCustomerReferralMethod(s)
 			case "customerReferralName":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vAdditionalIdentifiersPropertiesCustomerReferralName(s)
 			case "isSplitOrder":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vAdditionalIdentifiersPropertiesIsSplitOrder(s)
 			case "merchant":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vAdditionalIdentifiersPropertiesMerchant(s)
 			case "orderSegment":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vAdditionalIdentifiersPropertiesOrderSegment(s)
 			case "paymentGatewayId":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vAdditionalIdentifiersPropertiesPaymentGatewayId(s)
 			case "siteLocalization":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vAdditionalIdentifiersPropertiesSiteLocalization(s)
 			case "splitOrderIds":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vAdditionalIdentifiersPropertiesSplitOrderIds(s)
 			case "splitOrderTotalAmount":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vMoney(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -572,6 +891,7 @@ func vOrderRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -686,29 +1006,71 @@ func vConnectionInformation(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "customerIP":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vIPAddress(s)
 			case "forterMobileUID":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vConnectionInformationPropertiesForterMobileUID(s)
 			case "forterTokenCookie":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vConnectionInformationPropertiesForterTokenCookie(s)
 			case "fullHeaders":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vConnectionInformationPropertiesFullHeaders(s)
 			case "merchantDeviceIdentifier":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vConnectionInformationPropertiesMerchantDeviceIdentifier(s)
 			case "mobileAppVersion":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vConnectionInformationPropertiesMobileAppVersion(s)
 			case "mobileDeviceBrand":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vConnectionInformationPropertiesMobileDeviceBrand(s)
 			case "mobileDeviceModel":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vConnectionInformationPropertiesMobileDeviceModel(s)
 			case "mobileOSType":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vConnectionInformationPropertiesMobileOSType(s)
 			case "userAgent":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vConnectionInformationPropertiesUserAgent(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -735,29 +1097,71 @@ func vCustomerAccountData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "assetsInAccount":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vCustomerAccountDataPropertiesAssetsInAccount(s)
 			case "customerEngagement":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vCustomerAccountDataPropertiesCustomerEngagement(s)
 			case "merchantAccountStatus":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vCustomerAccountDataPropertiesMerchantAccountStatus(s)
 			case "passwordData":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vCustomerAccountDataPropertiesPasswordData(s)
 			case "personalDetails":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vPersonalDetails(s)
 			case "sellingBehaviourData":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vCustomerAccountDataPropertiesSellingBehaviourData(s)
 			case "status":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vCustomerAccountDataPropertiesStatus(s)
 			case "statusChangeBy":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vCustomerAccountDataPropertiesStatusChangeBy(s)
 			case "statusChangeReason":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vCustomerAccountDataPropertiesStatusChangeReason(s)
 			case "type":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vCustomerAccountDataPropertiesType(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -784,15 +1188,29 @@ func vHistoricalData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "fraud":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vHistoricalDataPropertiesFraud(s)
 			case "merchantOrderStatus":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vHistoricalDataPropertiesMerchantOrderStatus(s)
 			case "orderStatus":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vHistoricalDataPropertiesOrderStatus(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -901,11 +1319,17 @@ func vPhoneOrderInformation(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "customerWebId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPhoneOrderInformationPropertiesCustomerWebId(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -932,29 +1356,71 @@ func vDeliveryDetails(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "carrier":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vDeliveryDetailsPropertiesCarrier(s)
 			case "deliveryComments":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vDeliveryDetailsPropertiesDeliveryComments(s)
 			case "deliveryMethod":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vDeliveryDetailsPropertiesDeliveryMethod(s)
 			case "deliveryPrice":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vMoney(s)
 			case "deliveryType":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vDeliveryType(s)
 			case "expectedDeliveryDate":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vDeliveryDetailsPropertiesExpectedDeliveryDate(s)
 			case "leaveOutside":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vDeliveryDetailsPropertiesLeaveOutside(s)
 			case "smsUpdates":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vDeliveryDetailsPropertiesSmsUpdates(s)
 			case "trackingExtraCharge":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vMoney(s)
 			case "waitToShipTogether":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vDeliveryDetailsPropertiesWaitToShipTogether(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -981,17 +1447,35 @@ func vRecipient(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "address":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAddress(s)
 			case "comments":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vComments(s)
 			case "personalDetails":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vPersonalDetails(s)
 			case "phone":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vPhones(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -1049,15 +1533,29 @@ func vMoney(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "amountLocalCurrency":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vDecimalAmount(s)
 			case "amountUSD":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vMoneyPropertiesAmountUSD(s)
 			case "currency":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vCurrencyCode(s)
 			default:
+				s.Unknown()
 				s.Schema(s.KeyPos(), "additionalProperties", "member "+strconv.Quote(string(s.Key()))+" is not allowed here")
 				s.Skip()
 			}
@@ -1084,15 +1582,29 @@ func vTotalDiscount(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "couponCodeUsed":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vTotalDiscountPropertiesCouponCodeUsed(s)
 			case "couponDiscountAmount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vMoney(s)
 			case "discountType":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vTotalDiscountPropertiesDiscountType(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -1372,6 +1884,7 @@ func vStatusRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -1424,6 +1937,7 @@ func vStatusRequestPropertiesCompensationStatus(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -1449,21 +1963,47 @@ func vDeliveryStatusInfo(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "additionalShippingInfo":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s)
 			case "carrier":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vDeliveryStatusInfoPropertiesCarrier(s)
 			case "customerOpenedEmail":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s)
 			case "proofOfShippingURL":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vDeliveryStatusInfoPropertiesProofOfShippingURL(s)
 			case "signedProofOfShipping":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vDeliveryStatusInfoPropertiesSignedProofOfShipping(s)
 			case "trackingNumber":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vDeliveryStatusInfoPropertiesTrackingNumber(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -1581,23 +2121,53 @@ func vRefundInformation(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "isAutomatedRefund":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vRefundInformationPropertiesIsAutomatedRefund(s)
 			case "isFullRefund":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vRefundInformationPropertiesIsFullRefund(s)
 			case "refundAmount":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vMoney(s)
 			case "refundAuthorizationCode":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vRefundInformationPropertiesRefundAuthorizationCode(s)
 			case "refundInitiatedBy":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vRefundInformationPropertiesRefundInitiatedBy(s)
 			case "refundMethod":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vRefundInformationPropertiesRefundMethod(s)
 			case "refundStatus":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vRefundInformationPropertiesRefundStatus(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -1687,59 +2257,161 @@ func vVerificationResults(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "authenticationChallengeStartTime":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vEpochMillis(s)
 			case "authenticationMethodType":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vVerificationResultsPropertiesAuthenticationMethodType(s)
 			case "authenticationTriggered":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vVerificationResultsPropertiesAuthenticationTriggered(s)
 			case "authorizationCode":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vVerificationResultsPropertiesAuthorizationCode(s)
 			case "authorizationPolicy":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vVerificationResultsPropertiesAuthorizationPolicy(s)
 			case "authorizationProcessedWith3DS":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s)
 			case "avsFullResult":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vVerificationResultsPropertiesAvsFullResult(s)
 			case "avsNameResult":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vVerificationResultsPropertiesAvsNameResult(s)
 			case "avsStreetResult":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vVerificationResultsPropertiesAvsStreetResult(s)
 			case "avsZipResult":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vVerificationResultsPropertiesAvsZipResult(s)
 			case "cavvResult":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
 				vVerificationResultsPropertiesCavvResult(s)
 			case "cvvResult":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
 				vVerificationResultsPropertiesCvvResult(s)
 			case "eciValue":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
 				vVerificationResultsPropertiesEciValue(s)
 			case "exemptionStatus":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
 				vVerificationResultsPropertiesExemptionStatus(s)
 			case "external3dsVendorPayload":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
 				vVerificationResultsPropertiesExternal3dsVendorPayload(s)
 			case "liabilityShift":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
 				vVerificationResultsPropertiesLiabilityShift(s)
 			case "partyExecuted3DS":
+				if seen[0]&(1<<16) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 16
 				vVerificationResultsPropertiesPartyExecuted3DS(s)
 			case "processorResponseCode":
+				if seen[0]&(1<<17) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 17
 				vVerificationResultsPropertiesProcessorResponseCode(s)
 			case "processorResponseText":
+				if seen[0]&(1<<18) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 18
 				vVerificationResultsPropertiesProcessorResponseText(s)
 			case "threeDsChallengeCancelCode":
+				if seen[0]&(1<<19) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 19
 				vVerificationResultsPropertiesThreeDsChallengeCancelCode(s)
 			case "threeDsInteractionMode":
+				if seen[0]&(1<<20) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 20
 				vVerificationResultsPropertiesThreeDsInteractionMode(s)
 			case "threeDsStatus":
+				if seen[0]&(1<<21) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 21
 				vVerificationResultsPropertiesThreeDsStatus(s)
 			case "threeDsStatusCode":
+				if seen[0]&(1<<22) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 22
 				vVerificationResultsPropertiesThreeDsStatusCode(s)
 			case "threeDsStatusReasonCode":
+				if seen[0]&(1<<23) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 23
 				vVerificationResultsPropertiesThreeDsStatusReasonCode(s)
 			case "threeDsVersion":
+				if seen[0]&(1<<24) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 24
 				vVerificationResultsPropertiesThreeDsVersion(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -1955,23 +2627,53 @@ func vVerificationMethod(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "correlationId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vVerificationMethodPropertiesCorrelationId(s)
 			case "status":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vVerificationStatus(s)
 			case "statusCode":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vVerificationMethodPropertiesStatusCode(s)
 			case "statusMessage":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vVerificationMethodPropertiesStatusMessage(s)
 			case "type":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vVerificationMethodPropertiesType(s)
 			case "verificationId":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vVerificationMethodPropertiesVerificationId(s)
 			case "verificationSpecificData":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vVerificationMethodPropertiesVerificationSpecificData(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -2342,15 +3044,29 @@ func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "merchantDomain":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s)
 			case "merchantId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s)
 			case "merchantName":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -2413,15 +3129,29 @@ func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "country":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vCountryCode(s)
 			case "currency":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vCurrencyCode(s)
 			case "language":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -2478,17 +3208,37 @@ func vCartItem(s *validate.Scanner) {
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "basicItemData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
 				seen[0] |= 1 << 0
 				vBasicItemData(s)
 			case "beneficiaries":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vCartItemPropertiesBeneficiaries(s)
 			case "deliveryDetails":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vItemDeliveryDetails(s)
 			case "itemSpecificData":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vCartItemPropertiesItemSpecificData(s)
 			case "seller":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vCartItemPropertiesSeller(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -2718,6 +3468,7 @@ func vCustomerAccountDataPropertiesAssetsInAccount(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -2744,6 +3495,7 @@ func vCustomerAccountDataPropertiesCustomerEngagement(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -2788,6 +3540,7 @@ func vCustomerAccountDataPropertiesPasswordData(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -2813,23 +3566,53 @@ func vPersonalDetails(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "accountId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPersonalDetailsPropertiesAccountId(s)
 			case "email":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vEmail(s)
 			case "firstName":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vPersonalDetailsPropertiesFirstName(s)
 			case "fullName":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vPersonalDetailsPropertiesFullName(s)
 			case "lastName":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vPersonalDetailsPropertiesLastName(s)
 			case "middleInitials":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vPersonalDetailsPropertiesMiddleInitials(s)
 			case "username":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vPersonalDetailsPropertiesUsername(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -2857,6 +3640,7 @@ func vCustomerAccountDataPropertiesSellingBehaviourData(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -3026,61 +3810,167 @@ func vPayment(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "ach":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPaymentPropertiesAch(s)
 			case "amount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vMoney(s)
 			case "androidPay":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vCardData(s)
 			case "applePay":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vCardData(s)
 			case "bankTransfer":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vBankTransfer(s)
 			case "billingDetails":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vBillingDetails(s)
 			case "cameraCaptured":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vPaymentPropertiesCameraCaptured(s)
 			case "check":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vPaymentPropertiesCheck(s)
 			case "creditCard":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vCardData(s)
 			case "creditUsed":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vMoney(s)
 			case "defaultPaymentMethod":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
 				vPaymentPropertiesDefaultPaymentMethod(s)
 			case "delayedCharge":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
 				vPaymentPropertiesDelayedCharge(s)
 			case "delayedChargeDate":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
 				vPaymentPropertiesDelayedChargeDate(s)
 			case "digitalWallet":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
 				vDigitalWallet(s)
 			case "generalPaymentMethod":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
 				vGeneralPaymentMethod(s)
 			case "giftCard":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
 				vStoredValue(s)
 			case "googlePay":
+				if seen[0]&(1<<16) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 16
 				vCardData(s)
 			case "installmentService":
+				if seen[0]&(1<<17) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 17
 				vInstallmentService(s)
 			case "loyaltyPoints":
+				if seen[0]&(1<<18) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 18
 				vLoyaltyPoints(s)
 			case "numberOfInstallments":
+				if seen[0]&(1<<19) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 19
 				vPaymentPropertiesNumberOfInstallments(s)
 			case "paymentMethodNickname":
+				if seen[0]&(1<<20) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 20
 				vPaymentPropertiesPaymentMethodNickname(s)
 			case "paypal":
+				if seen[0]&(1<<21) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 21
 				vPayPal(s)
 			case "savedData":
+				if seen[0]&(1<<22) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 22
 				vSavedData(s)
 			case "storeCreditUsed":
+				if seen[0]&(1<<23) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 23
 				vStoredValue(s)
 			case "tokenizedCard":
+				if seen[0]&(1<<24) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 24
 				vCardData(s)
 			case "updateTimes":
+				if seen[0]&(1<<25) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 25
 				vUpdateTimes(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -3284,25 +4174,59 @@ func vAddress(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "address1":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAddressPropertiesAddress1(s)
 			case "address2":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vAddressPropertiesAddress2(s)
 			case "city":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vAddressPropertiesCity(s)
 			case "company":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vAddressPropertiesCompany(s)
 			case "country":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vCountryCode(s)
 			case "region":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vAddressPropertiesRegion(s)
 			case "savedData":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vSavedData(s)
 			case "zip":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vAddressPropertiesZip(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -3329,15 +4253,29 @@ func vComments(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "merchantComments":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vCommentsPropertiesMerchantComments(s)
 			case "messageToBeneficiary":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vCommentsPropertiesMessageToBeneficiary(s)
 			case "userCommentsToMerchant":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vCommentsPropertiesUserCommentsToMerchant(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -3512,11 +4450,19 @@ func vErrorItem(s *validate.Scanner) {
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "message":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
 				seen[0] |= 1 << 0
 				vErrorItemPropertiesMessage(s)
 			case "path":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vErrorItemPropertiesPath(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -4015,6 +4961,7 @@ func vVerificationResultsPropertiesExternal3dsVendorPayload(s *validate.Scanner)
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -4338,6 +5285,7 @@ func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) 
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -4364,6 +5312,7 @@ func vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -4390,6 +5339,7 @@ func vAccountOwnerPropertiesSocialNetworkDataItems(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -4531,25 +5481,59 @@ func vBasicItemData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "category":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vBasicItemDataPropertiesCategory(s)
 			case "discount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vItemDiscount(s)
 			case "name":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vBasicItemDataPropertiesName(s)
 			case "price":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vMoney(s)
 			case "productId":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vBasicItemDataPropertiesProductId(s)
 			case "quantity":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vBasicItemDataPropertiesQuantity(s)
 			case "type":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vBasicItemDataPropertiesType(s)
 			case "value":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vMoney(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -4602,13 +5586,23 @@ func vItemDeliveryDetails(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "deliveryMethod":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vItemDeliveryDetailsPropertiesDeliveryMethod(s)
 			case "deliveryType":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vDeliveryType(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -4636,6 +5630,7 @@ func vCartItemPropertiesItemSpecificData(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -4662,6 +5657,7 @@ func vCartItemPropertiesSeller(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -4846,6 +5842,7 @@ func vPaymentPropertiesAch(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -4871,47 +5868,125 @@ func vCardData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "bin":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vCardDataPropertiesBin(s)
 			case "cardBank":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vCardDataPropertiesCardBank(s)
 			case "cardBrand":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vCardDataPropertiesCardBrand(s)
 			case "cardType":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vCardType(s)
 			case "countryOfIssuance":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vCountryCode(s)
 			case "creationTime":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vEpochTime(s)
 			case "expirationMonth":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vCardDataPropertiesExpirationMonth(s)
 			case "expirationYear":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vCardDataPropertiesExpirationYear(s)
 			case "fingerprint":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vCardDataPropertiesFingerprint(s)
 			case "fullCreditCard":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vCardDataPropertiesFullCreditCard(s)
 			case "fullResponsePayload":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
 				vCardDataPropertiesFullResponsePayload(s)
 			case "lastFourDigits":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
 				vCardDataPropertiesLastFourDigits(s)
 			case "nameOnCard":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
 				vCardDataPropertiesNameOnCard(s)
 			case "paymentAcquirerData":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
 				vAcquirerData(s)
 			case "paymentGatewayData":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
 				vPaymentGatewayData(s)
 			case "paymentProcessorData":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
 				vPaymentProcessorData(s)
 			case "threeDSecure":
+				if seen[0]&(1<<16) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 16
 				vThreeDSecure(s)
 			case "token":
+				if seen[0]&(1<<17) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 17
 				vCardDataPropertiesToken(s)
 			case "verificationResults":
+				if seen[0]&(1<<18) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 18
 				vVerificationResults(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -4938,13 +6013,23 @@ func vBankTransfer(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "paymentGatewayData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPaymentGatewayData(s)
 			case "verificationResults":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vVerificationResults(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -4971,15 +6056,29 @@ func vBillingDetails(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "address":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAddress(s)
 			case "personalDetails":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vPersonalDetails(s)
 			case "phone":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vPhones(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5025,6 +6124,7 @@ func vPaymentPropertiesCheck(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -5111,23 +6211,53 @@ func vDigitalWallet(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "authorizationId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vDigitalWalletPropertiesAuthorizationId(s)
 			case "digitalWalletName":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vDigitalWalletPropertiesDigitalWalletName(s)
 			case "digitalWalletPayerId":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vDigitalWalletPropertiesDigitalWalletPayerId(s)
 			case "freeTextDigitalWalletName":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vDigitalWalletPropertiesFreeTextDigitalWalletName(s)
 			case "paymentGatewayData":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vPaymentGatewayData(s)
 			case "underlyingPaymentMethod":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vDigitalWalletPropertiesUnderlyingPaymentMethod(s)
 			case "verificationResults":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vVerificationResults(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5154,13 +6284,23 @@ func vGeneralPaymentMethod(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "name":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vGeneralPaymentMethodPropertiesName(s)
 			case "payload":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vGeneralPaymentMethodPropertiesPayload(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5187,25 +6327,59 @@ func vStoredValue(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "activationTime":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vEpochTime(s)
 			case "creditCurrency":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vCurrencyCode(s)
 			case "creditOrigin":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vStoredValuePropertiesCreditOrigin(s)
 			case "emailOriginallySentFrom":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vStoredValuePropertiesEmailOriginallySentFrom(s)
 			case "emailOriginallySentTo":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vStoredValuePropertiesEmailOriginallySentTo(s)
 			case "merchantPaymentId":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vStoredValuePropertiesMerchantPaymentId(s)
 			case "originalValue":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vMoney(s)
 			case "value":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vMoney(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5232,23 +6406,53 @@ func vInstallmentService(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "firstName":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vInstallmentServicePropertiesFirstName(s)
 			case "fullResponsePayload":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vInstallmentServicePropertiesFullResponsePayload(s)
 			case "lastName":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vInstallmentServicePropertiesLastName(s)
 			case "paymentGatewayData":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vPaymentGatewayData(s)
 			case "paymentId":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vInstallmentServicePropertiesPaymentId(s)
 			case "serviceName":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vInstallmentServicePropertiesServiceName(s)
 			case "serviceResponseCode":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vInstallmentServicePropertiesServiceResponseCode(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5275,15 +6479,29 @@ func vLoyaltyPoints(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "loyaltyPointsCount":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vLoyaltyPointsPropertiesLoyaltyPointsCount(s)
 			case "loyaltyPointsSource":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vLoyaltyPointsPropertiesLoyaltyPointsSource(s)
 			case "merchantPaymentId":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vLoyaltyPointsPropertiesMerchantPaymentId(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5357,41 +6575,107 @@ func vPayPal(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "authorizationId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPayPalPropertiesAuthorizationId(s)
 			case "checkoutToken":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vPayPalPropertiesCheckoutToken(s)
 			case "correlationId":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vPayPalPropertiesCorrelationId(s)
 			case "fullPaypalResponsePayload":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vPayPalPropertiesFullPaypalResponsePayload(s)
 			case "payerAccountCountry":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vCountryCode(s)
 			case "payerAddressStatus":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vPayPalPropertiesPayerAddressStatus(s)
 			case "payerEmail":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vEmail(s)
 			case "payerID":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
 				vPayPalPropertiesPayerID(s)
 			case "payerId":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
 				vPayPalPropertiesPayerId(s)
 			case "payerStatus":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
 				vPayPalPropertiesPayerStatus(s)
 			case "paymentGatewayData":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
 				vPaymentGatewayData(s)
 			case "paymentId":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
 				vPayPalPropertiesPaymentId(s)
 			case "paymentMethod":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
 				vPayPalPropertiesPaymentMethod(s)
 			case "paymentStatus":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
 				vPayPalPropertiesPaymentStatus(s)
 			case "protectionEligibility":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
 				vPayPalPropertiesProtectionEligibility(s)
 			case "verificationResults":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
 				vVerificationResults(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5418,13 +6702,23 @@ func vSavedData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "choseToSaveData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vSavedDataPropertiesChoseToSaveData(s)
 			case "usedSavedData":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vSavedDataPropertiesUsedSavedData(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5451,15 +6745,29 @@ func vUpdateTimes(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "creationTime":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vEpochTime(s)
 			case "lastModifiedTime":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vEpochTime(s)
 			case "lastUsed":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vEpochTime(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5648,11 +6956,17 @@ func vPhone(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "phone":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPhonePropertiesPhone(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5733,15 +7047,29 @@ func vItemDiscount(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "couponCodeUsed":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vItemDiscountPropertiesCouponCodeUsed(s)
 			case "couponDiscountAmount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vMoney(s)
 			case "discountType":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vItemDiscountPropertiesDiscountType(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -5857,15 +7185,29 @@ func vBeneficiary(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "comments":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vComments(s)
 			case "personalDetails":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vPersonalDetails(s)
 			case "phone":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vPhones(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -6092,6 +7434,7 @@ func vCardDataPropertiesFullResponsePayload(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -6160,23 +7503,53 @@ func vAcquirerData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "acquirerBIN":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAcquirerDataPropertiesAcquirerBIN(s)
 			case "acquirerCountry":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vCountryCode(s)
 			case "acquirerMerchantId":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vAcquirerDataPropertiesAcquirerMerchantId(s)
 			case "acquirerMerchantName":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vAcquirerDataPropertiesAcquirerMerchantName(s)
 			case "acquirerName":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vAcquirerDataPropertiesAcquirerName(s)
 			case "merchantCategoryCode":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vAcquirerDataPropertiesMerchantCategoryCode(s)
 			case "merchantCountryCode":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
 				vAcquirerDataPropertiesMerchantCountryCode(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -6203,19 +7576,41 @@ func vPaymentGatewayData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "authorizationStep":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPaymentGatewayDataPropertiesAuthorizationStep(s)
 			case "gatewayMerchantId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vPaymentGatewayDataPropertiesGatewayMerchantId(s)
 			case "gatewayName":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vPaymentGatewayDataPropertiesGatewayName(s)
 			case "gatewayTransactionId":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vPaymentGatewayDataPropertiesGatewayTransactionId(s)
 			case "integrationType":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vPaymentGatewayDataPropertiesIntegrationType(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -6242,15 +7637,29 @@ func vPaymentProcessorData(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "processorMerchantId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vPaymentProcessorDataPropertiesProcessorMerchantId(s)
 			case "processorName":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vPaymentProcessorDataPropertiesProcessorName(s)
 			case "processorTransactionId":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vPaymentProcessorDataPropertiesProcessorTransactionId(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -6277,21 +7686,47 @@ func vThreeDSecure(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "acquirerData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vAcquirerData(s)
 			case "execute3ds":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vThreeDSecurePropertiesExecute3ds(s)
 			case "forcePSD2Exemption":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
 				vThreeDSecurePropertiesForcePSD2Exemption(s)
 			case "scaExemption":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
 				vThreeDSecurePropertiesScaExemption(s)
 			case "scaOutOfScope":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
 				vThreeDSecurePropertiesScaOutOfScope(s)
 			case "threeDSServerTransID":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
 				vThreeDSecurePropertiesThreeDSServerTransID(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -6408,11 +7843,17 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethod(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "underlyingPaymentMethodType":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vDigitalWalletPropertiesUnderlyingPaymentMethodPropertiesUnderlyingPaymentMethodType(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}
@@ -6458,6 +7899,7 @@ func vGeneralPaymentMethodPropertiesPayload(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -6574,6 +8016,7 @@ func vInstallmentServicePropertiesFullResponsePayload(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -6791,6 +8234,7 @@ func vPayPalPropertiesFullPaypalResponsePayload(s *validate.Scanner) {
 			break
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 		if s.Failed() {
@@ -7328,13 +8772,23 @@ func vThreeDSecurePropertiesForcePSD2Exemption(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
+		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
 			case "channel":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
 				vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s)
 			case "type":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
 				vThreeDSecurePropertiesForcePSD2ExemptionPropertiesType(s)
 			default:
+				s.Unknown()
 				s.Skip()
 			}
 		}

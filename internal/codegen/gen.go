@@ -491,13 +491,13 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 			names = append(names, r)
 		}
 	}
-	reqBit := map[string]int{}
-	for _, r := range s.Required {
-		if _, ok := reqBit[r]; !ok {
-			reqBit[r] = len(reqBit)
-		}
+	// Every named member has a bit: a set bit seen again is a duplicate name,
+	// and the required ones must be set after the loop.
+	bit := map[string]int{}
+	for i, n := range names {
+		bit[n] = i
 	}
-	words := (len(reqBit) + 63) / 64
+	words := (len(names) + 63) / 64
 	rules := g.objectRules(s, loc)
 	counting := s.MinProps > 0 || s.MaxProps != nil
 	g.printf("if !s.EnterObject() {\nbreak\n}\n")
@@ -524,10 +524,8 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 	if len(names) > 0 {
 		g.printf("switch string(s.Key()) {\n")
 		for _, name := range names {
-			g.printf("case %s:\n", strconv.Quote(name))
-			if b, ok := reqBit[name]; ok {
-				g.printf("seen[%d] |= 1 << %d\n", b/64, b%64)
-			}
+			b := bit[name]
+			g.printf("case %s:\nif seen[%d]&(1<<%d) != 0 {\ns.Duplicate()\n}\nseen[%d] |= 1 << %d\n", strconv.Quote(name), b/64, b%64, b/64, b%64)
 			rules.member(g, name)
 			if ps, ok := s.Properties[name]; ok {
 				g.printf("%s(s)\n", g.Func(ps, loc+"/properties/"+escapeToken(name)))
@@ -535,16 +533,19 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 				g.printf("%s\n", addl)
 			}
 		}
-		g.printf("default:\n%s\n}\n", addl)
+		g.printf("default:\ns.Unknown()\n%s\n}\n", addl)
 	} else {
-		g.printf("%s\n", addl)
+		g.printf("s.Unknown()\n%s\n", addl)
 	}
 	g.printf("}\nif s.Failed() {\nbreak\n}\n")
+	done := map[string]bool{}
 	for _, r := range s.Required {
-		b := reqBit[r]
+		if done[r] {
+			continue // a name listed twice is reported once
+		}
+		done[r] = true
+		b := bit[r]
 		g.printf("if seen[%d]&(1<<%d) == 0 {\ns.Missing(at, %s)\n}\n", b/64, b%64, strconv.Quote(r))
-		delete(reqBit, r) // a name listed twice is reported once
-		reqBit[r] = b
 	}
 	if s.MinProps > 0 {
 		g.printf("if n < %d {\ns.Schema(at, \"minProperties\", %s)\n}\n", s.MinProps, strconv.Quote(fmt.Sprintf("must have at least %d members", s.MinProps)))
@@ -618,6 +619,7 @@ func (g *Generator) str(s *openapi3.Schema, loc string) {
 			g.reIndex[s.Pattern] = i
 		}
 		g.printf("if !re%d.Match(v) {\ns.Schema(at, \"pattern\", %s)\n}\n", i, strconv.Quote("must match the pattern "+s.Pattern))
+		_ = i
 	}
 	if fn, ok := formatFuncs[s.Format]; ok {
 		g.printf("if !validate.%s(v) {\ns.Schema(at, \"format\", %s)\n}\n", fn, strconv.Quote(formatMsgs[s.Format]))

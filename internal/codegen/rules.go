@@ -16,9 +16,9 @@ type ruleDecl struct {
 type objRules struct{}
 
 func (g *Generator) objectRules(s *openapi3.Schema, loc string) objRules { return objRules{} }
-func (objRules) needed() bool                                           { return false }
-func (objRules) member(g *Generator, name string)                       {}
-func (objRules) end(g *Generator)                                       {}
-func (g *Generator) panCheck(s *openapi3.Schema) bool                   { return false }
-func (g *Generator) hasNumberRules(s *openapi3.Schema) bool             { return false }
-func (g *Generator) numberRules(s *openapi3.Schema, loc string)         {}
+func (objRules) needed() bool                                            { return false }
+func (objRules) member(g *Generator, name string)                        {}
+func (objRules) end(g *Generator)                                        {}
+func (g *Generator) panCheck(s *openapi3.Schema) bool                    { return false }
+func (g *Generator) hasNumberRules(s *openapi3.Schema) bool              { return false }
+func (g *Generator) numberRules(s *openapi3.Schema, loc string)          {}

@@ -92,9 +92,9 @@ func hasNull(v any) bool {
 }
 
 type suiteGroup struct {
-	Description string          `json:"description"`
-	Schema      any             `json:"schema"`
-	Tests       []suiteCase     `json:"tests"`
+	Description string      `json:"description"`
+	Schema      any         `json:"schema"`
+	Tests       []suiteCase `json:"tests"`
 	name        string
 	file        string
 }

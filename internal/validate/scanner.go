@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"strconv"
@@ -56,6 +57,7 @@ type Scanner struct {
 
 	key    []byte // the decoded name of the current member
 	keyAt  int    // the offset of its opening quote
+	cur    keyRef // where its name is
 	vstart int    // the first violation of this body in r.Violations
 }
 
@@ -185,6 +187,7 @@ func (s *Scanner) Skip() {
 			return
 		}
 		for s.NextMember() {
+			s.Unknown()
 			s.Skip()
 		}
 	case TypeArray:
@@ -330,26 +333,17 @@ func (s *Scanner) NextMember() bool {
 	if !ok {
 		return false
 	}
-	var k keyRef
 	if esc {
 		start := len(s.arena)
 		s.arena = appendUnescaped(s.arena, raw)
-		k = keyRef{off: int32(start), n: int32(len(s.arena) - start), arena: true}
+		s.cur = keyRef{off: int32(start), n: int32(len(s.arena) - start), arena: true}
 		s.key = s.arena[start:]
 	} else {
-		k = keyRef{off: int32(at + 1), n: int32(len(raw))}
+		s.cur = keyRef{off: int32(at + 1), n: int32(len(raw))}
 		s.key = raw
 	}
-	k.hash = hashKey(s.key)
 	f.n++
-	s.path = append(s.path, seg{off: k.off, n: k.n, arena: k.arena})
-	for _, o := range s.keys[f.keyBase:] {
-		if o.hash == k.hash && string(s.keyBytes(o)) == string(s.key) {
-			s.Report(at, KindSyntax, "duplicate-key", "a member name appears twice in one object; the proxy and Forter could read different values")
-			break
-		}
-	}
-	s.keys = append(s.keys, k)
+	s.path = append(s.path, seg{off: s.cur.off, n: s.cur.n, arena: s.cur.arena})
 	s.ws()
 	if s.pos >= len(s.buf) {
 		s.unexpected("':'")
@@ -361,6 +355,30 @@ func (s *Scanner) NextMember() bool {
 	}
 	s.pos++
 	return true
+}
+
+// Unknown checks the current member, whose name the validator does not know,
+// against the other unknown names of its object: a duplicate is a violation.
+// Validators track known names in a bit set and call Duplicate themselves.
+func (s *Scanner) Unknown() {
+	if s.failed {
+		return
+	}
+	f := &s.frames[len(s.frames)-1]
+	k := s.cur
+	k.hash = hashKey(s.key)
+	for _, o := range s.keys[f.keyBase:] {
+		if o.hash == k.hash && string(s.keyBytes(o)) == string(s.key) {
+			s.Duplicate()
+			break
+		}
+	}
+	s.keys = append(s.keys, k)
+}
+
+// Duplicate records that the current member's name appeared before in its object.
+func (s *Scanner) Duplicate() {
+	s.Report(s.keyAt, KindSyntax, "duplicate-key", "a member name appears twice in one object; the proxy and Forter could read different values")
 }
 
 func (s *Scanner) keyBytes(k keyRef) []byte {
@@ -459,7 +477,10 @@ func (s *Scanner) scanString() (raw []byte, esc, ok bool) {
 	i := start
 	b := s.buf
 	for {
-		// The common case: plain printable ASCII.
+		// The common case: plain printable ASCII, eight bytes at a time.
+		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) {
 			c := b[i]
 			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
@@ -513,6 +534,24 @@ func (s *Scanner) scanString() (raw []byte, esc, ok bool) {
 			i += size
 		}
 	}
+}
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// plain8 reports whether none of the eight bytes of w is a quote, a
+// backslash, a control character or a non-ASCII byte.
+func plain8(w uint64) bool {
+	quote := w ^ (lo8 * '"')
+	bslash := w ^ (lo8 * '\\')
+	// x-lo8 & ^x & hi8 is non-zero iff some byte of x is zero; w-0x20*lo8
+	// likewise finds a byte below 0x20 (w has no high bits set here).
+	if w&hi8 != 0 {
+		return false
+	}
+	return ((quote-lo8)&^quote|(bslash-lo8)&^bslash|(w-lo8*0x20))&hi8 == 0
 }
 
 func hex4(b []byte) (rune, bool) {

@@ -151,3 +151,21 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+func TestPlain8(t *testing.T) {
+	base := []byte("abcdefgh")
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			b := append([]byte(nil), base...)
+			b[pos] = byte(c)
+			w := uint64(0)
+			for i := 7; i >= 0; i-- {
+				w = w<<8 | uint64(b[i])
+			}
+			want := !(c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
+			if got := plain8(w); got != want {
+				t.Fatalf("plain8 with byte %#x at %d: got %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
