@@ -1,11 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"io"
+
+	"github.com/orderguard/orderguard/bench/load/suite"
 )
 
-func runBench(_ []string, _ io.Writer, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "orderguard bench: not built yet")
-	return 2
+// runBench is `orderguard bench`: the latency suite, with this binary serving the
+// sandbox, the baseline proxy (hidden flag --serve-baseline) and the proxy.
+func runBench(args []string, stdout, stderr io.Writer) int {
+	return suite.Main(args, stdout, stderr, true)
 }

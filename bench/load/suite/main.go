@@ -1,0 +1,206 @@
+package suite
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/orderguard/orderguard/bench/load/report"
+)
+
+const usage = `usage: orderguard bench [flags]     (or: go run ./bench [flags], make bench)
+
+Measures the latency orderguard adds. Starts the sandbox, a bare fasthttp reverse
+proxy (baseline) and orderguard in enforce and report mode as separate processes on
+127.0.0.1, loads each with the same payloads at each rate (open loop: latency counts
+from each request's scheduled send time), and prints latency percentiles, the latency
+each target adds over calling the sandbox directly, its ratio to the baseline's, max
+throughput, CPU seconds and peak RSS. --out writes latest.txt, latest.json, latest.svg.
+
+With --url, loads that one remote target instead (e.g. Forter's test site
+https://{site}.api.forter-secure.com) with --api-key-file and --site-id, sending
+x-forter-disable-persistence: true, at no more than --max-rate requests a second.
+
+flags:
+`
+
+// Main is the whole command line of `orderguard bench` and `go run ./bench`.
+// selfIsOrderguard says the running binary is orderguard itself, so the suite
+// can start it for the sandbox, baseline and proxy instead of building one.
+func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, orderguard, orderguard-report, url=<URL>")
+		rates       = fs.String("rates", "1000,5000,max", "comma-separated request rates per second; max is a closed loop that finds throughput")
+		duration    = fs.Duration("duration", 8*time.Second, "measured time of each run")
+		warmup      = fs.Duration("warmup", 2*time.Second, "unmeasured time before each run, at the same rate")
+		connections = fs.Int("connections", 32, "client connections (and requests in flight) per run")
+		timeout     = fs.Duration("timeout", 5*time.Second, "timeout of one request")
+		payloads    = fs.String("payloads", filepath.Join("bench", "testdata", "load"), "payload directory (order-*.json, status-*.json, invalid-*.json)")
+		copies      = fs.Int("copies", 64, "order ids per payload file (the body's orderId is rewritten per copy)")
+		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to")
+		binary      = fs.String("binary", "", "orderguard binary to start (default: this binary for orderguard bench; built from ./cmd/proxy for go run ./bench)")
+		logDir      = fs.String("logs", "", "keep the started processes' logs in this directory")
+		pause       = fs.Duration("pause", 300*time.Millisecond, "idle time between runs")
+		url         = fs.String("url", "", "remote mode: load only this URL, e.g. https://{site}.api.forter-secure.com ({site} is --site-id)")
+		apiKeyFile  = fs.String("api-key-file", "", "remote mode: file holding the API key (sent as Basic auth)")
+		siteID      = fs.String("site-id", "", "remote mode: sent as x-forter-siteid")
+		apiVersion  = fs.String("api-version", "2.3", "remote mode: api-version header")
+		maxRate     = fs.Float64("max-rate", 10, "remote mode: highest rate sent (Forter's test site allows 10 req/s)")
+		caFile      = fs.String("ca-file", "", "remote mode: PEM CA bundle to trust instead of the system's")
+
+		// Hidden: the baseline proxy's own process.
+		serveBaseline = fs.Bool("serve-baseline", false, "")
+		listen        = fs.String("listen", "127.0.0.1:0", "")
+		upstream      = fs.String("upstream", "", "")
+	)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, usage)
+		fs.VisitAll(func(f *flag.Flag) {
+			if f.Usage == "" {
+				return
+			}
+			fmt.Fprintf(stdout, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
+		})
+	}
+	fs.SetOutput(stdout)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	if *serveBaseline {
+		if err := runBaseline(ctx, *listen, *upstream, stdout); err != nil {
+			fmt.Fprintf(stderr, "bench --serve-baseline: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+
+	rs, err := ParseRates(*rates)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 2
+	}
+	o := Options{
+		Targets: splitList(*targets), Rates: rs, Duration: *duration, Warmup: *warmup, Connections: *connections,
+		Timeout: *timeout, Payloads: *payloads, Copies: *copies, Binary: *binary, LogDir: *logDir, Pause: *pause,
+		URL: *url, APIKeyFile: *apiKeyFile, SiteID: *siteID, APIVersion: *apiVersion, MaxRate: *maxRate, CAFile: *caFile,
+	}
+	if o.Binary == "" && selfIsOrderguard {
+		if o.Binary, err = os.Executable(); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+	}
+	rep, err := Run(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if err := report.WriteText(stdout, rep); err != nil {
+		fmt.Fprintf(stderr, "bench: %v\n", err)
+		return 1
+	}
+	if *out != "" {
+		if err := WriteFiles(*out, rep); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", filepath.Join(*out, "latest.{txt,json,svg}"))
+	}
+	return 0
+}
+
+// WriteFiles writes latest.txt, latest.json and latest.svg into dir.
+func WriteFiles(dir string, rep *report.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("write reports: %w", err)
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer, *report.Report) error
+	}{{"latest.txt", report.WriteText}, {"latest.json", report.WriteJSON}, {"latest.svg", report.WriteSVG}} {
+		path := filepath.Join(dir, f.name)
+		fh, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("write reports: %w", err)
+		}
+		werr := f.write(fh, rep)
+		if err := errors.Join(werr, fh.Close()); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// ParseRates reads "1000,5000,max".
+func ParseRates(s string) ([]float64, error) {
+	var rates []float64
+	for _, part := range splitList(s) {
+		if part == "max" {
+			rates = append(rates, 0)
+			continue
+		}
+		r, err := strconv.ParseFloat(part, 64)
+		if err != nil || r <= 0 || r > 1e7 {
+			return nil, fmt.Errorf("rate %q: want a positive number of requests per second or max", part)
+		}
+		rates = append(rates, r)
+	}
+	if len(rates) == 0 {
+		return nil, errors.New("no rates")
+	}
+	return rates, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// runBaseline serves the baseline proxy until ctx ends, announcing its URL.
+func runBaseline(ctx context.Context, listen, upstream string, stdout io.Writer) error {
+	b, err := NewBaseline(upstream)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", listen, err)
+	}
+	fmt.Fprintf(stdout, "baseline: listening on http://%s, forwarding to %s\n", ln.Addr(), upstream)
+	served := make(chan error, 1)
+	go func() { served <- b.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	_ = b.Shutdown()
+	return <-served
+}

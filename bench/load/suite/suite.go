@@ -1,0 +1,414 @@
+package suite
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/orderguard/orderguard/bench/load"
+	"github.com/orderguard/orderguard/bench/load/report"
+)
+
+// Target names --targets takes, besides url=<URL>.
+const (
+	TargetDirect        = report.Direct
+	TargetBaseline      = report.Baseline
+	TargetOrderguard    = "orderguard"
+	TargetOrderguardRep = "orderguard-report"
+)
+
+// DefaultTargets is the standard suite's target list.
+var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetOrderguard, TargetOrderguardRep}
+
+// Options configure one suite run.
+type Options struct {
+	Targets     []string
+	Rates       []float64 // 0 is "max"
+	Duration    time.Duration
+	Warmup      time.Duration
+	Connections int
+	Timeout     time.Duration
+	Payloads    string
+	Copies      int
+	// Binary is the orderguard binary that serves the sandbox, the baseline and
+	// the proxy. Empty: build ./cmd/proxy from the module in the working directory.
+	Binary string
+	// LogDir keeps the processes' logs; empty: a temporary directory, removed
+	// after a successful run.
+	LogDir string
+	// Pause separates runs so that one run's tail does not spill into the next.
+	Pause time.Duration
+
+	// Remote mode: load URL only (Forter's test site), with credentials.
+	URL        string
+	APIKeyFile string
+	SiteID     string
+	APIVersion string
+	MaxRate    float64 // rate cap for URL; default 10 req/s
+	CAFile     string
+}
+
+// Headers the suite sends to targets it started. The sandbox wants Basic auth,
+// a site id and an api-version like Forter; the key is not a secret.
+var localHeaders = []load.Header{
+	{Name: "Authorization", Value: "Basic " + base64.StdEncoding.EncodeToString([]byte("orderguard-bench:"))},
+	{Name: "x-forter-siteid", Value: "orderguard-bench"},
+	{Name: "api-version", Value: "2.3"},
+	{Name: "x-forter-disable-persistence", Value: "true"},
+}
+
+const cpuSharing = "not pinned: the load generator, the sandbox and the target proxy are separate processes " +
+	"sharing all %d CPUs (GOMAXPROCS %d each); CPU seconds per process and run are below"
+
+type target struct {
+	name, url, command string
+	proc               *proc
+}
+
+// Run runs the suite and returns its report. progress gets one line per step.
+func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report, err error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	reqs, mix, err := load.ReadDir(o.Payloads, o.Copies)
+	if err != nil {
+		return nil, err
+	}
+	if o.URL != "" {
+		return runRemote(ctx, o, reqs, mix, progress)
+	}
+
+	logDir := o.LogDir
+	if logDir == "" {
+		if logDir, err = os.MkdirTemp("", "orderguard-bench-"); err != nil {
+			return nil, fmt.Errorf("log dir: %w", err)
+		}
+		defer func() {
+			if err == nil {
+				os.RemoveAll(logDir)
+			} else {
+				err = fmt.Errorf("%w (process logs kept in %s)", err, logDir)
+			}
+		}()
+	} else if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, fmt.Errorf("log dir: %w", err)
+	}
+
+	bin := o.Binary
+	if bin == "" {
+		fmt.Fprintln(progress, "building orderguard (go build ./cmd/proxy)")
+		if bin, err = buildOrderguard(ctx, logDir); err != nil {
+			return nil, err
+		}
+	}
+
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.stop(3 * time.Second)
+		}
+	}()
+	start := func(name string, args ...string) (*proc, error) {
+		p, err := startProc(name, bin, args, logDir)
+		if err == nil {
+			procs = append(procs, p)
+		}
+		return p, err
+	}
+	listening := regexp.MustCompile(`listening on (https?://127\.0\.0\.1:\d+)`)
+
+	fmt.Fprintln(progress, "starting the sandbox")
+	sb, err := start("sandbox", "sandbox", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--no-validate")
+	if err != nil {
+		return nil, err
+	}
+	sandboxURL, err := sb.waitLog(listening, 15*time.Second)
+	if err != nil {
+		return nil, err
+	}
+
+	var targets []*target
+	for _, name := range o.Targets {
+		t := &target{name: name}
+		switch {
+		case name == TargetDirect:
+			t.url, t.proc, t.command = sandboxURL, sb, "orderguard sandbox --rate-limit 0 --no-validate"
+		case name == TargetBaseline:
+			t.command = "orderguard bench --serve-baseline (bare fasthttp reverse proxy)"
+			if t.proc, err = start(name, "bench", "--serve-baseline", "--listen", "127.0.0.1:0", "--upstream", sandboxURL); err != nil {
+				return nil, err
+			}
+			if t.url, err = t.proc.waitLog(listening, 15*time.Second); err != nil {
+				return nil, err
+			}
+		case name == TargetOrderguard || name == TargetOrderguardRep:
+			mode := "enforce"
+			if name == TargetOrderguardRep {
+				mode = "report"
+			}
+			t.command = "orderguard serve --mode " + mode
+			if t.proc, t.url, err = startOrderguard(start, name, mode, sandboxURL); err != nil {
+				return nil, err
+			}
+		case strings.HasPrefix(name, "url="):
+			t.name, t.url = name, strings.TrimPrefix(name, "url=")
+		default:
+			return nil, fmt.Errorf("unknown target %q: want direct, baseline, orderguard, orderguard-report or url=<URL>", name)
+		}
+		targets = append(targets, t)
+	}
+
+	rep = newReport(o, mix)
+	rep.Machine.CPUSharing = fmt.Sprintf(cpuSharing, rep.Machine.CPUs, rep.Machine.CPUs)
+	cfg := load.Config{Duration: o.Duration, Warmup: o.Warmup, Connections: o.Connections, Timeout: o.Timeout,
+		Requests: reqs, Header: localHeaders}
+	for _, rate := range o.Rates {
+		for _, t := range targets {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(progress, "%s at %s req/s\n", t.name, report.RateLabel(rate))
+			cfg.Target, cfg.Rate = t.url, rate
+			run, err := measure(ctx, cfg, t, sb)
+			if err != nil {
+				return nil, err
+			}
+			rep.Runs = append(rep.Runs, run)
+			for _, p := range procs {
+				if !p.alive() {
+					return nil, fmt.Errorf("%s exited during the run (%v):\n%s", p.name, p.waitErr, p.logTail())
+				}
+			}
+			sleep(ctx, o.Pause)
+		}
+	}
+	for _, t := range targets {
+		rt := report.Target{Name: t.name, URL: t.url, Command: t.command}
+		if t.proc != nil {
+			rt.CPUSeconds, _ = cpuSeconds(t.proc.pid())
+			rt.PeakRSS, _ = peakRSS(t.proc.pid())
+		}
+		rep.Targets = append(rep.Targets, rt)
+	}
+	report.Derive(rep)
+	return rep, nil
+}
+
+// measure runs one load and charges the CPU time spent meanwhile to the target's
+// process, the sandbox and this process (the generator).
+func measure(ctx context.Context, cfg load.Config, t *target, sb *proc) (report.Run, error) {
+	cpu := func(p *proc) float64 {
+		if p == nil {
+			return 0
+		}
+		s, _ := cpuSeconds(p.pid())
+		return s
+	}
+	t0, s0 := cpu(t.proc), cpu(sb)
+	g0, _ := cpuSeconds(0)
+	res, err := load.Run(ctx, cfg)
+	if err != nil {
+		return report.Run{}, fmt.Errorf("load %s at %s req/s: %w", t.name, report.RateLabel(cfg.Rate), err)
+	}
+	g1, _ := cpuSeconds(0)
+	run := report.NewRun(t.name, res)
+	run.CPU = report.CPU{Target: cpu(t.proc) - t0, Sandbox: cpu(sb) - s0, Generator: g1 - g0}
+	return run, nil
+}
+
+// startOrderguard starts `orderguard serve` on free loopback ports and waits
+// until its admin listener says it is ready.
+func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream string) (*proc, string, error) {
+	listen, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	admin, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := start(name, "serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := p.waitTCP(listen, 30*time.Second); err != nil {
+		return nil, "", err
+	}
+	if err := waitReady(p, "http://"+admin+"/readyz", 15*time.Second); err != nil {
+		return nil, "", err
+	}
+	return p, "http://" + listen, nil
+}
+
+func waitReady(p *proc, url string, timeout time.Duration) error {
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	last := "no answer"
+	for time.Now().Before(deadline) {
+		resp, err := c.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		if !p.alive() {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready at %s after %v (%s):\n%s", p.name, url, timeout, last, p.logTail())
+}
+
+// buildOrderguard builds ./cmd/proxy of the module in the working directory.
+func buildOrderguard(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", errors.New("build orderguard: not inside the orderguard module; run from the checkout or pass --binary")
+	}
+	bin := filepath.Join(dir, "orderguard")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/proxy")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build orderguard: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+func newReport(o Options, mix load.Mix) *report.Report {
+	rates := make([]string, len(o.Rates))
+	for i, r := range o.Rates {
+		rates[i] = report.RateLabel(r)
+	}
+	return &report.Report{
+		Started: time.Now().UTC().Truncate(time.Second),
+		Machine: describeMachine(),
+		Settings: report.Settings{Rates: rates, Duration: o.Duration, Warmup: o.Warmup, Connections: o.Connections,
+			Payloads: o.Payloads, Mix: mix},
+	}
+}
+
+// runRemote loads one real target (Forter's test site) with credentials, the
+// persistence-disabling header and a rate cap; nothing is started.
+func runRemote(ctx context.Context, o Options, reqs []load.Request, mix load.Mix, progress io.Writer) (*report.Report, error) {
+	if o.APIKeyFile == "" {
+		return nil, errors.New("--url needs --api-key-file")
+	}
+	key, err := os.ReadFile(o.APIKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("read api key: %w", err)
+	}
+	k := strings.TrimSpace(string(key))
+	if k == "" {
+		return nil, fmt.Errorf("api key file %s is empty", o.APIKeyFile)
+	}
+	remoteURL := strings.ReplaceAll(o.URL, "{site}", o.SiteID)
+	headers := []load.Header{
+		{Name: "Authorization", Value: "Basic " + base64.StdEncoding.EncodeToString([]byte(k+":"))},
+		{Name: "api-version", Value: o.APIVersion},
+		// Keeps the benchmark's orders out of the merchant's dashboard.
+		{Name: "x-forter-disable-persistence", Value: "true"},
+	}
+	if o.SiteID != "" {
+		headers = append(headers, load.Header{Name: "x-forter-siteid", Value: o.SiteID})
+	}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca file %s: no PEM certificates", o.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	var rates []float64
+	for _, r := range o.Rates {
+		if r == 0 || r > o.MaxRate {
+			r = o.MaxRate // "max" against a shared remote site means the cap, open loop
+		}
+		if !slices.Contains(rates, r) {
+			rates = append(rates, r)
+		}
+	}
+	o.Rates = rates
+	rep := newReport(o, mix)
+	rep.Settings.RateCap = o.MaxRate
+	rep.Machine.CPUSharing = "only the load generator runs here; latency includes the network path to the target"
+	rep.Notes = append(rep.Notes, "remote target: requests carry x-forter-disable-persistence: true; rates capped at "+report.RateLabel(o.MaxRate)+" req/s (--max-rate)")
+	cfg := load.Config{Target: remoteURL, Duration: o.Duration, Warmup: o.Warmup, Connections: o.Connections, Timeout: o.Timeout,
+		Requests: reqs, Header: headers, TLSConfig: tlsCfg}
+	t := &target{name: "remote", url: remoteURL}
+	for _, rate := range rates {
+		fmt.Fprintf(progress, "remote at %s req/s\n", report.RateLabel(rate))
+		cfg.Rate = rate
+		run, err := measure(ctx, cfg, t, nil)
+		if err != nil {
+			return nil, err
+		}
+		rep.Runs = append(rep.Runs, run)
+		sleep(ctx, o.Pause)
+	}
+	rep.Targets = []report.Target{{Name: t.name, URL: remoteURL}}
+	report.Derive(rep)
+	return rep, nil
+}
+
+func (o *Options) defaults() error {
+	if len(o.Targets) == 0 {
+		o.Targets = DefaultTargets
+	}
+	if len(o.Rates) == 0 {
+		o.Rates = []float64{1000, 5000, 0}
+	}
+	if o.Duration <= 0 {
+		return fmt.Errorf("duration %v: must be positive", o.Duration)
+	}
+	if o.Connections <= 0 {
+		o.Connections = 32
+	}
+	if o.Copies <= 0 {
+		o.Copies = 64
+	}
+	if o.MaxRate <= 0 {
+		o.MaxRate = 10
+	}
+	if o.APIVersion == "" {
+		o.APIVersion = "2.3"
+	}
+	if o.Payloads == "" {
+		return errors.New("no payload directory")
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
