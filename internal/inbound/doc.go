@@ -1,0 +1,16 @@
+// Package inbound is the client-facing edge of the proxy: it opens the
+// listener (TCP or a Unix socket), decides whether the address may be served
+// without inbound authentication, checks a shared-secret header or a client
+// certificate, caps concurrent requests and applies the input limits (read
+// and idle timeouts, body and header size, header count) to a fasthttp.Server.
+//
+// Loopback is the default and needs nothing else. Any other TCP address is
+// refused at start unless inbound authentication is configured (a shared
+// secret header or mTLS) or the operator says --insecure-listen: a sidecar
+// that forwards with the merchant's Forter API key must not become an open
+// relay on a pod or host network by a typo in --listen.
+//
+// This package must never log or echo a header value (the shared secret
+// travels in one), never forward the shared-secret header upstream, and never
+// delete a file at a Unix socket path that is not a stale socket.
+package inbound
