@@ -62,6 +62,12 @@ func (p *Payload) harNote() string {
 	return fmt.Sprintf("HAR entry %d, position within request.postData.text", p.Index)
 }
 
+// harPlace names a HAR violation's place within the entry, for formats whose
+// own position is the one in the recording file (SARIF, GitHub).
+func (p *Payload) harPlace(v Violation) string {
+	return fmt.Sprintf("HAR entry %d, request.postData.text line %d, column %d", p.Index, v.Line, v.Column)
+}
+
 const (
 	ansiReset  = "\x1b[0m"
 	ansiBold   = "\x1b[1m"
@@ -171,8 +177,8 @@ func writeJSON(w io.Writer, res *Result) error {
 }
 
 // writeGitHub writes workflow commands that GitHub Actions turns into
-// annotations. A HAR entry's positions are not file positions, so its
-// annotation carries no line and says where in the entry the fault is.
+// annotations, at file positions (for a HAR entry: in the recording, with the
+// place within the entry's postData text in the message).
 func writeGitHub(w *bufio.Writer, res *Result) error {
 	for i := range res.Files {
 		for j := range res.Files[i].Payloads {
@@ -183,13 +189,11 @@ func writeGitHub(w *bufio.Writer, res *Result) error {
 					cmd = "warning"
 				}
 				msg := fmt.Sprintf("%s (%s)", v.Message, pointerText(v.Pointer))
-				fmt.Fprintf(w, "::%s file=%s", cmd, ghProperty(p.Path))
 				if p.InPostData() {
-					msg = fmt.Sprintf("%s [%s: line %d, column %d]", msg, p.harNote(), v.Line, v.Column)
-				} else {
-					fmt.Fprintf(w, ",line=%d,col=%d", v.Line, v.Column)
+					msg = fmt.Sprintf("%s [%s]", msg, p.harPlace(v))
 				}
-				fmt.Fprintf(w, ",title=%s::%s\n", ghProperty("orderguard "+v.Rule), ghData(msg))
+				fmt.Fprintf(w, "::%s file=%s,line=%d,col=%d,title=%s::%s\n", cmd, ghProperty(p.Path),
+					v.File.Line, v.File.Column, ghProperty("orderguard "+v.Rule), ghData(msg))
 			}
 		}
 	}

@@ -107,8 +107,17 @@ func New(o Options) (*Linter, error) {
 // entry's request.postData.text).
 type Violation struct {
 	validate.Violation
-	// CharColumn is Column counted in Unicode code points (SARIF's column kind).
-	CharColumn int `json:"-"`
+	// File is the place in the input file. It equals Line, Column and Offset
+	// except for a HAR entry, where it is the place in the recording of the
+	// (possibly escaped) character in request.postData.text — what SARIF and
+	// GitHub annotations point at.
+	File Position `json:"-"`
+}
+
+// Position is a place in a file: 1-based line, 1-based byte column, the same
+// column in Unicode code points (SARIF's column kind), 0-based byte offset.
+type Position struct {
+	Line, Column, CharColumn, Offset int
 }
 
 // Payload is one linted body: a whole JSON file, an NDJSON line or a HAR entry.
@@ -226,24 +235,42 @@ func (l *Linter) lintInput(in Input, rep *validate.Report, buf []byte) (FileResu
 				v := &p.Violations[k].Violation
 				v.Offset += offset
 				v.Line += line - 1
+				p.Violations[k].File = Position{Line: v.Line, Column: v.Column, CharColumn: charColumn(data, v.Offset, v.Column), Offset: v.Offset}
 			}
 			fr.Payloads = append(fr.Payloads, p)
 		})
 	case TypeHAR:
-		err = eachHAREntry(data, func(index int, method, urlPath string, body []byte) {
-			op := l.detect(body, urlPath)
-			if l.mode == ModeAuto && op == OpStatusPost && method == "PUT" {
+		err = eachHAREntry(data, func(e harEntry) {
+			op := l.detect(e.Body, e.URLPath)
+			if l.mode == ModeAuto && op == OpStatusPost && e.Method == "PUT" {
 				if _, ok := l.ops[OpStatusPut]; ok {
 					op = OpStatusPut
 				}
 			}
-			p := l.lintBody(body, op, rep)
-			p.Index = index
+			p := l.lintBody(e.Body, op, rep)
+			p.Index = e.Index
+			if len(p.Violations) > 0 {
+				// A JSON string holds no raw line break: the whole text is on
+				// the line of its opening quote.
+				q := max(e.quote, 0)
+				qLine := 1 + bytes.Count(data[:q], []byte{'\n'})
+				qCol := q - (bytes.LastIndexByte(data[:q], '\n') + 1) + 1
+				for k := range p.Violations {
+					v := &p.Violations[k]
+					fo := e.fileOffset(data, v.Offset)
+					v.File = Position{Line: qLine, Column: qCol + fo - q, Offset: fo}
+					v.File.CharColumn = charColumn(data, fo, v.File.Column)
+				}
+			}
 			fr.Payloads = append(fr.Payloads, p)
 		})
 	default:
 		p := l.lintBody(data, l.detect(data, ""), rep)
 		p.Index = -1
+		for k := range p.Violations {
+			v := &p.Violations[k].Violation
+			p.Violations[k].File = Position{Line: v.Line, Column: v.Column, CharColumn: charColumn(data, v.Offset, v.Column), Offset: v.Offset}
+		}
 		fr.Payloads = append(fr.Payloads, p)
 	}
 	if err != nil {
@@ -275,7 +302,7 @@ func (l *Linter) lintBody(body []byte, op string, rep *validate.Report) Payload 
 				v.Severity = s
 			}
 		}
-		p.Violations = append(p.Violations, Violation{Violation: v, CharColumn: charColumn(body, v.Offset, v.Column)})
+		p.Violations = append(p.Violations, Violation{Violation: v})
 	}
 	return p
 }

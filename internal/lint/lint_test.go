@@ -110,7 +110,7 @@ func TestNDJSONPositions(t *testing.T) {
 	}
 }
 
-func harEntry(method, url, text, encoding string) map[string]any {
+func makeHAREntry(method, url, text, encoding string) map[string]any {
 	req := map[string]any{"method": method, "url": url, "headers": []any{}}
 	if text != "" {
 		pd := map[string]any{"mimeType": "application/json", "text": text}
@@ -124,12 +124,12 @@ func harEntry(method, url, text, encoding string) map[string]any {
 
 func TestHAREntries(t *testing.T) {
 	entries := []any{
-		harEntry("GET", "https://shop.example/cart", "", ""),
-		harEntry("POST", "https://api.forter-secure.com/v2/orders/o1", `{"orderId":"o1","orderType":"BAD"}`, ""),
-		harEntry("PUT", "https://api.forter-secure.com/v2/status/o1", `{"eventTime":1,"updatedStatus":"RULE"}`, ""),
-		harEntry("POST", "https://x.api.forter-secure.com/v3/orders/o2?debug=1", base64.StdEncoding.EncodeToString([]byte(`{"orderId":"o2"}`)), "base64"),
-		harEntry("POST", "https://api.forter-secure.com/v2/accounts/login/a", `{"BAD":1}`, ""),
-		harEntry("POST", "http://127.0.0.1:8080/v2/status/o3", `{"orderId":"o3","eventTime":1}`, ""),
+		makeHAREntry("GET", "https://shop.example/cart", "", ""),
+		makeHAREntry("POST", "https://api.forter-secure.com/v2/orders/o1", `{"orderId":"o1","orderType":"BAD"}`, ""),
+		makeHAREntry("PUT", "https://api.forter-secure.com/v2/status/o1", `{"eventTime":1,"updatedStatus":"RULE"}`, ""),
+		makeHAREntry("POST", "https://x.api.forter-secure.com/v3/orders/o2?debug=1", base64.StdEncoding.EncodeToString([]byte(`{"orderId":"o2"}`)), "base64"),
+		makeHAREntry("POST", "https://api.forter-secure.com/v2/accounts/login/a", `{"BAD":1}`, ""),
+		makeHAREntry("POST", "http://127.0.0.1:8080/v2/status/o3", `{"orderId":"o3","eventTime":1}`, ""),
 	}
 	b, _ := json.MarshalIndent(map[string]any{"log": map[string]any{"version": "1.2", "entries": entries}}, "", "  ")
 	dir := t.TempDir()

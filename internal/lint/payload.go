@@ -2,10 +2,6 @@ package lint
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -27,58 +23,6 @@ func eachLine(data []byte, fn func(index, line, offset int, rec []byte)) error {
 		}
 		off = end + 1
 		line++
-	}
-	return nil
-}
-
-// harFile is the part of HAR 1.2 the linter reads.
-type harFile struct {
-	Log *struct {
-		Entries []struct {
-			Request struct {
-				Method   string `json:"method"`
-				URL      string `json:"url"`
-				PostData *struct {
-					Text     string `json:"text"`
-					Encoding string `json:"encoding"` // not in HAR 1.2, written by some tools
-				} `json:"postData"`
-			} `json:"request"`
-		} `json:"entries"`
-	} `json:"log"`
-}
-
-// eachHAREntry calls fn for every entry of a HAR recording that sends a body
-// to a Forter order or status path, with its index in log.entries.
-func eachHAREntry(data []byte, fn func(index int, method, urlPath string, body []byte)) error {
-	var h harFile
-	if err := json.Unmarshal(data, &h); err != nil {
-		return fmt.Errorf("not a HAR file: %w", err)
-	}
-	if h.Log == nil {
-		return fmt.Errorf("not a HAR file: no log member")
-	}
-	for i, e := range h.Log.Entries {
-		u, err := url.Parse(e.Request.URL)
-		if err != nil {
-			continue // not a request to Forter either way
-		}
-		method := strings.ToUpper(e.Request.Method)
-		r := forterRoute(u.Path)
-		if r == routeNone || method != "POST" && !(r == routeStatus && method == "PUT") {
-			continue
-		}
-		var body []byte
-		if pd := e.Request.PostData; pd != nil {
-			body = []byte(pd.Text)
-			if strings.EqualFold(pd.Encoding, "base64") {
-				dec, err := base64.StdEncoding.DecodeString(pd.Text)
-				if err != nil {
-					return fmt.Errorf("entry %d: postData.text: %w", i, err)
-				}
-				body = dec
-			}
-		}
-		fn(i, method, u.Path, body)
 	}
 	return nil
 }

@@ -27,6 +27,36 @@ func checkPositions(t *testing.T, name string, data []byte, p Payload) {
 	}
 }
 
+// checkHARFile requires the file position of each violation in a HAR entry
+// to be the character of the recording that encodes the body byte at its
+// offset, with a line and column that match the file offset.
+func checkHARFile(t *testing.T, name string, data, body []byte, p Payload) {
+	t.Helper()
+	for _, v := range p.Violations {
+		fo := v.File.Offset
+		if fo <= 0 || fo >= len(data) {
+			t.Errorf("%s entry %d: file offset %d outside the recording", name, p.Index, fo)
+			continue
+		}
+		line := 1 + bytes.Count(data[:fo], []byte{'\n'})
+		col := fo - (bytes.LastIndexByte(data[:fo], '\n') + 1) + 1
+		if v.File.Line != line || v.File.Column != col {
+			t.Errorf("%s entry %d: file position %d:%d, offset %d is at %d:%d", name, p.Index, v.File.Line, v.File.Column, fo, line, col)
+		}
+		if v.Offset < len(body) {
+			want := body[v.Offset]
+			got := data[fo]
+			if want == '"' || want == '\\' || want == '\n' {
+				got = data[fo+1] // escaped in the recording
+				want = map[byte]byte{'"': '"', '\\': '\\', '\n': 'n'}[want]
+			}
+			if got != want {
+				t.Errorf("%s entry %d: file offset %d holds %q, body offset %d holds %q", name, p.Index, fo, data[fo], v.Offset, body[v.Offset])
+			}
+		}
+	}
+}
+
 // Positions agree with offsets for every corpus file, NDJSON lines included.
 func TestPositionsMatchOffsets(t *testing.T) {
 	l, err := New(Options{Operations: gen.Operations, Rules: gen.Rules})
@@ -48,12 +78,13 @@ func TestPositionsMatchOffsets(t *testing.T) {
 			t.Fatal(err)
 		}
 		if f.Type == TypeHAR {
-			var bodies [][]byte
-			if err := eachHAREntry(data, func(_ int, _, _ string, body []byte) { bodies = append(bodies, body) }); err != nil {
+			var entries []harEntry
+			if err := eachHAREntry(data, func(e harEntry) { entries = append(entries, e) }); err != nil {
 				t.Fatal(err)
 			}
 			for i, p := range f.Payloads {
-				checkPositions(t, f.Path, bodies[i], p)
+				checkPositions(t, f.Path, entries[i].Body, p)
+				checkHARFile(t, f.Path, data, entries[i].Body, p)
 				n += len(p.Violations)
 			}
 			continue

@@ -120,7 +120,7 @@ func TestGitHubEscaping(t *testing.T) {
 		Path: "a,b:c.json", Index: -1, Operation: OpOrderV2,
 		Violations: []Violation{{Violation: validate.Violation{
 			Pointer: "/x", Rule: "enum", Message: "100% wrong\nreally", Line: 2, Column: 3, Severity: validate.SeverityWarning,
-		}}},
+		}, File: Position{Line: 2, Column: 3}}},
 	}}}}}
 	var b bytes.Buffer
 	if err := Write(&b, "github", res, FormatOptions{}); err != nil {

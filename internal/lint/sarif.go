@@ -75,9 +75,6 @@ type SARIFResProps struct {
 	Operation string `json:"operation"`
 	Kind      string `json:"kind"`
 	Index     *int   `json:"index,omitempty"`
-	// PositionsIn says what Line/Column count from when it is not the file
-	// itself: "request.postData.text" for a HAR entry.
-	PositionsIn string `json:"positionsIn,omitempty"`
 }
 
 type SARIFLocation struct {
@@ -196,8 +193,7 @@ func writeSARIF(w io.Writer, res *Result, o FormatOptions) error {
 					props.Index = &idx
 				}
 				if p.InPostData() {
-					msg += " [" + p.harNote() + "]"
-					props.PositionsIn = "request.postData.text"
+					msg += " [" + p.harPlace(v) + "]"
 				}
 				run.Results = append(run.Results, SARIFResult{
 					RuleID:    v.Rule,
@@ -207,7 +203,7 @@ func writeSARIF(w io.Writer, res *Result, o FormatOptions) error {
 					Locations: []SARIFLocation{{
 						PhysicalLocation: SARIFPhysical{
 							ArtifactLocation: SARIFArtifact{URI: uri},
-							Region:           SARIFRegion{StartLine: max(v.Line, 1), StartColumn: max(v.CharColumn, 1), ByteOffset: v.Offset},
+							Region:           SARIFRegion{StartLine: max(v.File.Line, 1), StartColumn: max(v.File.CharColumn, 1), ByteOffset: v.File.Offset},
 						},
 						LogicalLocations: []SARIFLogical{{FullyQualifiedName: pointerText(v.Pointer), Kind: "member"}},
 					}},
