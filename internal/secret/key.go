@@ -82,9 +82,15 @@ func FromValue(name string, v Value) *Key {
 	return k
 }
 
-func (k *Key) store(s string) {
+// store swaps in s; the generation moves only when the secret changed, so a
+// periodic reload of an unchanged file invalidates nothing.
+func (k *Key) store(s string) (changed bool) {
+	if old := k.cur.Load(); old != nil && *old == s {
+		return false
+	}
 	k.cur.Store(&s)
 	k.gen.Add(1)
+	return true
 }
 
 // Value returns the current secret; the zero Value when none is configured.
@@ -136,15 +142,19 @@ func (k *Key) String() string {
 // environment or with no source is left as it is and Reload returns nil:
 // a process's environment cannot change under it.
 func (k *Key) Reload() error {
+	_, err := k.reload()
+	return err
+}
+
+func (k *Key) reload() (changed bool, err error) {
 	if k == nil || k.path == "" {
-		return nil
+		return false, nil
 	}
 	s, err := readFile(k.name, k.path)
 	if err != nil {
-		return err
+		return false, err
 	}
-	k.store(s)
-	return nil
+	return k.store(s), nil
 }
 
 // Reloadable reports whether Reload can change the secret (it came from a file).

@@ -384,3 +384,37 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestReloadEvery(t *testing.T) {
+	p := writeFile(t, "key", "v1")
+	k, err := Load("api key", p, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := k.Generation()
+	stop := ReloadEvery(nil, 10*time.Millisecond, k)
+	defer stop()
+	// Unchanged content never moves the generation.
+	if err := k.Reload(); err != nil || k.Generation() != g {
+		t.Fatalf("reload of unchanged file: generation %d → %d, err %v", g, k.Generation(), err)
+	}
+	// Kubernetes swaps a symlink; a rename is the same for the reader.
+	tmp := p + ".new"
+	if err := os.WriteFile(tmp, []byte("v2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); k.Value().Reveal() != "v2"; {
+		if time.Now().After(deadline) {
+			t.Fatal("the periodic reload never picked up the new key")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	stop()
+	if ReloadEvery(nil, 0, k) == nil {
+		t.Fatal("disabled ReloadEvery returned a nil stop")
+	}
+}

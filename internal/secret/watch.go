@@ -6,6 +6,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // ReloadOnSIGHUP reloads every reloadable key each time the process receives
@@ -58,16 +59,67 @@ func reloadAll(logger *slog.Logger, onReload func(int), keys []*Key) {
 		if !k.Reloadable() {
 			continue
 		}
-		if err := k.Reload(); err != nil {
+		changed, err := k.reload()
+		if err != nil {
 			failed++
 			logger.Warn("secret reload failed, keeping the current one",
 				"secret", k.Name(), "source", k.Source(), "err", err)
 			continue
 		}
 		logger.Info("secret reloaded", "secret", k.Name(), "source", k.Source(),
-			"generation", k.Generation())
+			"changed", changed, "generation", k.Generation())
 	}
 	if onReload != nil {
 		onReload(failed)
+	}
+}
+
+// ReloadEvery re-reads every reloadable key each interval, for platforms that
+// replace a mounted file but cannot signal the process (a Kubernetes Secret
+// volume is updated in place by the kubelet; nothing sends SIGHUP). A key
+// whose file did not change is left alone and nothing is logged; a change or
+// a failure is logged as with SIGHUP. interval <= 0 disables it (stop is a
+// no-op).
+func ReloadEvery(logger *slog.Logger, interval time.Duration, keys ...*Key) (stop func()) {
+	if interval <= 0 {
+		return func() {}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(interval)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, k := range keys {
+					if !k.Reloadable() {
+						continue
+					}
+					changed, err := k.reload()
+					switch {
+					case err != nil:
+						logger.Warn("secret reload failed, keeping the current one",
+							"secret", k.Name(), "source", k.Source(), "err", err)
+					case changed:
+						logger.Info("secret reloaded", "secret", k.Name(), "source", k.Source(),
+							"changed", true, "generation", k.Generation())
+					}
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.Stop()
+			close(done)
+			<-finished
+		})
 	}
 }
