@@ -36,14 +36,19 @@ type Machine struct {
 	GoVersion string `json:"go_version"`
 	OS        string `json:"os"`
 	Arch      string `json:"arch"`
+	// LoadAverage is /proc/loadavg's 1-minute figure when the suite started and
+	// ended: other work on the machine competes with the benchmark.
+	LoadAverage string `json:"load_average,omitempty"`
 	// CPUSharing says how the processes shared the CPUs.
 	CPUSharing string `json:"cpu_sharing"`
 }
 
 // Settings are the suite's parameters.
 type Settings struct {
-	Rates       []string      `json:"rates"`
-	Duration    time.Duration `json:"duration_ns"`
+	Rates    []string      `json:"rates"`
+	Duration time.Duration `json:"duration_ns"`
+	// Rounds is the number of slices Duration was measured in.
+	Rounds      int           `json:"rounds"`
 	Warmup      time.Duration `json:"warmup_ns"`
 	Connections int           `json:"connections"`
 	Payloads    string        `json:"payloads"`

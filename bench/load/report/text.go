@@ -18,13 +18,16 @@ func WriteText(w io.Writer, r *Report) error {
 	m := r.Machine
 	fmt.Fprintf(ew, "orderguard latency benchmark, %s\n", r.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(ew, "machine:    %d CPUs (%s), %s %s/%s\n", m.CPUs, m.CPUModel, m.GoVersion, m.OS, m.Arch)
+	if m.LoadAverage != "" {
+		fmt.Fprintf(ew, "load avg:   %s (1-minute, at start and end; other work on the machine competes with the suite)\n", m.LoadAverage)
+	}
 	if m.CPUSharing != "" {
 		fmt.Fprintf(ew, "cpu:        %s\n", m.CPUSharing)
 	}
 	s := r.Settings
 	fmt.Fprintf(ew, "payloads:   %s: %s\n", s.Payloads, s.Mix)
-	fmt.Fprintf(ew, "runs:       rates %s req/s; %s measured after %s warmup; %d connections\n",
-		strings.Join(s.Rates, ","), s.Duration, s.Warmup, s.Connections)
+	fmt.Fprintf(ew, "runs:       rates %s req/s; %s measured per target and rate in %d slice(s), each after %s warmup; %d connections\n",
+		strings.Join(s.Rates, ","), s.Duration, max(s.Rounds, 1), s.Warmup, s.Connections)
 	fmt.Fprintln(ew, "latency:    from each request's scheduled send time (open loop); \"max\" runs are closed loops, from the actual send")
 	if s.RateCap > 0 {
 		fmt.Fprintf(ew, "rate cap:   %s req/s for remote targets\n", RateLabel(s.RateCap))

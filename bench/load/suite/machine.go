@@ -34,3 +34,15 @@ func cpuModel() string {
 	}
 	return "unknown"
 }
+
+// loadAverage is the 1-minute load average from /proc/loadavg, or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}

@@ -43,8 +43,9 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 	var (
 		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, orderguard, orderguard-report, url=<URL>")
 		rates       = fs.String("rates", "1000,5000,max", "comma-separated request rates per second; max is a closed loop that finds throughput")
-		duration    = fs.Duration("duration", 8*time.Second, "measured time of each run")
-		warmup      = fs.Duration("warmup", 2*time.Second, "unmeasured time before each run, at the same rate")
+		duration    = fs.Duration("duration", 8*time.Second, "measured time of each target at each rate")
+		rounds      = fs.Int("rounds", 4, "slices the duration is split into, interleaved across targets")
+		warmup      = fs.Duration("warmup", 500*time.Millisecond, "unmeasured time before each slice, at the same rate")
 		connections = fs.Int("connections", 32, "client connections (and requests in flight) per run")
 		timeout     = fs.Duration("timeout", 5*time.Second, "timeout of one request")
 		payloads    = fs.String("payloads", filepath.Join("bench", "testdata", "load"), "payload directory (order-*.json, status-*.json, invalid-*.json)")
@@ -52,7 +53,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to")
 		binary      = fs.String("binary", "", "orderguard binary to start (default: this binary for orderguard bench; built from ./cmd/proxy for go run ./bench)")
 		logDir      = fs.String("logs", "", "keep the started processes' logs in this directory")
-		pause       = fs.Duration("pause", 300*time.Millisecond, "idle time between runs")
+		pause       = fs.Duration("pause", 200*time.Millisecond, "idle time between slices")
 		url         = fs.String("url", "", "remote mode: load only this URL, e.g. https://{site}.api.forter-secure.com ({site} is --site-id)")
 		apiKeyFile  = fs.String("api-key-file", "", "remote mode: file holding the API key (sent as Basic auth)")
 		siteID      = fs.String("site-id", "", "remote mode: sent as x-forter-siteid")
@@ -102,7 +103,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		return 2
 	}
 	o := Options{
-		Targets: splitList(*targets), Rates: rs, Duration: *duration, Warmup: *warmup, Connections: *connections,
+		Targets: splitList(*targets), Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, Connections: *connections,
 		Timeout: *timeout, Payloads: *payloads, Copies: *copies, Binary: *binary, LogDir: *logDir, Pause: *pause,
 		URL: *url, APIKeyFile: *apiKeyFile, SiteID: *siteID, APIVersion: *apiVersion, MaxRate: *maxRate, CAFile: *caFile,
 	}

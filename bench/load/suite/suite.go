@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -48,6 +49,9 @@ type Options struct {
 	// LogDir keeps the processes' logs; empty: a temporary directory, removed
 	// after a successful run.
 	LogDir string
+	// Rounds splits each target's Duration at a rate into slices run in turn
+	// with the other targets'.
+	Rounds int
 	// Pause separates runs so that one run's tail does not spill into the next.
 	Pause time.Duration
 
@@ -171,29 +175,48 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 	}
 
 	rep = newReport(o, mix)
+	loadBefore := loadAverage()
 	rep.Machine.CPUSharing = fmt.Sprintf(cpuSharing, rep.Machine.CPUs, rep.Machine.CPUs)
-	cfg := load.Config{Duration: o.Duration, Warmup: o.Warmup, Connections: o.Connections, Timeout: o.Timeout,
+	rep.Notes = append(rep.Notes, fmt.Sprintf("each target's %s at a rate is measured in %d slices of %s (each after %s of warmup), "+
+		"interleaved with the other targets' in rotating order, so that noise from other work on the machine falls on all targets alike",
+		o.Duration, o.Rounds, o.Duration/time.Duration(o.Rounds), o.Warmup))
+	cfg := load.Config{Duration: o.Duration / time.Duration(o.Rounds), Warmup: o.Warmup, Connections: o.Connections, Timeout: o.Timeout,
 		Requests: reqs, Header: localHeaders}
 	for _, rate := range o.Rates {
-		for _, t := range targets {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(progress, "%s at %s req/s\n", t.name, report.RateLabel(rate))
-			cfg.Target, cfg.Rate = t.url, rate
-			run, err := measure(ctx, cfg, t, sb)
-			if err != nil {
-				return nil, err
-			}
-			rep.Runs = append(rep.Runs, run)
-			for _, p := range procs {
-				if !p.alive() {
-					return nil, fmt.Errorf("%s exited during the run (%v):\n%s", p.name, p.waitErr, p.logTail())
+		slices := make([][]*load.Result, len(targets))
+		cpus := make([]report.CPU, len(targets))
+		for round := 0; round < o.Rounds; round++ {
+			for k := range targets {
+				i := (k + round) % len(targets)
+				t := targets[i]
+				if err := ctx.Err(); err != nil {
+					return nil, err
 				}
+				fmt.Fprintf(progress, "%s at %s req/s (%d/%d)\n", t.name, report.RateLabel(rate), round+1, o.Rounds)
+				cfg.Target, cfg.Rate = t.url, rate
+				res, cpu, err := measure(ctx, cfg, t, sb)
+				if err != nil {
+					return nil, err
+				}
+				slices[i] = append(slices[i], res)
+				cpus[i].Target += cpu.Target
+				cpus[i].Sandbox += cpu.Sandbox
+				cpus[i].Generator += cpu.Generator
+				for _, p := range procs {
+					if !p.alive() {
+						return nil, fmt.Errorf("%s exited during the run (%v):\n%s", p.name, p.waitErr, p.logTail())
+					}
+				}
+				sleep(ctx, o.Pause)
 			}
-			sleep(ctx, o.Pause)
+		}
+		for i, t := range targets {
+			run := report.NewRun(t.name, load.Merge(slices[i]...))
+			run.CPU = round2(cpus[i])
+			rep.Runs = append(rep.Runs, run)
 		}
 	}
+	rep.Machine.LoadAverage = loadBefore + " → " + loadAverage()
 	for _, t := range targets {
 		rt := report.Target{Name: t.name, URL: t.url, Command: t.command}
 		if t.proc != nil {
@@ -208,7 +231,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 
 // measure runs one load and charges the CPU time spent meanwhile to the target's
 // process, the sandbox and this process (the generator).
-func measure(ctx context.Context, cfg load.Config, t *target, sb *proc) (report.Run, error) {
+func measure(ctx context.Context, cfg load.Config, t *target, sb *proc) (*load.Result, report.CPU, error) {
 	cpu := func(p *proc) float64 {
 		if p == nil {
 			return 0
@@ -220,12 +243,15 @@ func measure(ctx context.Context, cfg load.Config, t *target, sb *proc) (report.
 	g0, _ := cpuSeconds(0)
 	res, err := load.Run(ctx, cfg)
 	if err != nil {
-		return report.Run{}, fmt.Errorf("load %s at %s req/s: %w", t.name, report.RateLabel(cfg.Rate), err)
+		return nil, report.CPU{}, fmt.Errorf("load %s at %s req/s: %w", t.name, report.RateLabel(cfg.Rate), err)
 	}
 	g1, _ := cpuSeconds(0)
-	run := report.NewRun(t.name, res)
-	run.CPU = report.CPU{Target: cpu(t.proc) - t0, Sandbox: cpu(sb) - s0, Generator: g1 - g0}
-	return run, nil
+	return res, report.CPU{Target: cpu(t.proc) - t0, Sandbox: cpu(sb) - s0, Generator: g1 - g0}, nil
+}
+
+func round2(c report.CPU) report.CPU {
+	r := func(f float64) float64 { return math.Round(f*100) / 100 }
+	return report.CPU{Target: r(c.Target), Sandbox: r(c.Sandbox), Generator: r(c.Generator)}
 }
 
 // startOrderguard starts `orderguard serve` on free loopback ports and waits
@@ -300,7 +326,7 @@ func newReport(o Options, mix load.Mix) *report.Report {
 	return &report.Report{
 		Started: time.Now().UTC().Truncate(time.Second),
 		Machine: describeMachine(),
-		Settings: report.Settings{Rates: rates, Duration: o.Duration, Warmup: o.Warmup, Connections: o.Connections,
+		Settings: report.Settings{Rates: rates, Duration: o.Duration, Rounds: o.Rounds, Warmup: o.Warmup, Connections: o.Connections,
 			Payloads: o.Payloads, Mix: mix},
 	}
 }
@@ -352,6 +378,7 @@ func runRemote(ctx context.Context, o Options, reqs []load.Request, mix load.Mix
 	}
 	o.Rates = rates
 	rep := newReport(o, mix)
+	loadBefore := loadAverage()
 	rep.Settings.RateCap = o.MaxRate
 	rep.Machine.CPUSharing = "only the load generator runs here; latency includes the network path to the target"
 	rep.Notes = append(rep.Notes, "remote target: requests carry x-forter-disable-persistence: true; rates capped at "+report.RateLabel(o.MaxRate)+" req/s (--max-rate)")
@@ -361,13 +388,16 @@ func runRemote(ctx context.Context, o Options, reqs []load.Request, mix load.Mix
 	for _, rate := range rates {
 		fmt.Fprintf(progress, "remote at %s req/s\n", report.RateLabel(rate))
 		cfg.Rate = rate
-		run, err := measure(ctx, cfg, t, nil)
+		res, cpu, err := measure(ctx, cfg, t, nil)
 		if err != nil {
 			return nil, err
 		}
+		run := report.NewRun(t.name, res)
+		run.CPU = round2(cpu)
 		rep.Runs = append(rep.Runs, run)
 		sleep(ctx, o.Pause)
 	}
+	rep.Machine.LoadAverage = loadBefore + " → " + loadAverage()
 	rep.Targets = []report.Target{{Name: t.name, URL: remoteURL}}
 	report.Derive(rep)
 	return rep, nil
@@ -385,6 +415,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Connections <= 0 {
 		o.Connections = 32
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 1
 	}
 	if o.Copies <= 0 {
 		o.Copies = 64

@@ -1,0 +1,87 @@
+package suite
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func TestBaselineForwards(t *testing.T) {
+	upLn := listen(t)
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		h := &ctx.Request.Header
+		if string(ctx.Method()) != "POST" || string(ctx.Path()) != "/v2/orders/x1" || string(ctx.PostBody()) != `{"orderId":"x1"}` ||
+			string(h.Peek("api-version")) != "2.3" || len(h.Peek("Proxy-Authorization")) != 0 {
+			ctx.SetStatusCode(fasthttp.StatusTeapot)
+			return
+		}
+		ctx.Response.Header.Set("X-Up", "yes")
+		ctx.Response.Header.Set("Keep-Alive", "timeout=5")
+		ctx.SetStatusCode(fasthttp.StatusCreated)
+		ctx.SetBodyString(`{"status":"success"}`)
+	}}
+	go up.Serve(upLn)
+	defer up.Shutdown()
+
+	b, err := NewBaseline("http://" + upLn.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t)
+	go b.Serve(ln)
+	defer b.Shutdown()
+
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + ln.Addr().String() + "/v2/orders/x1")
+	req.Header.SetMethod("POST")
+	req.Header.Set("api-version", "2.3")
+	req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
+	req.SetBodyString(`{"orderId":"x1"}`)
+	if err := fasthttp.DoTimeout(req, resp, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode() != fasthttp.StatusCreated || string(resp.Body()) != `{"status":"success"}` || string(resp.Header.Peek("X-Up")) != "yes" {
+		t.Errorf("got %d %q X-Up=%q; want the upstream's 201 answer", resp.StatusCode(), resp.Body(), resp.Header.Peek("X-Up"))
+	}
+	if k := resp.Header.Peek("Keep-Alive"); len(k) != 0 {
+		t.Errorf("hop-by-hop Keep-Alive forwarded: %q", k)
+	}
+}
+
+func TestBaselineUpstreamDown(t *testing.T) {
+	dead := listen(t)
+	addr := dead.Addr().String()
+	dead.Close()
+	b, err := NewBaseline("http://" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t)
+	go b.Serve(ln)
+	defer b.Shutdown()
+	code, _, err := fasthttp.Get(nil, "http://"+ln.Addr().String()+"/x")
+	if err != nil || code != fasthttp.StatusBadGateway {
+		t.Errorf("got %d, %v; want 502", code, err)
+	}
+}
+
+func TestNewBaselineBadUpstream(t *testing.T) {
+	for _, u := range []string{"", "127.0.0.1:80", "ftp://x", "http://"} {
+		if _, err := NewBaseline(u); err == nil {
+			t.Errorf("NewBaseline(%q): want an error", u)
+		}
+	}
+}
