@@ -54,6 +54,9 @@ func (in Input) read(buf []byte) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", in.Path, unwrapPath(err))
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() >= int64(cap(buf)) && fi.Size() < 1<<40 {
+		buf = make([]byte, 0, fi.Size()+512) // room to see EOF without growing
+	}
 	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {

@@ -228,17 +228,7 @@ func (l *Linter) lintInput(in Input, rep *validate.Report, buf []byte) (FileResu
 	}
 	switch in.Type {
 	case TypeNDJSON:
-		err = eachLine(data, func(index, line, offset int, rec []byte) {
-			p := l.lintBody(rec, l.detect(rec, ""), rep)
-			p.Index, p.Line = index, line
-			for k := range p.Violations {
-				v := &p.Violations[k].Violation
-				v.Offset += offset
-				v.Line += line - 1
-				p.Violations[k].File = Position{Line: v.Line, Column: v.Column, CharColumn: charColumn(data, v.Offset, v.Column), Offset: v.Offset}
-			}
-			fr.Payloads = append(fr.Payloads, p)
-		})
+		fr.Payloads = l.lintNDJSON(data, rep)
 	case TypeHAR:
 		err = eachHAREntry(data, func(e harEntry) {
 			op := l.detect(e.Body, e.URLPath)
@@ -280,6 +270,57 @@ func (l *Linter) lintInput(in Input, rep *validate.Report, buf []byte) (FileResu
 		fr.Payloads[j].Path, fr.Payloads[j].Type = in.Path, in.Type
 	}
 	return fr, buf, nil
+}
+
+// ndjsonSplit is the NDJSON file size above which its records are linted on
+// all workers (below it, starting goroutines costs more than it saves).
+const ndjsonSplit = 1 << 20
+
+// lintNDJSON lints every record of an NDJSON file; a large file is split in
+// contiguous chunks over the workers, and the payloads keep record order.
+func (l *Linter) lintNDJSON(data []byte, rep *validate.Report) []Payload {
+	type record struct{ index, line, offset int }
+	var recs []record
+	_ = eachLine(data, func(index, line, offset int, _ []byte) {
+		recs = append(recs, record{index, line, offset})
+	})
+	out := make([]Payload, len(recs))
+	lintRange := func(lo, hi int, rep *validate.Report) {
+		for i := lo; i < hi; i++ {
+			r := recs[i]
+			end := bytes.IndexByte(data[r.offset:], '\n')
+			if end < 0 {
+				end = len(data) - r.offset
+			}
+			rec := data[r.offset : r.offset+end]
+			p := l.lintBody(rec, l.detect(rec, ""), rep)
+			p.Index, p.Line = r.index, r.line
+			for k := range p.Violations {
+				v := &p.Violations[k].Violation
+				v.Offset += r.offset
+				v.Line += r.line - 1
+				p.Violations[k].File = Position{Line: v.Line, Column: v.Column, CharColumn: charColumn(data, v.Offset, v.Column), Offset: v.Offset}
+			}
+			out[i] = p
+		}
+	}
+	n := l.workers
+	if len(data) < ndjsonSplit || n < 2 || len(recs) < 2*n {
+		lintRange(0, len(recs), rep)
+		return out
+	}
+	var wg sync.WaitGroup
+	chunk := (len(recs) + n - 1) / n
+	for lo := 0; lo < len(recs); lo += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			r := validate.Report{Severities: l.severities}
+			lintRange(lo, hi, &r)
+		}(lo, min(lo+chunk, len(recs)))
+	}
+	wg.Wait()
+	return out
 }
 
 // lintBody validates one body and keeps a copy of its violations, with

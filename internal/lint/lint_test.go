@@ -388,3 +388,50 @@ func TestDeterministicOrder(t *testing.T) {
 		}
 	}
 }
+
+// A large NDJSON file is split over the workers; the result is the same as
+// with one worker, record for record.
+func TestLargeNDJSONSplit(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	pad := strings.Repeat("x", 200)
+	for i := 0; b.Len() < 2*ndjsonSplit; i++ {
+		switch {
+		case i%7 == 3:
+			fmt.Fprintf(&b, "{\"orderType\":\"BAD\",\"pad\":%q}\n", pad)
+		case i%11 == 5:
+			b.WriteString("\n")
+		default:
+			fmt.Fprintf(&b, "{\"orderId\":\"%d\",\"pad\":%q}\n", i, pad)
+		}
+	}
+	writeFiles(t, dir, map[string]string{"big.ndjson": b.String()})
+	var outs []string
+	for _, workers := range []int{1, 4} {
+		res := lintPaths(t, newFake(t, Options{Workers: workers}), filepath.Join(dir, "big.ndjson"))
+		var out bytes.Buffer
+		if err := Write(&out, "json", res, FormatOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out.String())
+		if res.Summary.Invalid == 0 || res.Summary.Payloads < 5000 {
+			t.Fatalf("workers %d: summary %+v", workers, res.Summary)
+		}
+		for i, p := range res.Files[0].Payloads {
+			if p.Index != i {
+				t.Fatalf("workers %d: payload %d has index %d", workers, i, p.Index)
+			}
+		}
+		checkPositionsAll(t, []byte(b.String()), res)
+	}
+	if outs[0] != outs[1] {
+		t.Error("split linting differs from one worker")
+	}
+}
+
+func checkPositionsAll(t *testing.T, data []byte, res *Result) {
+	t.Helper()
+	for _, p := range res.Files[0].Payloads {
+		checkPositions(t, "big.ndjson", data, p)
+	}
+}
