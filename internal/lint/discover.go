@@ -159,9 +159,18 @@ func Discover(args []string, stdin io.Reader) ([]Input, error) {
 				}
 				return nil
 			}
-			if lintable(p) && d.Type().IsRegular() {
-				add(p)
+			if !lintable(p) {
+				return nil
 			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				// A link to a payload file counts; WalkDir does not follow links.
+				if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+					return nil
+				}
+			} else if !d.Type().IsRegular() {
+				return nil
+			}
+			add(p)
 			return nil
 		})
 		if err != nil {

@@ -37,7 +37,7 @@ func Write(w io.Writer, format string, res *Result, o FormatOptions) error {
 	case "github":
 		err = writeGitHub(bw, res)
 	default:
-		return fmt.Errorf("%w: format %q: want %s", ErrUsage, format, strings.Join(Formats, ", "))
+		return fmt.Errorf("format %q: want %s", format, strings.Join(Formats, ", "))
 	}
 	if err != nil {
 		return err

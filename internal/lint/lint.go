@@ -27,9 +27,6 @@ const (
 	ModeStatus  = "status"
 )
 
-// ErrUsage marks errors in the linter's configuration (exit code 2).
-var ErrUsage = errors.New("lint: usage")
-
 // Options configure a Linter.
 type Options struct {
 	// Operations are the compiled validators, one per operationId (gen.Operations).
@@ -76,11 +73,11 @@ func New(o Options) (*Linter, error) {
 	case ModeStatus:
 		need = []string{OpStatusPost}
 	default:
-		return nil, fmt.Errorf("%w: operation %q: want auto, order, order-v3 or status", ErrUsage, o.Mode)
+		return nil, fmt.Errorf("operation %q: want auto, order, order-v3 or status", o.Mode)
 	}
 	for _, id := range need {
 		if _, ok := l.ops[id]; !ok {
-			return nil, fmt.Errorf("%w: no request validator for operation %s", ErrUsage, id)
+			return nil, fmt.Errorf("no request validator for operation %s", id)
 		}
 	}
 	if len(o.Severities) > 0 {
@@ -91,7 +88,7 @@ func New(o Options) (*Linter, error) {
 		l.severities = make(map[string]validate.Severity, len(o.Severities))
 		for id, s := range o.Severities {
 			if !known[id] {
-				return nil, fmt.Errorf("%w: unknown rule %q (see 'orderguard spec rules')", ErrUsage, id)
+				return nil, fmt.Errorf("unknown rule %q (see 'orderguard spec rules')", id)
 			}
 			l.severities[id] = s
 		}

@@ -286,6 +286,12 @@ func TestDiscover(t *testing.T) {
 		"g/one/x.json":       "{}",
 		"g/two/three/y.json": "{}",
 	})
+	if err := os.Symlink(filepath.Join(dir, "a.json"), filepath.Join(dir, "b", "link.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "missing.json"), filepath.Join(dir, "b", "dangling.json")); err != nil {
+		t.Fatal(err)
+	}
 	rel := func(names []Input) []string {
 		var out []string
 		for _, in := range names {
@@ -301,7 +307,7 @@ func TestDiscover(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{"dir recursive", []string{j("b")}, []string{"b/c.ndjson:ndjson", "b/d/e.har:har"}, ""},
+		{"dir recursive", []string{j("b")}, []string{"b/c.ndjson:ndjson", "b/d/e.har:har", "b/link.json:json"}, ""},
 		{"file any extension", []string{j("z/payload.jsonl"), j("b/d/notes.txt")}, []string{"z/payload.jsonl:ndjson", "b/d/notes.txt:json"}, ""},
 		{"dedupe", []string{j("a.json"), dir + "/./a.json"}, []string{"a.json:json"}, ""},
 		{"glob", []string{j("g/*/*.json")}, []string{"g/one/x.json:json"}, ""},

@@ -92,7 +92,7 @@ func (c Command) Run(args []string) int {
 	}
 	l, err := New(Options{Operations: c.Operations, Rules: c.Rules, Mode: *mode, Severities: sev, Workers: *workers})
 	if err != nil {
-		return fail(unusage(err))
+		return fail(err)
 	}
 	inputs, err := Discover(paths, c.Stdin)
 	if err != nil {
@@ -180,10 +180,4 @@ func validFormat(f string) bool {
 		}
 	}
 	return false
-}
-
-// unusage strips the ErrUsage marker for the message.
-func unusage(err error) error {
-	msg := strings.TrimPrefix(err.Error(), ErrUsage.Error()+": ")
-	return errors.New(msg)
 }
