@@ -1,0 +1,151 @@
+package suite
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orderguard/orderguard/bench/load/report"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// orderguardBinary builds ./cmd/proxy once per test binary.
+func orderguardBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "orderguard-bench-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin, buildErr = buildOrderguard(context.Background(), dir)
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// TestSmoke runs the whole standard suite for 2 seconds of load (4 targets × 2
+// rates × 250ms): real processes, real load, every report written.
+func TestSmoke(t *testing.T) {
+	bin := orderguardBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o := Options{
+		Targets: DefaultTargets, Rates: []float64{1000, 0}, Duration: 200 * time.Millisecond, Warmup: 50 * time.Millisecond,
+		Rounds: 1, Connections: 8, Payloads: "../../testdata/load", Copies: 4, Binary: bin, LogDir: t.TempDir(),
+	}
+	var progress bytes.Buffer
+	rep, err := Run(ctx, o, &progress)
+	if err != nil {
+		t.Fatalf("%v\nprogress:\n%s", err, progress.String())
+	}
+	assertNoChildren(t)
+
+	if len(rep.Runs) != 8 {
+		t.Fatalf("%d runs, want 8 (4 targets × 2 rates)", len(rep.Runs))
+	}
+	for _, run := range rep.Runs {
+		name := run.Target + "@" + report.RateLabel(run.Rate)
+		if run.Responses == 0 || len(run.Errors) != 0 {
+			t.Errorf("%s: %d responses, errors %v", name, run.Responses, run.Errors)
+		}
+		var ok, bad int64
+		for code, n := range run.Status {
+			c, _ := strconv.Atoi(code)
+			switch {
+			case c >= 200 && c < 300:
+				ok += n
+			case c == 400:
+				bad += n
+			default:
+				t.Errorf("%s: %d answers with status %s", name, n, code)
+			}
+		}
+		// One payload in ten is invalid: orderguard in enforce mode rejects it,
+		// every other target passes it to the sandbox (which does not validate here).
+		if run.Target == TargetOrderguard {
+			if bad == 0 || ok == 0 {
+				t.Errorf("%s: %d accepted, %d rejected; want both", name, ok, bad)
+			}
+		} else if bad != 0 {
+			t.Errorf("%s: %d rejected, want none", name, bad)
+		}
+		if run.Target != TargetDirect && run.Added == nil {
+			t.Errorf("%s: no latency added over direct", name)
+		}
+		if run.CPU.Generator <= 0 {
+			t.Errorf("%s: generator CPU %v", name, run.CPU.Generator)
+		}
+	}
+	for _, tg := range rep.Targets {
+		if tg.PeakRSS <= 0 || tg.CPUSeconds <= 0 {
+			t.Errorf("target %s: peak RSS %d, CPU %v", tg.Name, tg.PeakRSS, tg.CPUSeconds)
+		}
+	}
+	if len(rep.Figures) != 2 {
+		t.Errorf("figures %+v, want the throughput figure and, without a 5000 req/s run, no p99 one", rep.Figures)
+	}
+
+	out := t.TempDir()
+	if err := WriteFiles(out, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"latest.txt", "latest.json", "latest.svg"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %d bytes, %v", name, len(b), err)
+		}
+	}
+}
+
+// TestFailureStopsProcesses: a run that fails after starting processes stops them all.
+func TestFailureStopsProcesses(t *testing.T) {
+	bin := orderguardBinary(t)
+	o := Options{
+		Targets: []string{TargetDirect, TargetBaseline, "nosuch"}, Rates: []float64{10}, Duration: 100 * time.Millisecond,
+		Payloads: "../../testdata/load", Binary: bin,
+	}
+	_, err := Run(context.Background(), o, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `unknown target "nosuch"`) {
+		t.Fatalf("err = %v, want unknown target", err)
+	}
+	assertNoChildren(t)
+}
+
+// assertNoChildren fails if a process whose parent is this test is still alive
+// (zombies already reaped by Wait do not appear).
+func assertNoChildren(t *testing.T) {
+	t.Helper()
+	me := os.Getpid()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 || f[0] == "Z" {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid == me {
+			t.Errorf("child process still running: %s", b[:i+1])
+		}
+	}
+}
