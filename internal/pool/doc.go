@@ -1,0 +1,13 @@
+// Package pool is the upstream side of the proxy: one fasthttp.HostClient per
+// upstream with every limit set explicitly, TLS 1.2+ with certificate
+// verification and a client session cache (so reconnects resume sessions
+// instead of paying a full handshake), connections opened at start and kept
+// warm while idle, and counters of what happened on the wire (connections
+// opened, full and resumed handshakes, stale keep-alive replays).
+//
+// The pool must never decide what a response means (retry, fallback and the
+// circuit breaker belong to internal/proxy), never read or log a request body
+// or header value, and never retry on its own except to replay a request once
+// on a kept-alive connection the server had already closed, which the server
+// cannot have processed.
+package pool
