@@ -91,6 +91,10 @@ type Result struct {
 	Latency *hdrhistogram.Histogram
 	// Status counts responses by HTTP status code.
 	Status map[int]int64
+	// TimerLag holds, in nanoseconds, how late the generator woke for requests it
+	// was idle waiting to send: its own scheduling noise, part of every latency
+	// above. (Waiting for a busy connection is the target's doing and not in it.)
+	TimerLag *hdrhistogram.Histogram
 	// Errors counts failed requests by kind (ErrKind...).
 	Errors map[string]int64
 	Conn   ConnStats
@@ -236,6 +240,7 @@ type runner struct {
 // hot path takes no lock.
 type worker struct {
 	hist     *hdrhistogram.Histogram
+	lag      *hdrhistogram.Histogram
 	status   map[int]int64
 	errs     map[string]int64
 	sent     int64
@@ -263,7 +268,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	workers := make([]*worker, cfg.Connections)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &worker{hist: NewHistogram(), status: map[int]int64{}, errs: map[string]int64{}}
+		w := &worker{hist: NewHistogram(), lag: NewHistogram(), status: map[int]int64{}, errs: map[string]int64{}}
 		workers[i] = w
 		wg.Add(1)
 		go func() {
@@ -283,12 +288,14 @@ func (r *runner) run(ctx context.Context) *Result {
 		Duration:    cfg.Duration,
 		Connections: cfg.Connections,
 		Latency:     NewHistogram(),
+		TimerLag:    NewHistogram(),
 		Status:      map[int]int64{},
 		Errors:      map[string]int64{},
 	}
 	last := end
 	for _, w := range workers {
 		res.Latency.Merge(w.hist)
+		res.TimerLag.Merge(w.lag)
 		for k, v := range w.status {
 			res.Status[k] += v
 		}
@@ -340,6 +347,7 @@ func (r *runner) openLoop(ctx context.Context, w *worker, start time.Time, inter
 			return
 		}
 		due := start.Add(time.Duration(i) * interval)
+		measured := !due.Before(measureFrom)
 		if wait := time.Until(due); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
@@ -347,9 +355,11 @@ func (r *runner) openLoop(ctx context.Context, w *worker, start time.Time, inter
 				t.Stop()
 				return
 			case <-t.C:
+				if measured {
+					_ = w.lag.RecordValue(clampLatency(time.Since(due)))
+				}
 			}
 		}
-		measured := !due.Before(measureFrom)
 		r.do(w, req, resp, i, due, measured)
 	}
 }

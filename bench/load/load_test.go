@@ -184,6 +184,9 @@ func TestRequestsAndHeadersSent(t *testing.T) {
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Errorf("server saw %v, want %v", seen, want)
 	}
+	if res.TimerLag.TotalCount() == 0 || res.TimerLag.TotalCount() > 20 {
+		t.Errorf("timer lag recorded %d times, want 1..20 (requests the idle generator waited for)", res.TimerLag.TotalCount())
+	}
 	if res.Status[400] != 20 {
 		t.Errorf("status counts %v, want 20 × 400", res.Status)
 	}

@@ -11,7 +11,7 @@ func Merge(results ...*Result) *Result {
 	first := results[0]
 	out := &Result{
 		Target: first.Target, Rate: first.Rate, Closed: first.Closed, Connections: first.Connections,
-		Latency: NewHistogram(), Status: map[int]int64{}, Errors: map[string]int64{},
+		Latency: NewHistogram(), TimerLag: NewHistogram(), Status: map[int]int64{}, Errors: map[string]int64{},
 	}
 	for _, r := range results {
 		out.Duration += r.Duration
@@ -19,6 +19,9 @@ func Merge(results ...*Result) *Result {
 		out.Scheduled += r.Scheduled
 		out.Responses += r.Responses
 		out.Latency.Merge(r.Latency)
+		if r.TimerLag != nil {
+			out.TimerLag.Merge(r.TimerLag)
+		}
 		for k, v := range r.Status {
 			out.Status[k] += v
 		}

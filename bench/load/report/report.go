@@ -72,13 +72,15 @@ type Target struct {
 type Run struct {
 	Target string `json:"target"`
 	// Rate is the requested rate; 0 is "max" (closed loop).
-	Rate        float64          `json:"rate"`
-	Closed      bool             `json:"closed_loop"`
-	Scheduled   int64            `json:"scheduled"`
-	Responses   int64            `json:"responses"`
-	Achieved    float64          `json:"achieved_rps"`
-	Latency     load.Percentiles `json:"latency"`
-	Curve       []load.Point     `json:"curve"`
+	Rate      float64          `json:"rate"`
+	Closed    bool             `json:"closed_loop"`
+	Scheduled int64            `json:"scheduled"`
+	Responses int64            `json:"responses"`
+	Achieved  float64          `json:"achieved_rps"`
+	Latency   load.Percentiles `json:"latency"`
+	Curve     []load.Point     `json:"curve"`
+	// TimerLagP99 is the generator's own scheduling noise (see load.Result.TimerLag).
+	TimerLagP99 time.Duration    `json:"generator_timer_lag_p99_ns"`
 	Status      map[string]int64 `json:"status"`
 	Errors      map[string]int64 `json:"errors"`
 	Conn        load.ConnStats   `json:"connections"`
@@ -128,6 +130,9 @@ func NewRun(target string, res *load.Result) Run {
 		Status:    map[string]int64{},
 		Errors:    map[string]int64{},
 		Conn:      res.Conn,
+	}
+	if res.TimerLag != nil && res.TimerLag.TotalCount() > 0 {
+		r.TimerLagP99 = time.Duration(res.TimerLag.ValueAtQuantile(99))
 	}
 	for code, n := range res.Status {
 		r.Status[strconv.Itoa(code)] = n

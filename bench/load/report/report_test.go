@@ -24,8 +24,11 @@ func fakeResult(rate float64, lo, hi time.Duration, n int64, achieved float64) *
 	for i := int64(0); i < n; i++ {
 		_ = h.RecordValue(int64(lo) + int64(hi-lo)*i/(n-1))
 	}
+	lag := load.NewHistogram()
+	_ = lag.RecordValues(int64(40*time.Microsecond), 99)
+	_ = lag.RecordValue(int64(90 * time.Microsecond))
 	return &load.Result{
-		Rate: rate, Closed: rate == 0, Scheduled: n, Responses: n, Achieved: achieved, Latency: h,
+		TimerLag: lag, Rate: rate, Closed: rate == 0, Scheduled: n, Responses: n, Achieved: achieved, Latency: h,
 		Status: map[int]int64{200: n * 9 / 10, 400: n / 10}, Errors: map[string]int64{}, Conn: load.ConnStats{Dials: 32},
 	}
 }
