@@ -122,7 +122,7 @@ func benchValidate(b *testing.B, file string, wantValid bool) {
 }
 
 // BenchmarkValidateOrder runs on bench/testdata/validate-order-valid.json, a
-// 3.4 KB order built from Forter's documentation example (commercetools docs):
+// 3.2 KB order built from Forter's documentation example (commercetools docs):
 // a credit card and a PayPal split payment, two cart items.
 func BenchmarkValidateOrder(b *testing.B) { benchValidate(b, "validate-order-valid.json", true) }
 

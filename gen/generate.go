@@ -4,4 +4,4 @@ package gen
 // own generator (internal/codegen). `make generate` runs these lines.
 //go:generate go tool oapi-codegen -config oapi-types.yaml ../openapi/forter.yaml
 //go:generate go tool oapi-codegen -config oapi-spec.yaml ../openapi/forter.yaml
-//go:generate go run ../internal/codegen/cmd/genvalidators -spec ../openapi/forter.yaml -out validators.gen.go
+//go:generate go run ../internal/codegen/cmd/genvalidators -spec ../openapi/forter.yaml -rules ../openapi/rules.yaml -out validators.gen.go

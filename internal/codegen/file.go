@@ -27,6 +27,7 @@ type root struct {
 // Operations, OperationByID and Rules.
 func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 	g := New(doc)
+	g.collectRules()
 	var roots []root
 	if doc.Paths == nil {
 		return nil, fmt.Errorf("spec has no paths")
@@ -154,6 +155,7 @@ func (g *Generator) rootFunc(name, fn string) {
 // exporting Validators, a map from schema name to validator (used by tests).
 func GenerateSchemas(doc *openapi3.T, names []string, opt Options) ([]byte, error) {
 	g := New(doc)
+	g.collectRules()
 	entries := map[string]string{}
 	for _, n := range names {
 		ref := doc.Components.Schemas[n]
@@ -200,6 +202,9 @@ func (g *Generator) header(b *bytes.Buffer, opt Options) {
 	if useRegexp {
 		b.WriteString("\"regexp\"\n")
 	}
+	if g.needBits {
+		b.WriteString("\"math/bits\"\n")
+	}
 	if g.needStrconv {
 		b.WriteString("\"strconv\"\n")
 	}
@@ -212,6 +217,13 @@ func (g *Generator) header(b *bytes.Buffer, opt Options) {
 				continue
 			}
 			fmt.Fprintf(b, "re%d = regexp.MustCompile(%s)\n", i, strconv.Quote(p))
+		}
+		b.WriteString(")\n")
+	}
+	if len(g.patternDecls) > 0 {
+		b.WriteString("\n// Pointer patterns of the rules' at.\nvar (\n")
+		for _, d := range g.patternDecls {
+			b.WriteString(d + "\n")
 		}
 		b.WriteString(")\n")
 	}

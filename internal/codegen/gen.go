@@ -31,11 +31,20 @@ type Generator struct {
 	queue   []pending
 	funcs   bytes.Buffer
 	roots   bytes.Buffer
-	regexps []string          // patterns, index = variable suffix
-	reIndex map[string]int    // pattern -> index
-	rules   []ruleDecl        // business rules found in the spec
-	ruleIDs map[string]string // rule id -> where it was declared
+	regexps []string       // patterns, index = variable suffix
+	reIndex map[string]int // pattern -> index
 	err     error
+
+	// Business rules (rules.go).
+	rules        []ruleDecl
+	ruleLoc      []string
+	ruleIndex    map[string]int
+	ruleMap      map[*openapi3.Schema][]compiledRule
+	factBits     map[string]int
+	rootFacts    map[string][]rootFact
+	patterns     map[string]string
+	patternDecls []string
+	needBits     bool
 
 	needStrconv bool // a generated message quotes a member name
 }
@@ -49,11 +58,11 @@ type pending struct {
 // New returns a generator for doc.
 func New(doc *openapi3.T) *Generator {
 	return &Generator{
-		doc:     doc,
-		names:   map[*openapi3.Schema]string{},
-		used:    map[string]bool{},
-		reIndex: map[string]int{},
-		ruleIDs: map[string]string{},
+		doc:      doc,
+		names:    map[*openapi3.Schema]string{},
+		used:     map[string]bool{},
+		reIndex:  map[string]int{},
+		patterns: map[string]string{},
 	}
 }
 
@@ -491,6 +500,12 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 			names = append(names, r)
 		}
 	}
+	rules := g.objectRules(s, loc)
+	for _, n := range rules.names {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
 	// Every named member has a bit: a set bit seen again is a duplicate name,
 	// and the required ones must be set after the loop.
 	bit := map[string]int{}
@@ -498,17 +513,14 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 		bit[n] = i
 	}
 	words := (len(names) + 63) / 64
-	rules := g.objectRules(s, loc)
 	counting := s.MinProps > 0 || s.MaxProps != nil
+	rules.begin(g)
 	g.printf("if !s.EnterObject() {\nbreak\n}\n")
 	if words > 0 {
 		g.printf("var seen [%d]uint64\n", words)
 	}
 	if counting {
 		g.printf("n := 0\n")
-	}
-	if rules.needed() {
-		g.printf("var rs validate.RuleState\n")
 	}
 	addl := "s.Skip()"
 	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has {
@@ -526,12 +538,14 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 		for _, name := range names {
 			b := bit[name]
 			g.printf("case %s:\nif seen[%d]&(1<<%d) != 0 {\ns.Duplicate()\n}\nseen[%d] |= 1 << %d\n", strconv.Quote(name), b/64, b%64, b/64, b%64)
-			rules.member(g, name)
+			pre, post := rules.member(name)
+			g.printf("%s", pre)
 			if ps, ok := s.Properties[name]; ok {
 				g.printf("%s(s)\n", g.Func(ps, loc+"/properties/"+escapeToken(name)))
 			} else {
 				g.printf("%s\n", addl)
 			}
+			g.printf("%s", post)
 		}
 		g.printf("default:\ns.Unknown()\n%s\n}\n", addl)
 	} else {
@@ -594,8 +608,10 @@ func (g *Generator) array(s *openapi3.Schema, loc string) {
 }
 
 func (g *Generator) str(s *openapi3.Schema, loc string) {
-	pan := g.panCheck(s)
-	needValue := s.MinLength > 0 || s.MaxLength != nil || s.Pattern != "" || len(s.Enum) > 0 || pan ||
+	if g.fullCard(s) {
+		g.printf("s.AllowCardNumber()\n")
+	}
+	needValue := s.MinLength > 0 || s.MaxLength != nil || s.Pattern != "" || len(s.Enum) > 0 ||
 		s.Format == "email" || s.Format == "ipv4" || s.Format == "ipv6" || s.Format == "date" || s.Format == "date-time" || s.Format == "uri"
 	if !needValue {
 		g.printf("s.String()\n")
@@ -625,9 +641,6 @@ func (g *Generator) str(s *openapi3.Schema, loc string) {
 		g.printf("if !validate.%s(v) {\ns.Schema(at, \"format\", %s)\n}\n", fn, strconv.Quote(formatMsgs[s.Format]))
 	}
 	g.enumCheck(s, "string")
-	if pan {
-		g.printf("s.PANGuard(at, v)\n")
-	}
 }
 
 var formatFuncs = map[string]string{
@@ -645,7 +658,7 @@ var formatMsgs = map[string]string{
 
 func (g *Generator) number(s *openapi3.Schema, loc string, integer bool) {
 	intFormat := integer && (s.Format == "int32" || s.Format == "int64")
-	needValue := integer || s.Min != nil || s.Max != nil || len(s.Enum) > 0 || g.hasNumberRules(s)
+	needValue := integer || s.Min != nil || s.Max != nil || len(s.Enum) > 0
 	if !needValue {
 		g.printf("s.Number()\n")
 		return
@@ -677,7 +690,6 @@ func (g *Generator) number(s *openapi3.Schema, loc string, integer bool) {
 		g.printf("if f %s %s {\ns.Schema(at, \"maximum\", %s)\n}\n", op, floatLit(*s.Max), strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Max, 'g', -1, 64))))
 	}
 	g.enumCheck(s, "number")
-	g.numberRules(s, loc)
 }
 
 func (g *Generator) boolean(s *openapi3.Schema) {

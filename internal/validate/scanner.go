@@ -59,6 +59,8 @@ type Scanner struct {
 	keyAt  int    // the offset of its opening quote
 	cur    keyRef // where its name is
 	vstart int    // the first violation of this body in r.Violations
+
+	rules // business-rule state; see rules.go
 }
 
 // Begin prepares r's scanner for body. The scanner and its stacks belong to
@@ -75,6 +77,7 @@ func (r *Report) Begin(body []byte) *Scanner {
 	s.path, s.frames, s.keys, s.arena, s.strbuf = s.path[:0], s.frames[:0], s.keys[:0], s.arena[:0], s.strbuf[:0]
 	s.key = nil
 	s.vstart = len(r.Violations)
+	s.resetRules()
 	return s
 }
 
@@ -89,6 +92,9 @@ func (s *Scanner) End() {
 			s.syntax(s.pos, "trailing-data", "expected the end of the document after the top-level value")
 		}
 	}
+	if !s.failed {
+		s.flushDeferred()
+	}
 	v := s.r.Violations[s.vstart:]
 	if len(v) == 0 {
 		return
@@ -98,8 +104,8 @@ func (s *Scanner) End() {
 	out := v[:1]
 	for i := 1; i < len(v); i++ {
 		p := &out[len(out)-1]
-		if v[i].Kind == KindSyntax && p.Kind == KindSyntax && p.Offset == v[i].Offset && p.Rule == v[i].Rule {
-			continue
+		if v[i].Kind == p.Kind && v[i].Kind != KindSchema && p.Offset == v[i].Offset && p.Rule == v[i].Rule && p.Pointer == v[i].Pointer {
+			continue // one rule declared on several schemas, or a fault seen by several allOf branches
 		}
 		out = append(out, v[i])
 	}
@@ -451,15 +457,20 @@ func (s *Scanner) String() ([]byte, bool) {
 		s.unexpected("a string")
 		return nil, false
 	}
+	at := s.pos
 	raw, esc, ok := s.scanString()
 	if !ok {
 		return nil, false
 	}
-	if !esc {
-		return raw, true
+	v := raw
+	if esc {
+		s.strbuf = appendUnescaped(s.strbuf[:0], raw)
+		v = s.strbuf
 	}
-	s.strbuf = appendUnescaped(s.strbuf[:0], raw)
-	return s.strbuf, true
+	if s.pan.on {
+		s.panCheck(at, v)
+	}
+	return v, true
 }
 
 func (s *Scanner) skipString() {
@@ -467,6 +478,10 @@ func (s *Scanner) skipString() {
 		return
 	}
 	s.ws()
+	if s.pan.on {
+		s.String()
+		return
+	}
 	s.scanString()
 }
 
@@ -734,12 +749,14 @@ func (s *Scanner) syntax(at int, rule, msg string) {
 // Pointer returns the JSON pointer of the current position (RFC 6901).
 func (s *Scanner) Pointer() string { return s.pointer("") }
 
-func (s *Scanner) pointer(child string) string {
-	if len(s.path) == 0 && child == "" {
+func (s *Scanner) pointer(child string) string { return s.pointerOf(s.path, child) }
+
+func (s *Scanner) pointerOf(path []seg, child string) string {
+	if len(path) == 0 && child == "" {
 		return ""
 	}
 	var b []byte
-	for _, p := range s.path {
+	for _, p := range path {
 		b = append(b, '/')
 		if p.isIndex {
 			b = strconv.AppendInt(b, int64(p.idx), 10)
@@ -815,13 +832,13 @@ func (s *Scanner) Rule(at int, child, id string, def Severity, msg string) {
 // Mark is a saved scanner position: composition keywords (allOf, anyOf,
 // oneOf) validate one value against several schemas by rewinding to it.
 type Mark struct {
-	pos, path, frames, keys, viol int
+	pos, path, frames, keys, viol, pending int
 }
 
 // Save returns the current position (before the next value).
 func (s *Scanner) Save() Mark {
 	s.ws()
-	return Mark{pos: s.pos, path: len(s.path), frames: len(s.frames), keys: len(s.keys), viol: len(s.r.Violations)}
+	return Mark{pos: s.pos, path: len(s.path), frames: len(s.frames), keys: len(s.keys), viol: len(s.r.Violations), pending: len(s.pending)}
 }
 
 // Since is the number of violations recorded after m.
@@ -835,6 +852,7 @@ func (s *Scanner) Rewind(m Mark, keep bool) int {
 	s.path, s.frames, s.keys = s.path[:m.path], s.frames[:m.frames], s.keys[:m.keys]
 	if !keep {
 		s.r.Violations = s.r.Violations[:m.viol]
+		s.pending = s.pending[:m.pending]
 	}
 	return end
 }

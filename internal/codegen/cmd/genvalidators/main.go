@@ -1,6 +1,6 @@
 // Command genvalidators writes gen/validators.gen.go from the OpenAPI spec:
 //
-//	go run ../internal/codegen/cmd/genvalidators -spec ../openapi/forter.yaml -out validators.gen.go
+//	go run ../internal/codegen/cmd/genvalidators -spec ../openapi/forter.yaml -rules ../openapi/rules.yaml -out validators.gen.go
 //
 // It exits non-zero, naming the schema location, when the spec uses a
 // keyword the generator does not compile.
@@ -23,6 +23,7 @@ func run(args []string, stderr io.Writer) int {
 	spec := fs.String("spec", "../openapi/forter.yaml", "the OpenAPI document")
 	out := fs.String("out", "validators.gen.go", "the Go file to write")
 	pkg := fs.String("package", "gen", "the Go package of the output")
+	rules := fs.String("rules", "", "a rules overlay (x-orderguard-rules by component schema), e.g. ../openapi/rules.yaml")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -31,7 +32,15 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "genvalidators:", err)
 		return 1
 	}
-	src, err := codegen.GenerateOperations(doc, codegen.Options{Package: *pkg, Source: *spec})
+	source := *spec
+	if *rules != "" {
+		if err := codegen.ApplyRules(doc, *rules); err != nil {
+			fmt.Fprintln(stderr, "genvalidators:", err)
+			return 1
+		}
+		source += " and " + *rules
+	}
+	src, err := codegen.GenerateOperations(doc, codegen.Options{Package: *pkg, Source: source})
 	if err != nil {
 		fmt.Fprintln(stderr, "genvalidators:", err)
 		return 1

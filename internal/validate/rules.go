@@ -1,0 +1,243 @@
+package validate
+
+// rules is the scanner's state for business rules: document-wide facts set
+// while scanning, violations whose condition depends on facts that may come
+// later in the document (deferred to End), and the full-card-number guard.
+type rules struct {
+	facts    uint64
+	pending  []pending
+	pendPath []seg
+	pan      panGuard
+}
+
+type pending struct {
+	at        int
+	path0, n  int // the pointer: pendPath[path0 : path0+n]
+	child, id string
+	msg       string
+	sev       Severity
+	cond      FactCond
+}
+
+type panGuard struct {
+	on, allowNext bool
+	id, msg       string
+	sev           Severity
+}
+
+func (s *Scanner) resetRules() {
+	s.facts = 0
+	s.pending = s.pending[:0]
+	s.pendPath = s.pendPath[:0]
+	s.pan = panGuard{}
+}
+
+// FactCond is a condition on document facts: every bit of All set, none of
+// None, and, when Any is not zero, at least one bit of Any.
+type FactCond struct{ All, None, Any uint64 }
+
+func (c FactCond) holds(f uint64) bool {
+	return f&c.All == c.All && f&c.None == 0 && (c.Any == 0 || f&c.Any != 0)
+}
+
+// SetFact records a document fact (bit i), e.g. "some payment is a card".
+func (s *Scanner) SetFact(i uint) { s.facts |= 1 << i }
+
+// Depth is the number of open objects and arrays: 1 inside the top-level object.
+func (s *Scanner) Depth() int { return len(s.frames) }
+
+// Span is the raw bytes of one value, from its first byte to past its last.
+type Span struct{ Start, End int }
+
+// Text returns the decoded value of the string at sp, or nil when it is not
+// a string. It is valid until the next string is decoded.
+func (s *Scanner) Text(sp Span) []byte {
+	if sp.End-sp.Start < 2 || s.buf[sp.Start] != '"' {
+		return nil
+	}
+	raw := s.buf[sp.Start+1 : sp.End-1]
+	for _, c := range raw {
+		if c == '\\' {
+			s.strbuf = appendUnescaped(s.strbuf[:0], raw)
+			return s.strbuf
+		}
+	}
+	return raw
+}
+
+// EqualFold compares ASCII case-insensitively.
+func EqualFold(b []byte, lit string) bool {
+	if len(b) != len(lit) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], lit[i]
+		if x|0x20 != y|0x20 || (x|0x20) < 'a' || (x|0x20) > 'z' {
+			if x != y {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Decimals is the number of digits after the decimal point of the number or
+// decimal string at sp; -1 when the value is neither.
+func (s *Scanner) Decimals(sp Span) int {
+	b := s.buf[sp.Start:sp.End]
+	if len(b) >= 2 && b[0] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	if len(b) == 0 {
+		return -1
+	}
+	dot, exp := -1, false
+	for i, c := range b {
+		switch {
+		case c == '.':
+			dot = i
+		case c == 'e' || c == 'E':
+			exp = true
+		case c == '-' || c == '+' || (c >= '0' && c <= '9'):
+		default:
+			return -1
+		}
+	}
+	if exp {
+		// Rare in money; judge by the value's shortest decimal form.
+		return -1
+	}
+	if dot < 0 {
+		return 0
+	}
+	return len(b) - dot - 1
+}
+
+// PathPattern matches a JSON pointer: one entry per token, each a list of
+// accepted names; "*" accepts any token.
+type PathPattern [][]string
+
+// At reports whether the current pointer matches p.
+func (s *Scanner) At(p PathPattern) bool {
+	if len(p) != len(s.path) {
+		return false
+	}
+	for i, alts := range p {
+		seg := s.path[i]
+		ok := false
+		for _, a := range alts {
+			if a == "*" {
+				ok = true
+				break
+			}
+			if seg.isIndex {
+				continue
+			}
+			var name []byte
+			if seg.arena {
+				name = s.arena[seg.off : seg.off+seg.n]
+			} else {
+				name = s.buf[seg.off : seg.off+seg.n]
+			}
+			if string(name) == a {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// RuleAt reports rule id at the current object (child names the member
+// at fault, "" for the object itself), or defers it to the end of the
+// document when cond depends on facts not yet known.
+func (s *Scanner) RuleAt(at int, child, id string, sev Severity, msg string, cond FactCond) {
+	if cond == (FactCond{}) {
+		s.Rule(at, child, id, sev, msg)
+		return
+	}
+	p0 := len(s.pendPath)
+	s.pendPath = append(s.pendPath, s.path...)
+	s.pending = append(s.pending, pending{at: at, path0: p0, n: len(s.path), child: child, id: id, msg: msg, sev: sev, cond: cond})
+}
+
+// flushDeferred reports the deferred rule violations whose condition holds.
+func (s *Scanner) flushDeferred() {
+	for _, p := range s.pending {
+		if !p.cond.holds(s.facts) {
+			continue
+		}
+		sev := p.sev
+		if v, ok := s.r.Severities[p.id]; ok {
+			sev = v
+		}
+		if sev == SeverityOff {
+			continue
+		}
+		s.r.Violations = append(s.r.Violations, Violation{
+			Pointer: s.pointerOf(s.pendPath[p.path0:p.path0+p.n], p.child), Kind: KindRule, Rule: p.id,
+			Message: p.msg, Offset: p.at, Severity: sev,
+		})
+	}
+}
+
+// GuardCardNumbers turns on the full-card-number guard for the rest of the
+// document: every string that reads as a card number (13 to 19 digits,
+// single spaces or dashes allowed between them, passing the Luhn check) is
+// a violation of rule id, unless the validator called AllowCardNumber just
+// before it.
+func (s *Scanner) GuardCardNumbers(id string, sev Severity, msg string) {
+	s.pan = panGuard{on: true, id: id, sev: sev, msg: msg}
+}
+
+// AllowCardNumber exempts the next string: a field meant for a full card number.
+func (s *Scanner) AllowCardNumber() { s.pan.allowNext = true }
+
+func (s *Scanner) panCheck(at int, v []byte) {
+	if s.pan.allowNext {
+		s.pan.allowNext = false
+		return
+	}
+	if len(v) < 13 || len(v) > 37 || v[0] < '0' || v[0] > '9' || !IsCardNumber(v) {
+		return
+	}
+	s.Rule(at, "", s.pan.id, s.pan.sev, s.pan.msg)
+}
+
+// IsCardNumber reports whether v is 13 to 19 digits, with single spaces or
+// dashes allowed between digits, that pass the Luhn check.
+func IsCardNumber(v []byte) bool {
+	var d [19]byte
+	n := 0
+	for i, c := range v {
+		switch {
+		case c >= '0' && c <= '9':
+			if n == len(d) {
+				return false
+			}
+			d[n] = c - '0'
+			n++
+		case (c == ' ' || c == '-') && i > 0 && i < len(v)-1 && v[i-1] >= '0' && v[i-1] <= '9':
+		default:
+			return false
+		}
+	}
+	if n < 13 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < n; i++ {
+		x := int(d[n-1-i])
+		if i%2 == 1 {
+			x *= 2
+			if x > 9 {
+				x -= 9
+			}
+		}
+		sum += x
+	}
+	return sum%10 == 0
+}
