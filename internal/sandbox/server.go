@@ -104,6 +104,12 @@ func (s *Server) ListenAndServe(addr string) error {
 // Serve serves on ln (with TLS when Config.TLS is set) until Close or
 // Shutdown; then it returns nil. It takes ownership of ln.
 func (s *Server) Serve(ln net.Listener) error {
+	return s.serveRegistered(s.register(ln))
+}
+
+// register makes ln known to Close before anything is served on it, so that
+// a Close racing a Serve started in a goroutine cannot miss it.
+func (s *Server) register(ln net.Listener) (*fasthttp.Server, net.Listener) {
 	hs := &fasthttp.Server{
 		Handler:                      s.handle,
 		Name:                         "orderguard-sandbox",
@@ -127,7 +133,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.servers[hs] = struct{}{}
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
+	return hs, ln
+}
 
+func (s *Server) serveRegistered(hs *fasthttp.Server, ln net.Listener) error {
 	err := hs.Serve(ln)
 
 	s.mu.Lock()

@@ -97,7 +97,8 @@ func Start(opts Options) (*Running, error) {
 func (r *Running) serve(ln net.Listener) {
 	done := make(chan error, 1)
 	r.done = done
-	go func() { done <- r.Server.Serve(ln) }()
+	hs, ln := r.Server.register(ln)
+	go func() { done <- r.Server.serveRegistered(hs, ln) }()
 }
 
 // ClientTLS is a client TLS configuration trusting the generated
