@@ -84,6 +84,14 @@ func printFlagDefaults(w io.Writer, fs *flag.FlagSet) {
 }
 
 func runSandbox(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return serveSandbox(ctx, args, stdout, stderr)
+}
+
+// serveSandbox runs the sandbox until ctx ends (SIGINT or SIGTERM), then
+// shuts it down gracefully within --shutdown-wait.
+func serveSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f sandboxFlags
 	fs := newSandboxFlagSet(&f, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -130,8 +138,6 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "orderguard sandbox: certificate written to %s\n", f.certOut)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
