@@ -10,7 +10,9 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/orderguard/orderguard/internal/codegen"
 	"github.com/orderguard/orderguard/internal/spec"
+	"gopkg.in/yaml.v3"
 )
 
 func runSpec(args []string, stdout, stderr io.Writer) int {
@@ -72,21 +74,68 @@ func specCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	sort.Strings(files)
 	problems := 0
+	report := func(file string, err error) {
+		for _, line := range spec.ErrorLines(err) {
+			fmt.Fprintf(stdout, "%s: %s\n", file, line)
+			problems++
+		}
+	}
+	// A file without a top-level `openapi` key is a rules overlay
+	// (x-orderguard-rules by component schema): it is checked by applying it
+	// to every document of the directory and compiling the result.
+	var docs, overlays []string
 	for _, f := range files {
+		isDoc, err := isOpenAPIDocument(f)
+		switch {
+		case err != nil:
+			report(f, err)
+		case isDoc:
+			docs = append(docs, f)
+		default:
+			overlays = append(overlays, f)
+		}
+	}
+	for _, f := range docs {
 		doc, err := spec.Load(f)
 		if err == nil {
 			err = spec.Validate(doc)
 		}
-		for _, line := range spec.ErrorLines(err) {
-			fmt.Fprintf(stdout, "%s: %s\n", f, line)
-			problems++
+		if err != nil {
+			report(f, err)
+			continue
 		}
+		for _, o := range overlays {
+			if err := codegen.ApplyRules(doc, o); err != nil {
+				report(o, err)
+			}
+		}
+		if _, err := codegen.GenerateOperations(doc, codegen.Options{Package: "gen", Source: f}); err != nil {
+			report(f, fmt.Errorf("compile validators and rules: %w", err))
+		}
+	}
+	if len(docs) == 0 {
+		fmt.Fprintf(stdout, "%s: no OpenAPI document (a file with a top-level openapi key)\n", dir)
+		problems++
 	}
 	if problems > 0 {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%d document(s) in %s: ok\n", len(files), dir)
+	fmt.Fprintf(stdout, "%d document(s) and %d rules file(s) in %s: ok\n", len(docs), len(overlays), dir)
 	return 0
+}
+
+// isOpenAPIDocument reports whether a YAML or JSON file has a top-level openapi key.
+func isOpenAPIDocument(path string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	var top map[string]any
+	if err := yaml.Unmarshal(b, &top); err != nil {
+		return false, fmt.Errorf("parse: %w", err)
+	}
+	_, ok := top["openapi"]
+	return ok, nil
 }
 
 func specRules(args []string, stdout, stderr io.Writer) int {

@@ -13,6 +13,10 @@ func TestSpecCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rules, err := os.ReadFile("../../openapi/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		from, to string // a mutation of the real spec; empty: unchanged
@@ -37,6 +41,9 @@ func TestSpecCheck(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "forter.yaml"), []byte(doc), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644); err != nil {
+				t.Fatal(err)
+			}
 			var stdout, stderr bytes.Buffer
 			code := run([]string{"spec", "check", dir}, &stdout, &stderr)
 			if code != tc.wantCode {
@@ -46,6 +53,33 @@ func TestSpecCheck(t *testing.T) {
 				t.Errorf("output %q does not mention %q", stdout.String(), tc.wantOut)
 			}
 		})
+	}
+}
+
+// A rules overlay is checked by applying it to the spec and compiling it.
+func TestSpecCheckRulesOverlay(t *testing.T) {
+	good, err := os.ReadFile("../../openapi/forter.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := os.ReadFile("../../openapi/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(rules), "    PayPal:\n", "    PayPal2:\n", 1)
+	if broken == string(rules) {
+		t.Fatal("mutation not applied")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "forter.yaml"), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"spec", "check", dir}, &stdout, &stderr); code != 1 || !strings.Contains(stdout.String(), "PayPal2") {
+		t.Errorf("rules on a schema the spec lacks: exit %d, output %q", code, stdout.String())
 	}
 }
 
