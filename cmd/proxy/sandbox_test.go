@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/orderguard/orderguard/internal/sandbox"
 )
 
 // syncBuffer is written by the sandbox goroutine and read by the test.
@@ -81,36 +83,63 @@ func TestSandboxBadFlags(t *testing.T) {
 // --cert-out, a Go client trusting that file, a graceful stop.
 func TestSandboxServesTLS(t *testing.T) {
 	certPath := filepath.Join(t.TempDir(), "sandbox.pem")
+	url, stop := startSandboxCmd(t, "--listen", "127.0.0.1:0", "--tls", "--cert-out", certPath, "--rate-limit", "0")
+	defer stop()
+	if got := statusUpdate(t, url, certPath); got != 200 {
+		t.Errorf("status update: %d, want 200", got)
+	}
+}
+
+// startSandboxCmd runs `orderguard sandbox args...` in-process until stop,
+// which checks that it exits 0 after a graceful shutdown.
+func startSandboxCmd(t *testing.T, args ...string) (url string, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var out, errOut syncBuffer
 	exit := make(chan int, 1)
-	go func() {
-		exit <- serveSandbox(ctx, []string{"--listen", "127.0.0.1:0", "--tls", "--cert-out", certPath, "--rate-limit", "0"}, &out, &errOut)
-	}()
-	listening := regexp.MustCompile(`listening on (https://127\.0\.0\.1:\d+)`)
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == ""; {
+	go func() { exit <- serveSandbox(ctx, args, &out, &errOut) }()
+	stop = func() {
+		cancel()
+		select {
+		case code := <-exit:
+			if code != 0 {
+				t.Errorf("exit %d after stop: %s", code, errOut.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("sandbox did not stop within 10s")
+		}
+	}
+	listening := regexp.MustCompile(`listening on (https?://127\.0\.0\.1:\d+)`)
+	for deadline := time.Now().Add(10 * time.Second); ; {
 		if m := listening.FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
-			break
+			return m[1], stop
 		}
 		select {
 		case code := <-exit:
+			cancel()
 			t.Fatalf("exited %d before listening: %s", code, errOut.String())
 		default:
 		}
 		if time.Now().After(deadline) {
+			stop()
 			t.Fatalf("not listening after 10s: %s %s", out.String(), errOut.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// statusUpdate sends one status update trusting only the certificate in
+// certPath, and checks Forter's answer shape.
+func statusUpdate(t *testing.T, url, certPath string) int {
+	t.Helper()
 	pem, err := os.ReadFile(certPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s holds no certificate", certPath)
+	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	defer tr.CloseIdleConnections()
 	req, _ := http.NewRequest("POST", url+"/v2/status/cli-1", strings.NewReader(`{"orderId":"cli-1","updatedStatus":"COMPLETED"}`))
@@ -120,19 +149,34 @@ func TestSandboxServesTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var got map[string]any
-	err = json.NewDecoder(resp.Body).Decode(&got)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 || got["message"] != "Transaction #cli-1 status received" {
-		t.Errorf("status update: %d %v %v", resp.StatusCode, got, err)
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
 	}
-	cancel()
-	select {
-	case code := <-exit:
-		if code != 0 {
-			t.Errorf("exit %d after stop: %s", code, errOut.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("sandbox did not stop within 10s")
+	if resp.StatusCode == 200 && got["message"] != "Transaction #cli-1 status received" {
+		t.Errorf("answer %v", got)
+	}
+	return resp.StatusCode
+}
+
+// --cert and --key serve the caller's own certificate.
+func TestSandboxServesGivenCert(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM, err := sandbox.SelfSignedPEM("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, stop := startSandboxCmd(t, "--listen", "127.0.0.1:0", "--cert", certPath, "--key", keyPath)
+	defer stop()
+	if got := statusUpdate(t, url, certPath); got != 200 {
+		t.Errorf("status update: %d, want 200", got)
 	}
 }

@@ -87,8 +87,8 @@ func (s *Server) drawFault() (fault, time.Duration) {
 	return f, c.Latency.sample(norm)
 }
 
-// wait sleeps for d unless the server closes first; it reports whether the
-// whole delay passed.
+// wait sleeps for d unless the server closes or shuts down first; it reports
+// whether the whole delay passed.
 func wait(d time.Duration, done <-chan struct{}) bool {
 	if d <= 0 {
 		return true

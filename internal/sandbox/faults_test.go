@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -233,5 +234,43 @@ func TestFixedLatency(t *testing.T) {
 	}
 	if elapsed := time.Since(began); elapsed < 40*time.Millisecond {
 		t.Errorf("answered after %s, want at least 40ms", elapsed)
+	}
+}
+
+// Shutdown answers a request held by slow:<ms> at once instead of making it
+// wait out its delay, and drops hung ones.
+func TestShutdownCutsDelays(t *testing.T) {
+	r := start(t, Options{})
+	c := client(t, r, true)
+	type result struct {
+		code int
+		err  error
+	}
+	slow, hung := make(chan result, 1), make(chan result, 1)
+	go func() {
+		code, _, err := do(t, c, r, req{path: "/v2/orders/d1", body: validOrder, headers: with(stdHeaders(), FaultHeader, "slow:600000")})
+		slow <- result{code, err}
+	}()
+	go func() {
+		code, _, err := do(t, c, r, req{path: "/v2/orders/d2", body: validOrder, headers: with(stdHeaders(), FaultHeader, "hang")})
+		hung <- result{code, err}
+	}()
+	for {
+		got := r.Received()
+		if got.Order(EndpointOrderV2, "d1").Received == 1 && got.Order(EndpointOrderV2, "d2").Status[StatusHang] == 1 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Server.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if res := <-slow; res.err != nil || res.code != 200 {
+		t.Errorf("slow request after Shutdown: %d %v, want 200", res.code, res.err)
+	}
+	if res := <-hung; res.err == nil {
+		t.Errorf("hung request answered %d", res.code)
 	}
 }

@@ -114,11 +114,9 @@ func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, r route) string {
 		s.reset(ctx)
 		return StatusReset
 	}
-	if !wait(delay, g.done) {
-		// Closing: the answer would go nowhere useful.
-		s.reset(ctx)
-		return StatusReset
-	}
+	// A delay cut short by Shutdown answers at once; under Close the
+	// connection is gone and the answer goes nowhere.
+	wait(delay, g.done)
 	switch f.kind {
 	case fault500:
 		writeFailed(ctx, fasthttp.StatusInternalServerError, "Internal server error")
@@ -149,6 +147,8 @@ func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, r route) string {
 			key = string(site)
 		}
 		if !s.lim.allow(key) {
+			// The window is one second: say so, for clients that honour it.
+			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, "1")
 			writeFailed(ctx, fasthttp.StatusTooManyRequests, "Too many requests")
 			return ""
 		}

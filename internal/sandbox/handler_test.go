@@ -3,7 +3,9 @@ package sandbox
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -113,6 +115,18 @@ func TestRateLimit(t *testing.T) {
 	code, got := mustDo(t, c, r, req{path: "/v2/orders/r1", body: validOrder, headers: limited})
 	if code != 429 || got["status"] != "failed" {
 		t.Fatalf("request 11: %d %v, want 429", code, got)
+	}
+	hr, _ := http.NewRequest("POST", r.URL+"/v2/orders/r1", strings.NewReader(validOrder))
+	for k, v := range limited {
+		hr.Header.Set(k, v)
+	}
+	if resp, err := c.Do(hr); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1" {
+			t.Errorf("request 12: %d, Retry-After %q; want 429, 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
 	}
 	// Another site has its own budget; the site is the header, else the key.
 	if code := send(with(limited, "x-forter-siteid", "site2")); code != 200 {

@@ -180,8 +180,8 @@ func (s *Server) Close() error {
 }
 
 // Shutdown stops accepting, drops hung requests (they were never going to
-// be answered) and cuts slow ones short, lets requests in flight finish and
-// closes idle connections. When ctx ends first, it closes what is left.
+// be answered), answers delayed ones at once, lets requests in flight finish
+// and closes idle connections. When ctx ends first, it closes what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.gen.Load().close()

@@ -24,16 +24,30 @@ var DefaultCertHosts = []string{"127.0.0.1", "::1", "localhost"}
 // is what a client must trust (write it with os.WriteFile, or add it to an
 // x509.CertPool).
 func SelfSigned(hosts ...string) (cert tls.Certificate, certPEM []byte, err error) {
+	certPEM, keyPEM, err := SelfSignedPEM(hosts...)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	cert, err = tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("load generated key pair: %w", err)
+	}
+	return cert, certPEM, nil
+}
+
+// SelfSignedPEM is SelfSigned as PEM files' contents, for servers that read
+// --cert and --key files. keyPEM is secret: write it with mode 0600.
+func SelfSignedPEM(hosts ...string) (certPEM, keyPEM []byte, err error) {
 	if len(hosts) == 0 {
 		hosts = DefaultCertHosts
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("generate key: %w", err)
+		return nil, nil, fmt.Errorf("generate key: %w", err)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("generate serial: %w", err)
+		return nil, nil, fmt.Errorf("generate serial: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -56,19 +70,15 @@ func SelfSigned(hosts ...string) (cert tls.Certificate, certPEM []byte, err erro
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("create certificate: %w", err)
+		return nil, nil, fmt.Errorf("create certificate: %w", err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("marshal key: %w", err)
+		return nil, nil, fmt.Errorf("marshal key: %w", err)
 	}
 	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	cert, err = tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("load generated key pair: %w", err)
-	}
-	return cert, certPEM, nil
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	return certPEM, keyPEM, nil
 }
 
 // ServerTLS is the server side TLS configuration for cert: TLS 1.2 or later,
