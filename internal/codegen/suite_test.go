@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -216,6 +217,28 @@ func TestJSONSchemaSuiteDraft4(t *testing.T) {
 // runGenerated builds src with a main that validates each input with its
 // group's validator and prints the verdicts.
 func runGenerated(t *testing.T, src []byte, inputs any) []bool {
+	var got []bool
+	for _, l := range runGeneratedReports(t, src, inputs) {
+		got = append(got, l == "")
+	}
+	return got
+}
+
+// runGeneratedReports returns, per input, its violations as
+// "rule@pointer" separated by spaces ("" when valid).
+func runGeneratedReports(t *testing.T, src []byte, inputs any) []string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(buildAndRun(t, src, inputs), "\n"), "\n") {
+		u, err := strconv.Unquote(l)
+		if err != nil {
+			t.Fatalf("generated program printed %q: %v", l, err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func buildAndRun(t *testing.T, src []byte, inputs any) string {
 	t.Helper()
 	// Inside the module (under testdata, which ./... ignores) so that the
 	// program may import internal/validate.
@@ -231,6 +254,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/orderguard/orderguard/internal/validate"
 )
@@ -251,7 +275,11 @@ func main() {
 	for _, c := range in {
 		r.Reset()
 		Validators[c.Group]([]byte(c.Data), &r)
-		fmt.Println(r.Valid())
+		var parts []string
+		for _, v := range r.Violations {
+			parts = append(parts, v.Rule+"@"+v.Pointer)
+		}
+		fmt.Printf("%q\n", strings.Join(parts, " "))
 	}
 }
 `
@@ -268,9 +296,5 @@ func main() {
 	if err != nil {
 		t.Fatalf("run generated suite validators: %v", err)
 	}
-	var got []bool
-	for _, l := range strings.Fields(string(out)) {
-		got = append(got, l == "true")
-	}
-	return got
+	return string(out)
 }
