@@ -1,11 +1,176 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/pool"
+	"github.com/orderguard/orderguard/internal/proxy"
+	"github.com/orderguard/orderguard/internal/sandbox"
+	"github.com/orderguard/orderguard/internal/secret"
 )
 
-func runServe(_ []string, _ io.Writer, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "orderguard serve: not built yet")
-	return 2
+// sandboxDemoKey is the API key sent to the embedded sandbox when none is
+// configured: it checks that a key is present, not which.
+const sandboxDemoKey = "orderguard-embedded-sandbox"
+
+// runServe is `orderguard serve`: the proxy, in front of Forter or, with no
+// --upstream, of the embedded sandbox (announced in the first log line).
+func runServe(args []string, stdout, stderr io.Writer) int {
+	cfg, err := proxy.Load(args, nil)
+	if errors.Is(err, flag.ErrHelp) {
+		proxy.Usage(stdout)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "orderguard serve: %v\n\nRun 'orderguard serve --help' for the settings.\n", err)
+		return 2
+	}
+	if err := cfg.Check(gen.Operations); err != nil {
+		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("orderguard serve failed", slog.String("error", err.Error()))
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Config.Check
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
+	poolCfg := pool.Config{
+		Upstream:            cfg.Upstream,
+		CAFile:              cfg.UpstreamCA,
+		ServerName:          cfg.UpstreamServerName,
+		MaxConns:            cfg.MaxConns,
+		MaxConnWaitTimeout:  cfg.MaxConnWait,
+		MaxIdleConnDuration: cfg.MaxIdleConn,
+		DialTimeout:         cfg.DialTimeout,
+		ReadTimeout:         cfg.UpstreamReadTimeout,
+		WriteTimeout:        cfg.UpstreamWriteTimeout,
+		MaxResponseBodySize: cfg.MaxResponseBody,
+		WarmConns:           cfg.WarmConns,
+		WarmPath:            cfg.WarmPath,
+	}
+	if cfg.Upstream == "" {
+		// The embedded sandbox, over TLS so that the whole path (warm
+		// connections, session resumption) runs as it would against Forter.
+		sb, err := sandbox.Start(sandbox.Options{Config: sandbox.DefaultConfig(), TLS: true})
+		if err != nil {
+			return fmt.Errorf("start embedded sandbox: %w", err)
+		}
+		defer sb.Close()
+		log.Info("embedded sandbox started (no --upstream given)", slog.String("url", sb.URL), slog.String("ca", sb.CertFile))
+		poolCfg.Upstream = sb.URL
+		poolCfg.TLS = sb.ClientTLS()
+	}
+
+	apiKey, err := secret.Load("api key", cfg.APIKeyFile, proxy.EnvAPIKey, nil)
+	if err != nil {
+		return err
+	}
+	if cfg.Upstream == "" && !apiKey.IsSet() {
+		// The sandbox, like Forter, answers 401 without a key; any key will do.
+		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
+		log.Info("no API key configured: using a demo key for the embedded sandbox")
+	}
+	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey)
+	defer stopReload()
+
+	up, err := pool.New(poolCfg)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	if err := up.Start(ctx); err != nil {
+		// Not fatal: Forter may come up later; /readyz says not ready meanwhile.
+		log.Warn("upstream not warm", slog.String("error", err.Error()))
+	}
+
+	opts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: apiKey}
+	var store *outbox.Store
+	if cfg.OutboxPath != "" {
+		if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
+			return fmt.Errorf("outbox directory: %w", err)
+		}
+		store, err = outbox.Open(cfg.OutboxPath, outbox.Options{})
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		opts.Outbox = store
+	}
+	p, err := proxy.New(cfg, opts)
+	if err != nil {
+		return err
+	}
+
+	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}}
+	if store != nil {
+		so.Ready["outbox"] = store.Ready
+		so.AdminHandlers["/outbox"] = store
+		so.AdminHandlers["/outbox/"] = store
+		rs := store.Resender(p.Sender(), outbox.ResendOptions{
+			Rate:   cfg.OutboxRate,
+			MaxAge: cfg.OutboxMaxAge,
+			Paused: p.Paused,
+			Logf: func(format string, args ...any) {
+				log.Info(fmt.Sprintf(format, args...), slog.String("component", "outbox"))
+			},
+		})
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			if err := rs.Run(rctx); err != nil {
+				log.Error("outbox resender stopped", slog.String("error", err.Error()))
+			}
+		}()
+	}
+
+	so.Listener, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", cfg.Listen, err)
+	}
+	if cfg.AdminListen != "" {
+		so.Admin, err = net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			so.Listener.Close()
+			return fmt.Errorf("admin listen %q: %w", cfg.AdminListen, err)
+		}
+	}
+	adminAddr := ""
+	if so.Admin != nil {
+		adminAddr = so.Admin.Addr().String()
+	}
+	log.Info("orderguard serving",
+		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
+		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
+		slog.Duration("budget", cfg.Budget), slog.String("fallback", cfg.Fallback.String()),
+		slog.String("outbox", cfg.OutboxPath), slog.Bool("api_key", apiKey.IsSet()))
+	return p.Serve(ctx, so)
 }

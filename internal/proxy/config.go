@@ -1,0 +1,247 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/orderguard/orderguard/internal/validate"
+)
+
+// Mode says what the proxy does with a request body that breaks the spec.
+type Mode uint8
+
+const (
+	ModeEnforce Mode = iota // answer 400 in Forter's error shape; upstream not called
+	ModeReport              // forward anyway; violations in a header, a log line and metrics
+	ModeOff                 // forward unchecked
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeEnforce:
+		return "enforce"
+	case ModeReport:
+		return "report"
+	case ModeOff:
+		return "off"
+	}
+	return "unknown"
+}
+
+// ParseMode reads enforce, report or off.
+func ParseMode(s string) (Mode, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "enforce":
+		return ModeEnforce, nil
+	case "report", "report-only":
+		return ModeReport, nil
+	case "off":
+		return ModeOff, nil
+	}
+	return 0, fmt.Errorf("mode %q: want enforce, report or off", s)
+}
+
+// Fallback says how the proxy answers when Forter did not, within the budget.
+type Fallback uint8
+
+const (
+	FallbackOpen   Fallback = iota // 200 "not reviewed" (202 for status updates), request queued in the outbox
+	FallbackClosed                 // 504 on timeout, else 502, in Forter's error shape
+)
+
+func (f Fallback) String() string {
+	if f == FallbackClosed {
+		return "closed"
+	}
+	return "open"
+}
+
+// ParseFallback reads open or closed.
+func ParseFallback(s string) (Fallback, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "open":
+		return FallbackOpen, nil
+	case "closed":
+		return FallbackClosed, nil
+	}
+	return 0, fmt.Errorf("fallback %q: want open or closed", s)
+}
+
+// Config is everything `orderguard serve` can be told. The doc comment of
+// each field names its flag; defaults are in Defaults and in doc.go's table.
+type Config struct {
+	Listen      string // --listen: where checkout code connects
+	AdminListen string // --admin-listen: /healthz, /readyz, /metrics (empty: none)
+
+	Upstream           string // --upstream: Forter's base URL; empty starts the embedded sandbox
+	UpstreamCA         string // --upstream-ca: PEM of a private CA to trust as well
+	UpstreamServerName string // --upstream-server-name: TLS server name, if not the URL's host
+
+	Mode    Mode            // --mode
+	OpModes map[string]Mode // --op-mode orderV2=report,…: per operationId
+
+	Budget            time.Duration            // --budget: one deadline per request, from arrival
+	OpBudgets         map[string]time.Duration // --op-budget orderV3=1500ms,…
+	RetryMinRemaining time.Duration            // --retry-min-remaining: retry only with this much budget left
+	Fallback          Fallback                 // --fallback
+	RejectUnknown     bool                     // --unknown-routes reject (default pass)
+	MaxBody           int                      // --max-body: bytes; larger bodies get 413
+
+	WarmConns            int           // --warm-conns
+	WarmPath             string        // --warm-path
+	MaxConns             int           // --max-conns
+	MaxConnWait          time.Duration // --max-conn-wait
+	MaxIdleConn          time.Duration // --max-idle-conn
+	DialTimeout          time.Duration // --dial-timeout
+	UpstreamReadTimeout  time.Duration // --upstream-read-timeout
+	UpstreamWriteTimeout time.Duration // --upstream-write-timeout
+	MaxResponseBody      int           // --max-response-body
+
+	APIKeyFile string // --api-key-file (or ORDERGUARD_API_KEY): injected as Basic auth
+	SiteID     string // --site-id: injected as x-forter-siteid
+	APIVersion string // --api-version: api-version header when the client sent none
+
+	Rules map[string]validate.Severity // --rules RULE=warning,…: business rule severities
+
+	BreakerFailures int           // --breaker-failures: consecutive upstream failures that open the circuit
+	BreakerCooldown time.Duration // --breaker-cooldown: open time before one probe request
+
+	CheckResponses bool // --check-responses: check answers against the spec (drift metric only)
+
+	OutboxPath   string        // --outbox: bbolt file of requests kept for resend; empty logs them instead
+	OutboxRate   float64       // --outbox-rate: resends per second
+	OutboxMaxAge time.Duration // --outbox-max-age: older requests are dead-lettered
+
+	LogFormat string // --log-format json|text
+	LogLevel  string // --log-level debug|info|warn|error
+}
+
+// Defaults returns the configuration of `orderguard serve` with no flags.
+func Defaults() Config {
+	return Config{
+		Listen:               "127.0.0.1:8080",
+		AdminListen:          "127.0.0.1:9090",
+		Mode:                 ModeEnforce,
+		Budget:               2 * time.Second,
+		RetryMinRemaining:    300 * time.Millisecond,
+		Fallback:             FallbackOpen,
+		MaxBody:              1 << 20,
+		WarmConns:            4,
+		WarmPath:             "/",
+		MaxConns:             256,
+		MaxConnWait:          250 * time.Millisecond,
+		MaxIdleConn:          50 * time.Second,
+		DialTimeout:          time.Second,
+		UpstreamReadTimeout:  2 * time.Second,
+		UpstreamWriteTimeout: 2 * time.Second,
+		MaxResponseBody:      1 << 20,
+		BreakerFailures:      5,
+		BreakerCooldown:      5 * time.Second,
+		CheckResponses:       true,
+		OutboxPath:           "data/outbox.db",
+		OutboxRate:           5,
+		OutboxMaxAge:         7 * 24 * time.Hour,
+		LogFormat:            "json",
+		LogLevel:             "info",
+	}
+}
+
+// Check reports the first setting that cannot work, naming its flag.
+func (c *Config) Check(ops []validate.Operation) error {
+	known := func(id string) bool {
+		for _, op := range ops {
+			if op.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("--listen: empty"))
+	}
+	if c.Budget <= 0 {
+		errs = append(errs, fmt.Errorf("--budget %s: want more than 0", c.Budget))
+	}
+	for id, b := range c.OpBudgets {
+		if !known(id) {
+			errs = append(errs, fmt.Errorf("--op-budget: unknown operation %q", id))
+		}
+		if b <= 0 {
+			errs = append(errs, fmt.Errorf("--op-budget %s=%s: want more than 0", id, b))
+		}
+	}
+	for id := range c.OpModes {
+		if !known(id) {
+			errs = append(errs, fmt.Errorf("--op-mode: unknown operation %q", id))
+		}
+	}
+	if c.RetryMinRemaining < 0 {
+		errs = append(errs, fmt.Errorf("--retry-min-remaining %s: want 0 or more", c.RetryMinRemaining))
+	}
+	if c.MaxBody <= 0 {
+		errs = append(errs, fmt.Errorf("--max-body %d: want more than 0", c.MaxBody))
+	}
+	if c.MaxResponseBody <= 0 {
+		errs = append(errs, fmt.Errorf("--max-response-body %d: want more than 0", c.MaxResponseBody))
+	}
+	if c.WarmConns < 0 {
+		errs = append(errs, fmt.Errorf("--warm-conns %d: want 0 or more", c.WarmConns))
+	}
+	if c.MaxConns <= 0 || c.MaxConns < c.WarmConns {
+		errs = append(errs, fmt.Errorf("--max-conns %d: want at least 1 and at least --warm-conns", c.MaxConns))
+	}
+	if c.BreakerFailures < 0 {
+		errs = append(errs, fmt.Errorf("--breaker-failures %d: want 0 (off) or more", c.BreakerFailures))
+	}
+	if c.BreakerCooldown <= 0 {
+		errs = append(errs, fmt.Errorf("--breaker-cooldown %s: want more than 0", c.BreakerCooldown))
+	}
+	if !strings.HasPrefix(c.WarmPath, "/") {
+		errs = append(errs, fmt.Errorf("--warm-path %q: want an absolute path", c.WarmPath))
+	}
+	if c.OutboxRate <= 0 {
+		errs = append(errs, fmt.Errorf("--outbox-rate %v: want more than 0", c.OutboxRate))
+	}
+	if c.OutboxMaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("--outbox-max-age %s: want more than 0", c.OutboxMaxAge))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q: want json or text", c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// modeOf and budgetOf resolve per-operation overrides.
+func (c *Config) modeOf(id string) Mode {
+	if m, ok := c.OpModes[id]; ok {
+		return m
+	}
+	return c.Mode
+}
+
+func (c *Config) budgetOf(id string) time.Duration {
+	if b, ok := c.OpBudgets[id]; ok {
+		return b
+	}
+	return c.Budget
+}
+
+// MaxBudget is the longest budget of any operation: how long shutdown waits
+// for requests in flight.
+func (c *Config) MaxBudget() time.Duration {
+	m := c.Budget
+	for _, b := range c.OpBudgets {
+		m = max(m, b)
+	}
+	return m
+}

@@ -1,0 +1,416 @@
+package proxy
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/orderguard/orderguard/internal/validate"
+)
+
+// EnvPrefix starts every environment variable orderguard serve reads.
+const EnvPrefix = "ORDERGUARD_"
+
+// EnvAPIKey holds the API key itself when --api-key-file is not given. The
+// key is read from a file or this variable only, never from a flag or the
+// config file, so that it never appears in a process list or a config dump.
+const EnvAPIKey = "ORDERGUARD_API_KEY"
+
+// EnvConfig names the YAML config file when --config is not given.
+const EnvConfig = "ORDERGUARD_CONFIG"
+
+// setting is one configurable value: its flag name (also its YAML key, and,
+// upper-cased with _ for -, its environment variable after EnvPrefix).
+type setting struct {
+	name  string
+	help  string
+	value flag.Value
+}
+
+func envName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// settings binds every setting to a field of c, in --help order.
+func settings(c *Config) []setting {
+	return []setting{
+		{"listen", "address checkout code connects to (host:port)", (*stringValue)(&c.Listen)},
+		{"admin-listen", "address of /healthz, /readyz and /metrics; empty turns the admin listener off", (*stringValue)(&c.AdminListen)},
+		{"upstream", "Forter base URL, scheme and host (https://<site>.api.forter-secure.com); empty starts the embedded sandbox on a loopback port", (*stringValue)(&c.Upstream)},
+		{"upstream-ca", "PEM file of a private CA trusted for the upstream, besides the system roots", (*stringValue)(&c.UpstreamCA)},
+		{"upstream-server-name", "TLS server name checked on the upstream's certificate; empty means the URL's host", (*stringValue)(&c.UpstreamServerName)},
+		{"mode", "enforce (400 without calling Forter), report (forward, count, header) or off", (*modeValue)(&c.Mode)},
+		{"op-mode", "per-operation modes, e.g. orderV2=report,statusPut=off", (*opModesValue)(&c.OpModes)},
+		{"budget", "deadline of each request, counted from its arrival", (*durationValue)(&c.Budget)},
+		{"op-budget", "per-operation budgets, e.g. orderV3=1500ms", (*opBudgetsValue)(&c.OpBudgets)},
+		{"retry-min-remaining", "retry once (connection error, timeout before an answer, 500/502/503/504) only with this much budget left", (*durationValue)(&c.RetryMinRemaining)},
+		{"fallback", "when Forter does not answer in budget: open (200 \"not reviewed\", queued for resend) or closed (504/502)", (*fallbackValue)(&c.Fallback)},
+		{"unknown-routes", "other paths: pass (forward untouched) or reject (404)", (*unknownValue)(&c.RejectUnknown)},
+		{"max-body", "largest request body (bytes, or with KiB/MiB); larger gets 413", (*sizeValue)(&c.MaxBody)},
+		{"warm-conns", "upstream connections opened at start and kept warm while idle", (*intValue)(&c.WarmConns)},
+		{"warm-path", "path requested (GET) to open and refresh warm connections", (*stringValue)(&c.WarmPath)},
+		{"max-conns", "most upstream connections, busy or idle", (*intValue)(&c.MaxConns)},
+		{"max-conn-wait", "how long a request waits for a free upstream connection", (*durationValue)(&c.MaxConnWait)},
+		{"max-idle-conn", "idle upstream connections are closed after this", (*durationValue)(&c.MaxIdleConn)},
+		{"dial-timeout", "upstream TCP connect plus TLS handshake", (*durationValue)(&c.DialTimeout)},
+		{"upstream-read-timeout", "reading one upstream answer (the budget applies too)", (*durationValue)(&c.UpstreamReadTimeout)},
+		{"upstream-write-timeout", "writing one upstream request (the budget applies too)", (*durationValue)(&c.UpstreamWriteTimeout)},
+		{"max-response-body", "largest upstream answer (bytes, or with KiB/MiB)", (*sizeValue)(&c.MaxResponseBody)},
+		{"api-key-file", "file holding the Forter API key, sent as Basic auth (else $" + EnvAPIKey + "; with neither, the client's Authorization is kept)", (*stringValue)(&c.APIKeyFile)},
+		{"site-id", "sent as x-forter-siteid when set", (*stringValue)(&c.SiteID)},
+		{"api-version", "api-version header added when the client sent none; empty adds nothing", (*stringValue)(&c.APIVersion)},
+		{"rules", "business rule severities, e.g. CARD_BIN_OR_TOKEN=warning,WEB_TOKEN=off", (*rulesValue)(&c.Rules)},
+		{"breaker-failures", "consecutive upstream failures that open the circuit; 0 disables the breaker", (*intValue)(&c.BreakerFailures)},
+		{"breaker-cooldown", "how long the circuit stays open before one probe request", (*durationValue)(&c.BreakerCooldown)},
+		{"check-responses", "check Forter's answers against the spec (counted as drift, never blocking)", (*boolValue)(&c.CheckResponses)},
+		{"outbox", "bbolt file keeping open-fallback requests until Forter has them; empty keeps nothing (logs instead)", (*stringValue)(&c.OutboxPath)},
+		{"outbox-rate", "resends per second from the outbox, besides live traffic", (*floatValue)(&c.OutboxRate)},
+		{"outbox-max-age", "outbox requests older than this are dead-lettered", (*durationValue)(&c.OutboxMaxAge)},
+		{"log-format", "json or text", (*stringValue)(&c.LogFormat)},
+		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+	}
+}
+
+// Load builds the configuration from, in increasing precedence: Defaults,
+// the YAML file (--config or $ORDERGUARD_CONFIG), ORDERGUARD_* environment
+// variables, and flags. lookupEnv nil means os.LookupEnv. It returns
+// flag.ErrHelp for -h/--help (the caller prints Usage).
+func Load(args []string, lookupEnv func(string) (string, bool)) (Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	// First pass: which flags are given, and where the config file is.
+	var scratch Config
+	configPath := ""
+	fs := newFlagSet(&scratch, &configPath)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if configPath == "" {
+		configPath, _ = lookupEnv(EnvConfig)
+	}
+
+	cfg := Defaults()
+	bound := settings(&cfg)
+	if configPath != "" {
+		if err := applyFile(configPath, bound); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range bound {
+		v, ok := lookupEnv(envName(s.name))
+		if !ok || v == "" {
+			continue
+		}
+		if err := s.value.Set(v); err != nil {
+			return Config{}, fmt.Errorf("$%s: %w", envName(s.name), err)
+		}
+	}
+	// Flags last: parse again onto the layered configuration.
+	fs = newFlagSet(&cfg, &configPath)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func newFlagSet(c *Config, configPath *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("orderguard serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // Usage is printed by the caller, errors returned
+	fs.StringVar(configPath, "config", "", "")
+	for _, s := range settings(c) {
+		fs.Var(s.value, s.name, s.help)
+	}
+	return fs
+}
+
+// applyFile reads a YAML mapping whose keys are flag names. Scalars are set
+// as a flag would be; a mapping (op-mode, op-budget, rules) becomes k=v pairs;
+// a list sets each element in turn.
+func applyFile(path string, bound []setting) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	keys := make([]string, 0, len(doc))
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		i := slices.IndexFunc(bound, func(s setting) bool { return s.name == key })
+		if i < 0 {
+			return fmt.Errorf("config %s: unknown setting %q (keys are flag names, e.g. listen, budget)", path, key)
+		}
+		node := doc[key]
+		var vals []string
+		switch node.Kind {
+		case yaml.ScalarNode:
+			vals = []string{node.Value}
+		case yaml.MappingNode:
+			pairs := make([]string, 0, len(node.Content)/2)
+			for j := 0; j+1 < len(node.Content); j += 2 {
+				pairs = append(pairs, node.Content[j].Value+"="+node.Content[j+1].Value)
+			}
+			vals = []string{strings.Join(pairs, ",")}
+		case yaml.SequenceNode:
+			for _, n := range node.Content {
+				vals = append(vals, n.Value)
+			}
+		default:
+			return fmt.Errorf("config %s: %s: want a value, a mapping or a list", path, key)
+		}
+		for _, v := range vals {
+			if err := bound[i].value.Set(v); err != nil {
+				return fmt.Errorf("config %s: %s: %w", path, key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Usage writes --help: every setting with its default and environment variable.
+func Usage(w io.Writer) {
+	def := Defaults()
+	fmt.Fprintf(w, "usage: orderguard serve [flags]\n\n")
+	fmt.Fprintf(w, "Runs the validating proxy in front of Forter (or, with no --upstream, the\n")
+	fmt.Fprintf(w, "embedded sandbox). Settings come from flags, then %s* environment\n", EnvPrefix)
+	fmt.Fprintf(w, "variables, then the YAML file of --config (keys are flag names), then defaults.\n\n")
+	fmt.Fprintf(w, "  --config PATH\n\tYAML file of settings (default none) [$%s]\n", EnvConfig)
+	for _, s := range settings(&def) {
+		d := s.value.String()
+		if d == "" {
+			d = `""`
+		}
+		fmt.Fprintf(w, "  --%s\n\t%s (default %s) [$%s]\n", s.name, s.help, d, envName(s.name))
+	}
+	fmt.Fprintf(w, "\nThe API key is read from --api-key-file or $%s only and is never printed.\n", EnvAPIKey)
+}
+
+// Flag values. Each prints the way it parses, so --help shows defaults as
+// they would be typed.
+
+type stringValue string
+
+func (v *stringValue) String() string     { return string(*v) }
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+type intValue int
+
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q: want a whole number", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+
+type floatValue float64
+
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		return fmt.Errorf("%q: want a number", s)
+	}
+	*v = floatValue(f)
+	return nil
+}
+
+type boolValue bool
+
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q: want true or false", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("%q: want a duration such as 2s or 300ms", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+type sizeValue int
+
+func (v *sizeValue) String() string {
+	n := int(*v)
+	switch {
+	case n > 0 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + "MiB"
+	case n > 0 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + "KiB"
+	}
+	return strconv.Itoa(n)
+}
+
+func (v *sizeValue) Set(s string) error {
+	t := strings.TrimSpace(s)
+	mult := 1
+	for _, u := range []struct {
+		suffix string
+		mult   int
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n < 0 || n > (1<<40)/mult {
+		return fmt.Errorf("%q: want a size in bytes, or with KiB, MiB or GiB", s)
+	}
+	*v = sizeValue(n * mult)
+	return nil
+}
+
+type modeValue Mode
+
+func (v *modeValue) String() string { return Mode(*v).String() }
+func (v *modeValue) Set(s string) error {
+	m, err := ParseMode(s)
+	*v = modeValue(m)
+	return err
+}
+
+type fallbackValue Fallback
+
+func (v *fallbackValue) String() string { return Fallback(*v).String() }
+func (v *fallbackValue) Set(s string) error {
+	f, err := ParseFallback(s)
+	*v = fallbackValue(f)
+	return err
+}
+
+type unknownValue bool
+
+func (v *unknownValue) String() string {
+	if *v {
+		return "reject"
+	}
+	return "pass"
+}
+
+func (v *unknownValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "pass":
+		*v = false
+	case "reject":
+		*v = true
+	default:
+		return fmt.Errorf("%q: want pass or reject", s)
+	}
+	return nil
+}
+
+// pairs splits "a=1,b=2" (spaces allowed) for the map-valued settings.
+func pairs(s string, each func(k, v string) error) error {
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(p, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" {
+			return fmt.Errorf("%q: want name=value", p)
+		}
+		if err := each(k, v); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func joinMap[V any](m map[string]V, str func(V) string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + str(m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+type opModesValue map[string]Mode
+
+func (v *opModesValue) String() string { return joinMap(*v, Mode.String) }
+func (v *opModesValue) Set(s string) error {
+	return pairs(s, func(k, val string) error {
+		m, err := ParseMode(val)
+		if err != nil {
+			return err
+		}
+		if *v == nil {
+			*v = map[string]Mode{}
+		}
+		(*v)[k] = m
+		return nil
+	})
+}
+
+type opBudgetsValue map[string]time.Duration
+
+func (v *opBudgetsValue) String() string { return joinMap(*v, time.Duration.String) }
+func (v *opBudgetsValue) Set(s string) error {
+	return pairs(s, func(k, val string) error {
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return errors.New("want a duration such as 1500ms")
+		}
+		if *v == nil {
+			*v = map[string]time.Duration{}
+		}
+		(*v)[k] = d
+		return nil
+	})
+}
+
+type rulesValue map[string]validate.Severity
+
+func (v *rulesValue) String() string { return joinMap(*v, validate.Severity.String) }
+func (v *rulesValue) Set(s string) error {
+	return pairs(s, func(k, val string) error {
+		sev, err := validate.ParseSeverity(val)
+		if err != nil {
+			return err
+		}
+		if *v == nil {
+			*v = map[string]validate.Severity{}
+		}
+		(*v)[k] = sev
+		return nil
+	})
+}

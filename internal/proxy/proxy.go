@@ -1,0 +1,551 @@
+package proxy
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/pool"
+	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/validate"
+)
+
+// Options are the proxy's collaborators; Config is its settings.
+type Options struct {
+	// Operations are the spec operations to route and validate (gen.Operations).
+	Operations []validate.Operation
+	// Pool is the upstream client. Its lifecycle (Start, Close) is the caller's.
+	Pool *pool.Pool
+	// Outbox keeps open-fallback requests for resending. Nil means a
+	// LogEnqueuer on Logger: nothing is kept.
+	Outbox outbox.Enqueuer
+	// Logger nil means slog.Default().
+	Logger *slog.Logger
+	// APIKey, when set, is injected as Basic auth; it may be reloaded while
+	// serving. Nil or empty keeps the client's own Authorization.
+	APIKey *secret.Key
+}
+
+// Proxy is the request path: route, validate, decide, forward within the
+// budget, fall back. Handler is its fasthttp handler.
+type Proxy struct {
+	cfg     Config
+	ops     []*opState
+	pt      *opState // passthrough: paths outside the spec
+	pool    *pool.Pool
+	outbox  outbox.Enqueuer
+	log     *slog.Logger
+	br      *breaker
+	m       *metrics
+	reports sync.Pool
+
+	apiKey     *secret.Key
+	auth       atomic.Pointer[authCache]
+	siteID     []byte
+	apiVersion []byte
+}
+
+type authCache struct {
+	gen uint64
+	val []byte
+}
+
+// opState is one operation with its settings and its metric children,
+// resolved once so that the request path does no label lookups.
+type opState struct {
+	op       validate.Operation
+	route    route
+	mode     Mode
+	budget   time.Duration
+	shape    fallbackShape
+	forwarded, rejected, fallbackN, passthrough,
+	unknown, tooLarge prometheus.Counter
+	fbTimeout, fbUpstream, fbCircuit prometheus.Counter
+	drift, retries                   prometheus.Counter
+	validation, upstream, total      prometheus.Observer
+}
+
+// New builds a proxy. cfg must have passed Check.
+func New(cfg Config, o Options) (*Proxy, error) {
+	if o.Pool == nil {
+		return nil, errors.New("proxy: no upstream pool")
+	}
+	if err := cfg.Check(o.Operations); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Outbox == nil {
+		o.Outbox = LogEnqueuer{Logger: o.Logger}
+	}
+	p := &Proxy{
+		cfg:        cfg,
+		pool:       o.Pool,
+		outbox:     o.Outbox,
+		log:        o.Logger,
+		br:         newBreaker(cfg.BreakerFailures, cfg.BreakerCooldown),
+		apiKey:     o.APIKey,
+		siteID:     []byte(cfg.SiteID),
+		apiVersion: []byte(cfg.APIVersion),
+	}
+	p.m = newMetrics(o.Pool, p.br)
+	severities := cfg.Rules
+	p.reports.New = func() any {
+		return &validate.Report{Violations: make([]validate.Violation, 0, 16), Severities: severities}
+	}
+	for _, op := range o.Operations {
+		r, err := compileRoute(op.Method, op.Path)
+		if err != nil {
+			return nil, fmt.Errorf("operation %s: %w", op.ID, err)
+		}
+		st := p.newOpState(op.ID, cfg.modeOf(op.ID), cfg.budgetOf(op.ID))
+		st.op, st.route, st.shape = op, r, shapeOf(op.ID, op.Path)
+		p.ops = append(p.ops, st)
+	}
+	p.pt = p.newOpState("passthrough", ModeOff, cfg.Budget)
+	return p, nil
+}
+
+func (p *Proxy) newOpState(id string, mode Mode, budget time.Duration) *opState {
+	m := p.m
+	ms := mode.String()
+	if id == "passthrough" {
+		ms = "none"
+	}
+	return &opState{
+		mode:        mode,
+		budget:      budget,
+		forwarded:   m.requests.WithLabelValues(id, ms, outcomeForwarded),
+		rejected:    m.requests.WithLabelValues(id, ms, outcomeRejected),
+		fallbackN:   m.requests.WithLabelValues(id, ms, outcomeFallback),
+		passthrough: m.requests.WithLabelValues(id, ms, outcomePassthrough),
+		unknown:     m.requests.WithLabelValues(id, ms, outcomeUnknown),
+		tooLarge:    m.requests.WithLabelValues(id, ms, outcomeTooLarge),
+		fbTimeout:   m.fallbacks.WithLabelValues(id, reasonTimeout),
+		fbUpstream:  m.fallbacks.WithLabelValues(id, reasonUpstream),
+		fbCircuit:   m.fallbacks.WithLabelValues(id, reasonCircuit),
+		drift:       m.drift.WithLabelValues(id),
+		retries:     m.retries.WithLabelValues(id),
+		validation:  m.validation.WithLabelValues(id),
+		upstream:    m.upstream.WithLabelValues(id),
+		total:       m.total.WithLabelValues(id),
+	}
+}
+
+// match finds the operation of a request; nil means a path outside the spec.
+func (p *Proxy) match(method, path []byte) (*opState, []byte) {
+	for _, st := range p.ops {
+		if id, ok := st.route.match(method, path); ok {
+			return st, id
+		}
+	}
+	return nil, nil
+}
+
+// Handler serves one request. The body was read by the server, once, under
+// the --max-body cap; the same bytes are validated and forwarded.
+func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
+	st, orderID := p.match(ctx.Method(), ctx.Path())
+	if st == nil {
+		p.passthrough(ctx)
+		return
+	}
+	deadline := ctx.Time().Add(st.budget)
+	body := ctx.PostBody()
+	found := -1 // violations found; -1: not checked
+	if st.mode != ModeOff && st.op.Request != nil {
+		r := p.reports.Get().(*validate.Report)
+		r.Reset()
+		t0 := time.Now()
+		st.op.Request(body, r)
+		st.validation.Observe(time.Since(t0).Seconds())
+		found = len(r.Violations)
+		if found > 0 {
+			p.countViolations(r)
+			if st.mode == ModeEnforce && r.Errors() > 0 {
+				p.reject(ctx, st, orderID, r)
+				p.reports.Put(r)
+				st.rejected.Inc()
+				st.total.Observe(time.Since(ctx.Time()).Seconds())
+				return
+			}
+			p.logViolations(ctx, st, orderID, r, "forwarded with violations")
+		}
+		p.reports.Put(r)
+	}
+
+	clientClose := p.prepare(&ctx.Request)
+	t0 := time.Now()
+	res := p.call(&ctx.Request, &ctx.Response, deadline, st)
+	st.upstream.Observe(time.Since(t0).Seconds())
+	if res != resOK {
+		p.fallback(ctx, st, orderID, res, clientClose, body)
+		st.total.Observe(time.Since(ctx.Time()).Seconds())
+		return
+	}
+	p.finish(&ctx.Response, clientClose)
+	if found > 0 || (found == 0 && st.mode == ModeReport) {
+		var buf [20]byte
+		ctx.Response.Header.SetBytesV(HeaderViolations, strconv.AppendInt(buf[:0], int64(found), 10))
+	}
+	if p.cfg.CheckResponses && st.mode != ModeOff {
+		p.checkResponse(ctx, st, orderID)
+	}
+	st.forwarded.Inc()
+	st.total.Observe(time.Since(ctx.Time()).Seconds())
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		p.log.LogAttrs(context.Background(), slog.LevelDebug, "request",
+			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+			slog.String("outcome", outcomeForwarded), slog.Int("status", ctx.Response.StatusCode()),
+			slog.Duration("duration", time.Since(ctx.Time())))
+	}
+}
+
+// passthrough forwards a path outside the spec untouched (credentials and
+// hop-by-hop headers aside), or rejects it with --unknown-routes reject.
+func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx) {
+	st := p.pt
+	if p.cfg.RejectUnknown {
+		writeJSON(ctx, fasthttp.StatusNotFound, contentJSON,
+			appendFailed(nil, "Not found: orderguard forwards only the Forter operations it knows (--unknown-routes reject)"))
+		st.unknown.Inc()
+		return
+	}
+	clientClose := p.prepare(&ctx.Request)
+	t0 := time.Now()
+	res := p.call(&ctx.Request, &ctx.Response, ctx.Time().Add(st.budget), st)
+	st.upstream.Observe(time.Since(t0).Seconds())
+	if res != resOK {
+		// Not an operation the outbox can replay: answer as --fallback closed.
+		p.failClosed(ctx, st, res, clientClose)
+		st.total.Observe(time.Since(ctx.Time()).Seconds())
+		return
+	}
+	p.finish(&ctx.Response, clientClose)
+	st.passthrough.Inc()
+	st.total.Observe(time.Since(ctx.Time()).Seconds())
+}
+
+// Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
+// Connection and Transfer-Encoding are handled by fasthttp's own fields.
+var hopHeaders = []string{"Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Trailer", "Upgrade", "Transfer-Encoding"}
+
+// prepare turns the client's request into the upstream request, in place:
+// hop-by-hop headers out, upstream host in, credentials injected. It returns
+// whether the client asked to close its connection.
+func (p *Proxy) prepare(req *fasthttp.Request) (clientClose bool) {
+	clientClose = req.Header.ConnectionClose()
+	if clientClose {
+		req.Header.ResetConnectionClose() // the upstream connection stays warm
+	}
+	for _, h := range hopHeaders {
+		req.Header.Del(h)
+	}
+	p.pool.Target(req)
+	if a := p.authorization(); a != nil {
+		req.Header.SetBytesV(fasthttp.HeaderAuthorization, a)
+	}
+	if len(p.siteID) > 0 {
+		req.Header.SetBytesV("x-forter-siteid", p.siteID)
+	}
+	if len(p.apiVersion) > 0 && len(req.Header.Peek("api-version")) == 0 {
+		req.Header.SetBytesV("api-version", p.apiVersion)
+	}
+	return clientClose
+}
+
+// finish makes the upstream's answer the client's: hop-by-hop headers out,
+// and the client connection kept or closed as the client, not Forter, asked.
+func (p *Proxy) finish(resp *fasthttp.Response, clientClose bool) {
+	for _, h := range hopHeaders {
+		resp.Header.Del(h)
+	}
+	if clientClose {
+		resp.SetConnectionClose()
+	} else {
+		resp.Header.ResetConnectionClose()
+	}
+}
+
+// authorization is the Basic header of the configured API key, rebuilt only
+// when the key was reloaded.
+func (p *Proxy) authorization() []byte {
+	if !p.apiKey.IsSet() {
+		return nil
+	}
+	gen := p.apiKey.Generation()
+	if c := p.auth.Load(); c != nil && c.gen == gen {
+		return c.val
+	}
+	key := p.apiKey.Value().Reveal()
+	v := make([]byte, 0, 6+base64.StdEncoding.EncodedLen(len(key)+1))
+	v = append(v, "Basic "...)
+	v = base64.StdEncoding.AppendEncode(v, []byte(key+":"))
+	p.auth.Store(&authCache{gen: gen, val: v})
+	return v
+}
+
+// result is how an upstream call ended.
+type result uint8
+
+const (
+	resOK       result = iota // an answer to pass on (2xx, 4xx incl. 429, other 5xx)
+	resTimeout                // the budget ran out
+	resUpstream               // connection error, 500/502/503/504, answer too large
+	resCircuit                // the circuit is open: not tried
+)
+
+// Fallback reasons, as X-Orderguard-Fallback and the reason label spell them.
+const (
+	reasonTimeout  = "timeout"
+	reasonUpstream = "upstream-error"
+	reasonCircuit  = "circuit-open"
+)
+
+func (r result) reason() string {
+	switch r {
+	case resTimeout:
+		return reasonTimeout
+	case resCircuit:
+		return reasonCircuit
+	}
+	return reasonUpstream
+}
+
+// call sends req upstream with at most one retry, and says how it ended.
+// One place decides whether to try again (tryAgain).
+func (p *Proxy) call(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, st *opState) result {
+	for attempt := 0; ; attempt++ {
+		ok, probe := p.br.allow()
+		if !ok {
+			return resCircuit
+		}
+		err := p.pool.Do(req, resp, deadline)
+		res, retryable := classify(err, resp, deadline)
+		if res == resOK {
+			p.br.success(probe)
+			return resOK
+		}
+		p.br.failure(probe)
+		if !p.tryAgain(attempt, retryable, deadline) {
+			return res
+		}
+		st.retries.Inc()
+	}
+}
+
+// tryAgain allows one retry, only for a retryable failure, and only while
+// --retry-min-remaining of the budget is left.
+func (p *Proxy) tryAgain(attempt int, retryable bool, deadline time.Time) bool {
+	return attempt == 0 && retryable && time.Until(deadline) >= p.cfg.RetryMinRemaining
+}
+
+// classify maps an upstream outcome to a result and whether a retry may help.
+// Retryable: a connection error, a timeout before any answer (fasthttp reports
+// no answer on ErrTimeout), and 500/502/503/504. Never a 4xx.
+func classify(err error, resp *fasthttp.Response, deadline time.Time) (result, bool) {
+	if err == nil {
+		switch resp.StatusCode() {
+		case fasthttp.StatusInternalServerError, fasthttp.StatusBadGateway,
+			fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout:
+			return resUpstream, true
+		}
+		return resOK, false
+	}
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		return resUpstream, false // the same answer would come again
+	case errors.Is(err, pool.ErrClosed):
+		return resUpstream, false
+	case !time.Now().Before(deadline):
+		return resTimeout, false
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout):
+		return resTimeout, true
+	}
+	return resUpstream, true
+}
+
+// fallback answers for Forter: open, "not reviewed" in the operation's shape
+// once the outbox holds the request; closed, or when the outbox cannot
+// write, 504/502 in Forter's error shape.
+func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, res result, clientClose bool, body []byte) {
+	switch res {
+	case resTimeout:
+		st.fbTimeout.Inc()
+	case resCircuit:
+		st.fbCircuit.Inc()
+	default:
+		st.fbUpstream.Inc()
+	}
+	if p.cfg.Fallback == FallbackOpen {
+		err := p.outbox.Enqueue(outbox.Request{
+			Operation: st.op.ID,
+			OrderID:   string(orderID),
+			Method:    string(ctx.Method()),
+			Path:      string(ctx.RequestURI()),
+			Header:    keptHeaders(&ctx.Request.Header),
+			Body:      append([]byte(nil), body...),
+			FirstTry:  ctx.Time(),
+		})
+		if err == nil {
+			ctx.Response.Reset()
+			if clientClose {
+				ctx.Response.SetConnectionClose()
+			}
+			ctx.Response.Header.Set(HeaderFallback, res.reason())
+			b, status := appendFallback(nil, st.shape, orderID)
+			writeJSON(ctx, status, contentJSON, b)
+			st.fallbackN.Inc()
+			p.log.LogAttrs(context.Background(), slog.LevelWarn, "fallback answered, request queued for resend",
+				slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+				slog.String("reason", res.reason()), slog.Duration("duration", time.Since(ctx.Time())))
+			return
+		}
+		p.m.outboxErrs.Inc()
+		p.log.LogAttrs(context.Background(), slog.LevelError, "outbox could not keep the request; answering as --fallback closed",
+			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)), slog.String("error", err.Error()))
+	}
+	p.failClosed(ctx, st, res, clientClose)
+	if p.cfg.Fallback == FallbackClosed {
+		p.log.LogAttrs(context.Background(), slog.LevelWarn, "upstream failed, answered as --fallback closed",
+			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+			slog.String("reason", res.reason()), slog.Duration("duration", time.Since(ctx.Time())))
+	}
+}
+
+// failClosed answers 504 (timeout) or 502 in Forter's error shape; see
+// statusError in caddy: one place maps failures to status codes.
+func (p *Proxy) failClosed(ctx *fasthttp.RequestCtx, st *opState, res result, clientClose bool) {
+	ctx.Response.Reset()
+	if clientClose {
+		ctx.Response.SetConnectionClose()
+	}
+	ctx.Response.Header.Set(HeaderFallback, res.reason())
+	status, msg := fasthttp.StatusBadGateway, "Forter could not be reached"
+	switch res {
+	case resTimeout:
+		status, msg = fasthttp.StatusGatewayTimeout, "Forter did not answer within the budget"
+	case resCircuit:
+		msg = "Forter is unavailable (orderguard's circuit breaker is open)"
+	}
+	writeJSON(ctx, status, contentJSON, appendFailed(nil, msg))
+	st.fallbackN.Inc()
+}
+
+// keptHeaders are the headers the outbox resends: the ones that matter to
+// Forter, never Authorization (the resender injects its own credentials).
+func keptHeaders(h *fasthttp.RequestHeader) map[string]string {
+	out := map[string]string{}
+	h.VisitAll(func(k, v []byte) {
+		name := strings.ToLower(string(k))
+		if name == "api-version" || name == "content-type" || strings.HasPrefix(name, "x-forter-") {
+			out[name] = string(v)
+		}
+	})
+	return out
+}
+
+// reject answers an enforce-mode request whose body breaks the spec.
+func (p *Proxy) reject(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, r *validate.Report) {
+	problem := wantsProblem(&ctx.Request.Header)
+	body := appendMalformed(make([]byte, 0, 256+128*len(r.Violations)), r, problem, ctx.Path())
+	ct := contentJSON
+	if problem {
+		ct = contentProblem
+	}
+	var buf [20]byte
+	ctx.Response.Header.SetBytesV(HeaderViolations, strconv.AppendInt(buf[:0], int64(len(r.Violations)), 10))
+	writeJSON(ctx, fasthttp.StatusBadRequest, ct, body)
+	p.logViolations(ctx, st, orderID, r, "rejected")
+}
+
+func (p *Proxy) countViolations(r *validate.Report) {
+	for i := range r.Violations {
+		v := &r.Violations[i]
+		p.m.violations.WithLabelValues(v.Rule, v.Kind.String()).Inc()
+	}
+}
+
+// logViolations writes one line: rule ids and pointers, never values.
+func (p *Proxy) logViolations(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, r *validate.Report, what string) {
+	var sb strings.Builder
+	for i := range r.Violations {
+		v := &r.Violations[i]
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(v.Rule)
+		sb.WriteByte('@')
+		sb.WriteString(v.Pointer)
+		if v.Severity == validate.SeverityWarning {
+			sb.WriteString("(warning)")
+		}
+	}
+	level := slog.LevelInfo
+	if st.mode == ModeReport {
+		level = slog.LevelWarn
+	}
+	p.log.LogAttrs(context.Background(), level, "request "+what,
+		slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+		slog.String("mode", st.mode.String()), slog.Int("errors", r.Errors()),
+		slog.Int("warnings", r.Warnings()), slog.String("violations", sb.String()))
+}
+
+// checkResponse validates Forter's answer in report-only mode: drift is
+// counted and logged at debug level; the answer passes unchanged.
+func (p *Proxy) checkResponse(ctx *fasthttp.RequestCtx, st *opState, orderID []byte) {
+	resp := &ctx.Response
+	code := resp.StatusCode()
+	var f validate.Func
+	switch {
+	case code >= 200 && code < 300:
+		f = st.op.Response
+	case code >= 400 && code < 500:
+		f = st.op.Error
+	}
+	if f == nil || len(resp.Header.ContentEncoding()) > 0 {
+		return
+	}
+	r := p.reports.Get().(*validate.Report)
+	r.Reset()
+	f(resp.Body(), r)
+	if r.Errors() > 0 {
+		st.drift.Inc()
+		if p.log.Enabled(context.Background(), slog.LevelDebug) {
+			var sb strings.Builder
+			for i := range r.Violations {
+				sb.WriteString(r.Violations[i].Rule + "@" + r.Violations[i].Pointer + " ")
+			}
+			p.log.LogAttrs(context.Background(), slog.LevelDebug, "response drift",
+				slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+				slog.Int("status", code), slog.String("violations", strings.TrimSpace(sb.String())))
+		}
+	}
+	p.reports.Put(r)
+}
+
+// TooLarge counts a request refused by the server for its body size; the
+// answer itself is written by the server's error handler.
+func (p *Proxy) TooLarge(method, path []byte) {
+	if st, _ := p.match(method, path); st != nil {
+		st.tooLarge.Inc()
+		return
+	}
+	p.pt.tooLarge.Inc()
+}
+
+// CircuitState is 0 closed, 1 open, 2 half-open.
+func (p *Proxy) CircuitState() int32 { return p.br.state.Load() }

@@ -1,0 +1,164 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderguard/orderguard/internal/inbound"
+)
+
+// ServeOptions say where the proxy listens and what the admin listener adds.
+type ServeOptions struct {
+	// Listener is where checkout code connects (inbound.Listen makes TCP,
+	// TLS or Unix socket listeners). Serve closes it.
+	Listener net.Listener
+	// Admin, when set, serves /healthz, /readyz and /metrics (and
+	// AdminHandlers) with net/http. Serve closes it.
+	Admin net.Listener
+	// Limits are the inbound limits (timeouts, header size and count,
+	// concurrency). MaxBodyBytes is taken from Config.MaxBody.
+	Limits inbound.Limits
+	// Ready are readiness checks besides the upstream's (the outbox can
+	// write); an error makes /readyz answer 503 with its text.
+	Ready map[string]func() error
+	// AdminHandlers are more admin routes, e.g. "/outbox/" → the outbox's API.
+	AdminHandlers map[string]http.Handler
+	// Wrap, when set, wraps the proxy's handler (inbound authentication).
+	Wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler
+	// ShutdownGrace is added to the longest budget for requests in flight
+	// at shutdown (default 1s).
+	ShutdownGrace time.Duration
+}
+
+// Serve serves until ctx is done, then shuts down gracefully: /readyz turns
+// 503, listeners close (no new connections), requests in flight finish within
+// their budget, idle connections close; then it returns nil.
+func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
+	if o.Listener == nil {
+		return errors.New("proxy serve: no listener")
+	}
+	var stopping atomic.Bool
+	limits := o.Limits
+	limits.MaxBodyBytes = p.cfg.MaxBody
+	h, _ := limits.Wrap(p.Handler)
+	if o.Wrap != nil {
+		h = o.Wrap(h)
+	}
+	srv := &fasthttp.Server{
+		Handler:                      h,
+		Name:                         "orderguard",
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true, // answers in flight at shutdown carry Connection: close
+		Logger:                       quietLogger{p.log},
+	}
+	limits.Apply(srv)
+	srv.ErrorHandler = func(c *fasthttp.RequestCtx, err error) {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			p.TooLarge(c.Method(), c.Path())
+		}
+		inbound.ErrorHandler(c, err)
+	}
+
+	var admin *http.Server
+	errc := make(chan error, 2)
+	if o.Admin != nil {
+		admin = &http.Server{
+			Handler:           p.adminMux(&stopping, o),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+		go func() {
+			if err := admin.Serve(o.Admin); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("admin listener: %w", err)
+			}
+		}()
+	}
+	go func() {
+		if err := srv.Serve(o.Listener); err != nil {
+			errc <- fmt.Errorf("proxy listener: %w", err)
+		}
+	}()
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	stopping.Store(true)
+	grace := o.ShutdownGrace
+	if grace <= 0 {
+		grace = time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), p.cfg.MaxBudget()+grace)
+	defer cancel()
+	p.log.Info("shutting down: no new connections, finishing requests in flight", slog.Duration("within", p.cfg.MaxBudget()+grace))
+	err := srv.ShutdownWithContext(sctx)
+	if admin != nil {
+		aerr := admin.Shutdown(sctx)
+		err = errors.Join(err, aerr)
+	}
+	if serveErr != nil {
+		return serveErr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	p.log.Info("stopped")
+	return nil
+}
+
+func (p *Proxy) adminMux(stopping *atomic.Bool, o ServeOptions) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		failed := map[string]string{}
+		if stopping.Load() {
+			failed["server"] = "shutting down"
+		}
+		if !p.pool.Ready() {
+			failed["upstream"] = "not warm: no answer from " + p.pool.Addr()
+		}
+		for name, check := range o.Ready {
+			if err := check(); err != nil {
+				failed[name] = err.Error()
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if len(failed) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "not ready", "failed": failed})
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(p.m.reg, promhttp.HandlerOpts{}))
+	for path, h := range o.AdminHandlers {
+		mux.Handle(path, h)
+	}
+	return mux
+}
+
+// quietLogger sends fasthttp's connection-level messages to slog at debug
+// level: with SecureErrorLogMessage they carry no request bytes, and a
+// client hanging up is not worth a line at info.
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) Printf(format string, args ...any) {
+	if q.l.Enabled(context.Background(), slog.LevelDebug) {
+		q.l.Debug(fmt.Sprintf(format, args...))
+	}
+}
