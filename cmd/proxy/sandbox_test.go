@@ -154,7 +154,7 @@ func statusUpdate(t *testing.T, url, certPath string) int {
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode == 200 && got["message"] != "Transaction #cli-1 status received" {
+	if resp.StatusCode == 200 && got["message"] != "Transaction #cli-1 status recieved" {
 		t.Errorf("answer %v", got)
 	}
 	return resp.StatusCode

@@ -197,11 +197,12 @@ func appendAccount(b []byte, o Outcome) []byte {
 	return append(b, '}')
 }
 
-// appendStatus writes the Order Status answer. Forter's recorded answer
-// spells it "recieved"; the documented spelling is used here.
+// appendStatus writes the Order Status answer with Forter's own spelling,
+// "recieved", as recorded in 2018 and 2019 and in the spec's example: a
+// client that matches the message byte for byte must not break here.
 func appendStatus(b []byte, orderID string) []byte {
 	b = append(b, `{"status":"success","message":`...)
-	b = appendJSONString(b, "Transaction #"+orderID+" status received")
+	b = appendJSONString(b, "Transaction #"+orderID+" status recieved")
 	return append(b, '}')
 }
 

@@ -158,7 +158,7 @@ func TestStatusAnswer(t *testing.T) {
 	c := client(t, r, false)
 	for _, m := range []string{"POST", "PUT"} {
 		code, got := mustDo(t, c, r, req{method: m, path: "/v2/status/statusfortertest12345", body: `{"orderId":"statusfortertest12345","updatedStatus":"CANCELED_BY_MERCHANT"}`})
-		want := map[string]any{"status": "success", "message": "Transaction #statusfortertest12345 status received"}
+		want := map[string]any{"status": "success", "message": "Transaction #statusfortertest12345 status recieved"}
 		if code != 200 || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s status: %d %v, want 200 %v", m, code, got, want)
 		}

@@ -120,7 +120,7 @@ func mustDo(t testing.TB, c *http.Client, r *Running, q req) (int, map[string]an
 // workarea-forter, /work/shared/realworld), so it passes the generated
 // validators.
 var orderTemplate = func() map[string]any {
-	b, err := os.ReadFile("testdata/order.json")
+	b, err := os.ReadFile("testdata/recorded/order-request/workarea_01_get-decision_approve.json")
 	if err != nil {
 		panic(err)
 	}
@@ -166,7 +166,7 @@ var validOrder = orderBody("any", "")
 
 // statusBody is a recorded status update Forter's sandbox accepted.
 var statusBody = func() string {
-	b, err := os.ReadFile("testdata/status.json")
+	b, err := os.ReadFile("testdata/recorded/status-request/workarea_01_update-status_canceled-by-merchant.json")
 	if err != nil {
 		panic(err)
 	}
