@@ -3,12 +3,16 @@ package sandbox
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"net/http"
 	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/orderguard/orderguard/internal/validate"
 )
@@ -297,5 +301,62 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
+	}
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	r := start(t, Options{Config: Config{MaxBodySize: 512}})
+	c := client(t, r, true)
+	code, got := mustDo(t, c, r, req{path: "/v2/orders/big", body: validOrder})
+	if want := (map[string]any{"status": "failed", "message": "request body too large"}); code != 413 || !reflect.DeepEqual(got, want) {
+		t.Errorf("%d-byte body over a 512-byte cap: %d %v, want 413 %v", len(validOrder), code, got, want)
+	}
+}
+
+// The handler mounted on a caller's own fasthttp server: Close still
+// releases the requests it holds.
+func TestHandlerOnCallersServer(t *testing.T) {
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := fasthttputil.NewInmemoryListener()
+	hs := &fasthttp.Server{Handler: srv.Handler()}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	defer func() {
+		ln.Close()
+		<-served
+	}()
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+
+	res := make(chan error, 1)
+	go func() {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.SetRequestURI("http://sandbox/v2/orders/own-1")
+		req.Header.SetMethod("POST")
+		req.Header.Set(FaultHeader, "hang")
+		res <- c.Do(req, resp)
+	}()
+	for srv.Received().Order(EndpointOrderV2, "own-1").Status[StatusHang] == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := <-res; err == nil {
+		t.Error("hung request answered after Close")
+	}
+}
+
+func TestListenAndServeBadAddress(t *testing.T) {
+	srv, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.ListenAndServe("127.0.0.1:notaport"); err == nil || !strings.Contains(err.Error(), "sandbox listen") {
+		t.Errorf("ListenAndServe on a bad address: %v", err)
 	}
 }

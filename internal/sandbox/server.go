@@ -121,7 +121,8 @@ func (s *Server) register(ln net.Listener) (*fasthttp.Server, net.Listener) {
 		NoDefaultContentType:         true,
 		// fasthttp logs connection errors, which resets and hangs cause on
 		// purpose; a test double should not fill a test's output.
-		Logger: quietLogger{},
+		Logger:       quietLogger{},
+		ErrorHandler: parseError,
 	}
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS)
@@ -262,6 +263,23 @@ func (g *generation) close() {
 	close(g.done)
 	for c := range g.hung {
 		_ = c.Close()
+	}
+}
+
+// parseError answers requests fasthttp could not read in Forter's short
+// error shape rather than fasthttp's plain text.
+func parseError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeFailed(ctx, fasthttp.StatusRequestEntityTooLarge, "request body too large")
+	case errors.As(err, &small):
+		writeFailed(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeFailed(ctx, fasthttp.StatusRequestTimeout, "request timeout")
+	default:
+		writeFailed(ctx, fasthttp.StatusBadRequest, "malformed HTTP request")
 	}
 }
 
