@@ -35,6 +35,9 @@ func startProc(name, bin string, args []string, logDir string) (*proc, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	// Relative files a child creates (orderguard serve's data/outbox.db) land
+	// beside its log, never in the checkout.
+	cmd.Dir = logDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()

@@ -74,12 +74,13 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s: %d answers with status %s", name, n, code)
 			}
 		}
-		// One payload in ten is invalid: orderguard in enforce mode rejects it,
+		// One payload file in 11 is invalid: orderguard in enforce mode rejects it,
 		// every other target passes it to the sandbox (which does not validate here).
-		// Open-loop runs send the files in turn, so exactly one answer in ten.
+		// Open-loop runs send the files in turn, so one answer in 11, give or take one.
 		if run.Target == TargetOrderguard {
-			if run.Rate > 0 && bad*10 != run.Responses || bad == 0 || ok == 0 {
-				t.Errorf("%s: %d accepted, %d rejected; want one in ten rejected (lint agrees on the payloads)", name, ok, bad)
+			want := run.Responses / 11
+			if run.Rate > 0 && (bad < want-1 || bad > want+1) || bad == 0 || ok == 0 {
+				t.Errorf("%s: %d accepted, %d rejected; want one in 11 rejected (lint agrees on the payloads)", name, ok, bad)
 			}
 		} else if bad != 0 {
 			t.Errorf("%s: %d rejected, want none", name, bad)
@@ -96,7 +97,7 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("target %s: peak RSS %d, CPU %v", tg.Name, tg.PeakRSS, tg.CPUSeconds)
 		}
 	}
-	if len(rep.Figures) != 2 {
+	if len(rep.Figures) != 1 {
 		t.Errorf("figures %+v, want the throughput figure and, without a 5000 req/s run, no p99 one", rep.Figures)
 	}
 

@@ -163,7 +163,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 				mode = "report"
 			}
 			t.command = "orderguard serve --mode " + mode
-			if t.proc, t.url, err = startOrderguard(start, name, mode, sandboxURL); err != nil {
+			if t.proc, t.url, err = startOrderguard(start, name, mode, sandboxURL, filepath.Join(logDir, name+"-outbox.db")); err != nil {
 				return nil, err
 			}
 		case strings.HasPrefix(name, "url="):
@@ -256,7 +256,7 @@ func round2(c report.CPU) report.CPU {
 
 // startOrderguard starts `orderguard serve` on free loopback ports and waits
 // until its admin listener says it is ready.
-func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream string) (*proc, string, error) {
+func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream, outbox string) (*proc, string, error) {
 	listen, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -265,7 +265,7 @@ func startOrderguard(start func(string, ...string) (*proc, error), name, mode, u
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := start(name, "serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode)
+	p, err := start(name, "serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--outbox", outbox)
 	if err != nil {
 		return nil, "", err
 	}
