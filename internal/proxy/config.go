@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -116,6 +117,22 @@ type Config struct {
 
 	LogFormat string // --log-format json|text
 	LogLevel  string // --log-level debug|info|warn|error
+
+	// The inbound side (internal/inbound): who may connect, and what one
+	// client can make the proxy hold.
+	InsecureListen       bool          // --insecure-listen: serve a non-loopback --listen without inbound authentication
+	ClientCA             string        // --client-ca: PEM of CAs whose client certificates are required (mTLS)
+	TLSCert              string        // --tls-cert: the proxy's own certificate for TLS on --listen
+	TLSKey               string        // --tls-key: its private key
+	InboundSecretFile    string        // --inbound-secret-file (or ORDERGUARD_INBOUND_SECRET): shared secret clients send
+	InboundSecretHeader  string        // --inbound-secret-header: the header it travels in
+	SecretReloadInterval time.Duration // --secret-reload-interval: re-read secret files this often (0: only on SIGHUP)
+	MaxConcurrent        int           // --max-concurrent: requests served at once; more get 503
+	ReadTimeout          time.Duration // --read-timeout: reading one whole request
+	WriteTimeout         time.Duration // --write-timeout: writing one answer
+	IdleTimeout          time.Duration // --idle-timeout: keep-alive connections idle this long are closed
+	MaxHeaderBytes       int           // --max-header-bytes: request line plus header; larger gets 431
+	MaxHeaders           int           // --max-headers: header fields; more get 431
 }
 
 // Defaults returns the configuration of `orderguard serve` with no flags.
@@ -145,6 +162,13 @@ func Defaults() Config {
 		OutboxMaxAge:         7 * 24 * time.Hour,
 		LogFormat:            "json",
 		LogLevel:             "info",
+		InboundSecretHeader:  inbound.DefaultSecretHeader,
+		MaxConcurrent:        inbound.DefaultMaxConcurrent,
+		ReadTimeout:          inbound.DefaultReadTimeout,
+		WriteTimeout:         inbound.DefaultWriteTimeout,
+		IdleTimeout:          inbound.DefaultIdleTimeout,
+		MaxHeaderBytes:       inbound.DefaultMaxHeaderBytes,
+		MaxHeaders:           inbound.DefaultMaxHeaders,
 	}
 }
 
@@ -207,6 +231,28 @@ func (c *Config) Check(ops []validate.Operation) error {
 	}
 	if c.OutboxMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("--outbox-max-age %s: want more than 0", c.OutboxMaxAge))
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--read-timeout", c.ReadTimeout}, {"--write-timeout", c.WriteTimeout}, {"--idle-timeout", c.IdleTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s: want more than 0", d.flag, d.v))
+		}
+	}
+	if c.SecretReloadInterval < 0 {
+		errs = append(errs, fmt.Errorf("--secret-reload-interval %s: want 0 (off) or more", c.SecretReloadInterval))
+	}
+	for _, n := range []struct {
+		flag string
+		v    int
+	}{{"--max-concurrent", c.MaxConcurrent}, {"--max-header-bytes", c.MaxHeaderBytes}, {"--max-headers", c.MaxHeaders}} {
+		if n.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %d: want more than 0", n.flag, n.v))
+		}
+	}
+	if c.InboundSecretHeader == "" {
+		errs = append(errs, errors.New("--inbound-secret-header: empty"))
 	}
 	switch c.LogFormat {
 	case "json", "text":

@@ -25,6 +25,10 @@ const EnvPrefix = "ORDERGUARD_"
 // config file, so that it never appears in a process list or a config dump.
 const EnvAPIKey = "ORDERGUARD_API_KEY"
 
+// EnvInboundSecret holds the inbound shared secret itself when
+// --inbound-secret-file is not given (file or environment only, as the API key).
+const EnvInboundSecret = "ORDERGUARD_INBOUND_SECRET"
+
 // EnvConfig names the YAML config file when --config is not given.
 const EnvConfig = "ORDERGUARD_CONFIG"
 
@@ -77,6 +81,19 @@ func settings(c *Config) []setting {
 		{"outbox-max-age", "outbox requests older than this are dead-lettered", (*durationValue)(&c.OutboxMaxAge)},
 		{"log-format", "json or text", (*stringValue)(&c.LogFormat)},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+		{"insecure-listen", "serve a non-loopback --listen with no inbound authentication (otherwise refused)", (*boolValue)(&c.InsecureListen)},
+		{"client-ca", "PEM file of CAs whose client certificates --listen requires (mTLS; needs --tls-cert and --tls-key)", (*stringValue)(&c.ClientCA)},
+		{"tls-cert", "PEM certificate the proxy presents on --listen (TLS)", (*stringValue)(&c.TLSCert)},
+		{"tls-key", "PEM private key of --tls-cert", (*stringValue)(&c.TLSKey)},
+		{"inbound-secret-file", "file holding a shared secret every client must send in --inbound-secret-header (else $" + EnvInboundSecret + "; with neither, no check)", (*stringValue)(&c.InboundSecretFile)},
+		{"inbound-secret-header", "header carrying the inbound shared secret; removed before forwarding", (*stringValue)(&c.InboundSecretHeader)},
+		{"secret-reload-interval", "re-read the API key and inbound secret files this often (for mounted Kubernetes Secrets); 0 re-reads them on SIGHUP only", (*durationValue)(&c.SecretReloadInterval)},
+		{"max-concurrent", "requests served at once; more are answered 503 at once", (*intValue)(&c.MaxConcurrent)},
+		{"read-timeout", "time to read one whole request, header and body; slower clients are cut off", (*durationValue)(&c.ReadTimeout)},
+		{"write-timeout", "time to write one answer to the client", (*durationValue)(&c.WriteTimeout)},
+		{"idle-timeout", "keep-alive client connections idle this long are closed", (*durationValue)(&c.IdleTimeout)},
+		{"max-header-bytes", "largest request line plus header (bytes, or with KiB); larger gets 431", (*sizeValue)(&c.MaxHeaderBytes)},
+		{"max-headers", "most request header fields; more get 431", (*intValue)(&c.MaxHeaders)},
 	}
 }
 
@@ -200,7 +217,8 @@ func Usage(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  --%s\n\t%s (default %s) [$%s]\n", s.name, s.help, d, envName(s.name))
 	}
-	fmt.Fprintf(w, "\nThe API key is read from --api-key-file or $%s only and is never printed.\n", EnvAPIKey)
+	fmt.Fprintf(w, "\nThe API key is read from --api-key-file or $%s only, the inbound secret from\n", EnvAPIKey)
+	fmt.Fprintf(w, "--inbound-secret-file or $%s only; neither is ever printed. SIGHUP re-reads both files.\n", EnvInboundSecret)
 }
 
 // Flag values. Each prints the way it parses, so --help shows defaults as
