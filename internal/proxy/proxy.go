@@ -64,11 +64,11 @@ type authCache struct {
 // opState is one operation with its settings and its metric children,
 // resolved once so that the request path does no label lookups.
 type opState struct {
-	op       validate.Operation
-	route    route
-	mode     Mode
-	budget   time.Duration
-	shape    fallbackShape
+	op     validate.Operation
+	route  route
+	mode   Mode
+	budget time.Duration
+	shape  fallbackShape
 	forwarded, rejected, fallbackN, passthrough,
 	unknown, tooLarge prometheus.Counter
 	fbTimeout, fbUpstream, fbCircuit prometheus.Counter
