@@ -49,8 +49,15 @@ func TestFaultHeader(t *testing.T) {
 		{"500", 500, "Internal server error"},
 		{"503", 503, "Service unavailable"},
 		{"bogus", 400, errBadFault.Error()},
+		{" ", 200, ""}, // an empty header forces nothing
 	} {
 		code, got := mustDo(t, c, r, req{path: "/v2/orders/f1", body: validOrder, headers: fault(tt.fault)})
+		if tt.code == 200 {
+			if code != 200 {
+				t.Errorf("fault %q: %d %v, want 200", tt.fault, code, got)
+			}
+			continue
+		}
 		if code != tt.code || got["status"] != "failed" || got["message"] != tt.msg {
 			t.Errorf("fault %s: %d %v, want %d %q", tt.fault, code, got, tt.code, tt.msg)
 		}
@@ -70,7 +77,7 @@ func TestFaultHeader(t *testing.T) {
 	}
 
 	counts := r.Received().Order(EndpointOrderV2, "f1")
-	if counts.Status[StatusReset] != 1 || counts.Received != 5 || counts.OK != 1 {
+	if counts.Status[StatusReset] != 1 || counts.Received != 6 || counts.OK != 2 {
 		t.Errorf("received log for f1: %+v", counts)
 	}
 }

@@ -93,7 +93,7 @@ func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, r route) string {
 	g := s.gen.Load()
 
 	f, delay := s.drawFault()
-	if v := ctx.Request.Header.Peek(FaultHeader); v != nil {
+	if v := ctx.Request.Header.Peek(FaultHeader); len(bytes.TrimSpace(v)) > 0 {
 		forced, err := parseFault(v)
 		if err != nil {
 			writeFailed(ctx, fasthttp.StatusBadRequest, err.Error())
