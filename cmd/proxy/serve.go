@@ -14,7 +14,10 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/proxy"
@@ -63,6 +66,24 @@ func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
 }
 
 func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
+	// Who may connect is settled first: a refused --listen should not wait
+	// for the sandbox and the upstream warm-up to be reported.
+	inboundSecret, err := secret.Load("inbound secret", cfg.InboundSecretFile, proxy.EnvInboundSecret, nil)
+	if err != nil {
+		return err
+	}
+	in := inbound.Config{
+		Addr:         cfg.Listen,
+		Insecure:     cfg.InsecureListen,
+		SecretHeader: cfg.InboundSecretHeader,
+		Secret:       inboundSecret,
+		ClientCA:     cfg.ClientCA,
+		CertFile:     cfg.TLSCert,
+		KeyFile:      cfg.TLSKey,
+	}
+	if err := inbound.Check(ctx, in); err != nil {
+		return err
+	}
 	poolCfg := pool.Config{
 		Upstream:            cfg.Upstream,
 		CAFile:              cfg.UpstreamCA,
@@ -99,8 +120,10 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
 		log.Info("no API key configured: using a demo key for the embedded sandbox")
 	}
-	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey)
+	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey, inboundSecret)
 	defer stopReload()
+	stopPoll := secret.ReloadEvery(log, cfg.SecretReloadInterval, apiKey, inboundSecret)
+	defer stopPoll()
 
 	up, err := pool.New(poolCfg)
 	if err != nil {
@@ -152,9 +175,28 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 		}()
 	}
 
-	so.Listener, err = net.Listen("tcp", cfg.Listen)
+	so.Limits = inbound.Limits{
+		ReadTimeout:    cfg.ReadTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
+		IdleTimeout:    cfg.IdleTimeout,
+		MaxHeaderBytes: cfg.MaxHeaderBytes,
+		MaxHeaders:     cfg.MaxHeaders,
+		MaxConcurrent:  cfg.MaxConcurrent,
+	}
+	if inboundSecret.IsSet() {
+		so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+			return inbound.RequireSecret(cfg.InboundSecretHeader, inboundSecret, h)
+		}
+	}
+	so.Listener, err = inbound.Listen(ctx, in)
 	if err != nil {
-		return fmt.Errorf("listen %q: %w", cfg.Listen, err)
+		return err
+	}
+	if cfg.InsecureListen && !in.IsUnix() && !in.Authenticated() {
+		if loop, _ := inbound.IsLoopback(ctx, cfg.Listen); !loop {
+			log.Warn("serving a non-loopback address with no inbound authentication (--insecure-listen)",
+				slog.String("listen", cfg.Listen))
+		}
 	}
 	if cfg.AdminListen != "" {
 		so.Admin, err = net.Listen("tcp", cfg.AdminListen)
@@ -171,6 +213,20 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.Duration("budget", cfg.Budget), slog.String("fallback", cfg.Fallback.String()),
-		slog.String("outbox", cfg.OutboxPath), slog.Bool("api_key", apiKey.IsSet()))
+		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()),
+		slog.String("inbound_auth", inboundAuth(in)))
 	return p.Serve(ctx, so)
+}
+
+// inboundAuth names how clients are authenticated, for the startup line.
+func inboundAuth(in inbound.Config) string {
+	switch {
+	case in.ClientCA != "" && in.Secret.IsSet():
+		return "mtls+secret-header"
+	case in.ClientCA != "":
+		return "mtls"
+	case in.Secret.IsSet():
+		return "secret-header " + in.SecretHeader
+	}
+	return "none"
 }
