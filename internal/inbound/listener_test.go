@@ -149,7 +149,8 @@ func TestRequireSecret(t *testing.T) {
 		sawHeader = sawHeader || len(ctx.Request.Header.Peek(DefaultSecretHeader)) > 0
 		ok(ctx)
 	}
-	addr, _ := serve(t, nil, Limits{}, RequireSecret("", key, next))
+	check := &SecretCheck{Key: key}
+	addr, _ := serve(t, nil, Limits{}, check.Wrap(next))
 	cases := []struct {
 		name   string
 		header []string
@@ -192,6 +193,10 @@ func TestRequireSecret(t *testing.T) {
 	}
 	if resp, _ := exchange(t, "tcp", addr, post(`{}`, DefaultSecretHeader+": second-secret")); resp.StatusCode != 200 {
 		t.Errorf("new secret after rotation: %d, want 200", resp.StatusCode)
+	}
+
+	if got := check.Rejected(); got != 5 {
+		t.Errorf("rejected %d, want 5", got)
 	}
 
 	// No key configured: the handler is next itself.

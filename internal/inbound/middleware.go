@@ -15,29 +15,49 @@ import (
 // request, so a rotation by SIGHUP applies to the next request. With no key
 // set, RequireSecret returns next unchanged.
 func RequireSecret(header string, key *secret.Key, next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	if !key.IsSet() {
+	return (&SecretCheck{Header: header, Key: key}).Wrap(next)
+}
+
+// SecretCheck is RequireSecret with a count of refused requests, for metrics.
+type SecretCheck struct {
+	Header   string // default DefaultSecretHeader
+	Key      *secret.Key
+	rejected atomic.Uint64
+	cached   atomic.Pointer[secretBytes]
+}
+
+// Rejected counts requests answered 401.
+func (c *SecretCheck) Rejected() uint64 { return c.rejected.Load() }
+
+// want is the secret as bytes, rebuilt only when the key was reloaded.
+func (c *SecretCheck) want() []byte {
+	gen := c.Key.Generation()
+	if b := c.cached.Load(); b != nil && b.gen == gen {
+		return b.b
+	}
+	b := &secretBytes{gen: gen, b: []byte(c.Key.Value().Reveal())}
+	c.cached.Store(b)
+	return b.b
+}
+
+// Wrap returns next behind the check; next itself when no key is set.
+func (c *SecretCheck) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
+	if !c.Key.IsSet() {
 		return next
 	}
+	header := c.Header
 	if header == "" {
 		header = DefaultSecretHeader
 	}
-	var cached atomic.Pointer[secretBytes]
-	want := func() []byte {
-		gen := key.Generation()
-		if c := cached.Load(); c != nil && c.gen == gen {
-			return c.b
-		}
-		c := &secretBytes{gen: gen, b: []byte(key.Value().Reveal())}
-		cached.Store(c)
-		return c.b
-	}
+	challenge := `OrderguardSecret header="` + header + `"`
 	return func(ctx *fasthttp.RequestCtx) {
 		got := ctx.Request.Header.Peek(header)
-		ok := len(got) > 0 && subtle.ConstantTimeCompare(got, want()) == 1
+		ok := len(got) > 0 && subtle.ConstantTimeCompare(got, c.want()) == 1
 		ctx.Request.Header.Del(header)
 		if !ok {
+			c.rejected.Add(1)
 			answer(ctx, fasthttp.StatusUnauthorized, bodyUnauthorized)
-			ctx.Response.Header.Set("WWW-Authenticate", `OrderguardSecret header="`+header+`"`)
+			ctx.Response.Header.Set("WWW-Authenticate", challenge)
 			return
 		}
 		next(ctx)
