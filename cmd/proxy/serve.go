@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
@@ -184,9 +182,12 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 		MaxConcurrent:  cfg.MaxConcurrent,
 	}
 	if inboundSecret.IsSet() {
-		so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-			return inbound.RequireSecret(cfg.InboundSecretHeader, inboundSecret, h)
-		}
+		check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
+		so.Wrap = check.Wrap
+		p.Registry().MustRegister(inboundAuthRejected(check))
+	}
+	if store != nil {
+		p.Registry().MustRegister(newOutboxCollector(store))
 	}
 	so.Listener, err = inbound.Listen(ctx, in)
 	if err != nil {

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderguard/orderguard/internal/inbound"
+	"github.com/orderguard/orderguard/internal/outbox"
+)
+
+// outboxCollector puts the outbox's state on the proxy's /metrics, read once
+// per scrape (Store.Stats holds the store's lock briefly; no disk access).
+type outboxCollector struct {
+	store *outbox.Store
+
+	depth, dead, oldest, paused, enqueued, delivered, deadLettered, attempts, failures *prometheus.Desc
+}
+
+func newOutboxCollector(s *outbox.Store) *outboxCollector {
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+	return &outboxCollector{
+		store:        s,
+		depth:        d("orderguard_outbox_depth", "Requests waiting in the outbox to be resent."),
+		dead:         d("orderguard_outbox_dead", "Requests in the outbox's dead-letter bucket."),
+		oldest:       d("orderguard_outbox_oldest_age_seconds", "Age of the oldest waiting request since its first try (0 when empty)."),
+		paused:       d("orderguard_outbox_paused", "1 while the resender waits for the upstream circuit to close."),
+		enqueued:     d("orderguard_outbox_enqueued_total", "Requests kept by the outbox (lifetime of the file)."),
+		delivered:    d("orderguard_outbox_delivered_total", "Requests delivered by the resender (lifetime of the file)."),
+		deadLettered: d("orderguard_outbox_dead_lettered_total", "Requests moved to dead-letter (lifetime of the file)."),
+		attempts:     d("orderguard_outbox_resend_attempts_total", "Resend attempts by this process."),
+		failures:     d("orderguard_outbox_resend_failures_total", "Resend attempts answered 429 or 5xx or failed in transport, this process."),
+	}
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.depth, c.dead, c.oldest, c.paused, c.enqueued, c.delivered, c.deadLettered, c.attempts, c.failures} {
+		ch <- d
+	}
+}
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	st, err := c.store.Stats()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.depth, err)
+		return
+	}
+	paused := 0.0
+	if st.Paused {
+		paused = 1
+	}
+	g := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v) }
+	k := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	g(c.depth, float64(st.Pending))
+	g(c.dead, float64(st.Dead))
+	g(c.oldest, st.OldestAgeSec)
+	g(c.paused, paused)
+	k(c.enqueued, st.Enqueued)
+	k(c.delivered, st.Delivered)
+	k(c.deadLettered, st.DeadLettered)
+	k(c.attempts, st.Attempts)
+	k(c.failures, st.Failures)
+}
+
+// inboundAuthRejected counts requests refused by the shared-secret check.
+func inboundAuthRejected(c *inbound.SecretCheck) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "orderguard_inbound_auth_failures_total",
+		Help: "Requests answered 401 for a missing or wrong inbound shared secret.",
+	}, func() float64 { return float64(c.Rejected()) })
+}
