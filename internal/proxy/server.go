@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 
@@ -50,7 +51,16 @@ func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
 	var stopping atomic.Bool
 	limits := o.Limits
 	limits.MaxBodyBytes = p.cfg.MaxBody
-	h, _ := limits.Wrap(p.Handler)
+	h, lim := limits.Wrap(p.Handler)
+	// One Serve per proxy registers these; a second Serve keeps the first's.
+	_ = p.m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "orderguard_inbound_in_flight_requests",
+		Help: "Requests being served now (the --max-concurrent cap applies to this).",
+	}, func() float64 { return float64(lim.InFlight()) }))
+	_ = p.m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "orderguard_inbound_overload_rejections_total",
+		Help: "Requests answered 503 because --max-concurrent requests were in flight.",
+	}, func() float64 { return float64(lim.Rejected()) }))
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}
