@@ -403,19 +403,31 @@ func vOrderV2Response(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vOrderV2ResponsePropertiesAdditionalTags(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV2ResponsePropertiesAdditionalTags(s)
+				}
 			case "message":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vOrderV2ResponsePropertiesMessage(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV2ResponsePropertiesMessage(s)
+				}
 			case "reasonCode":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vOrderV2ResponsePropertiesReasonCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV2ResponsePropertiesReasonCode(s)
+				}
 			case "recommendations":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
@@ -433,7 +445,11 @@ func vOrderV2Response(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vOrderV2ResponsePropertiesTransaction(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV2ResponsePropertiesTransaction(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -488,7 +504,11 @@ func vErrorResponse(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vErrorResponsePropertiesMessage(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vErrorResponsePropertiesMessage(s)
+				}
 			case "status":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -566,13 +586,21 @@ func vStatusRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vStatusRequestPropertiesEndpointLocation(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStatusRequestPropertiesEndpointLocation(s)
+				}
 			case "eventId":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vStatusRequestPropertiesEventId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStatusRequestPropertiesEventId(s)
+				}
 			case "eventTime":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
@@ -608,13 +636,21 @@ func vStatusRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 10
-				vStatusRequestPropertiesStatusChangeReason(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStatusRequestPropertiesStatusChangeReason(s)
+				}
 			case "updatedMerchantStatus":
 				if seen[0]&(1<<11) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 11
-				vStatusRequestPropertiesUpdatedMerchantStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStatusRequestPropertiesUpdatedMerchantStatus(s)
+				}
 			case "updatedStatus":
 				if seen[0]&(1<<12) != 0 {
 					s.Duplicate()
@@ -689,7 +725,11 @@ func vStatusResponse(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vStatusResponsePropertiesMessage(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStatusResponsePropertiesMessage(s)
+				}
 			case "status":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -735,7 +775,11 @@ func vOrderV3Response(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vOrderV3ResponsePropertiesDecisionReason(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV3ResponsePropertiesDecisionReason(s)
+				}
 			case "forterDecision":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -747,25 +791,41 @@ func vOrderV3Response(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vOrderV3ResponsePropertiesLinkToEventInDashboard(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV3ResponsePropertiesLinkToEventInDashboard(s)
+				}
 			case "managedOrderToken":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vOrderV3ResponsePropertiesManagedOrderToken(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV3ResponsePropertiesManagedOrderToken(s)
+				}
 			case "merchantPolicyId":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vOrderV3ResponsePropertiesMerchantPolicyId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV3ResponsePropertiesMerchantPolicyId(s)
+				}
 			case "orderId":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vOrderV3ResponsePropertiesOrderId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vOrderV3ResponsePropertiesOrderId(s)
+				}
 			case "recommendation":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
@@ -817,13 +877,21 @@ func vAccountOwner(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vAccountOwnerPropertiesAccountId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesAccountId(s)
+				}
 			case "birthDate":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vAccountOwnerPropertiesBirthDate(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesBirthDate(s)
+				}
 			case "created":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
@@ -841,31 +909,51 @@ func vAccountOwner(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vAccountOwnerPropertiesFirstName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesFirstName(s)
+				}
 			case "fullName":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vAccountOwnerPropertiesFullName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesFullName(s)
+				}
 			case "gender":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vAccountOwnerPropertiesGender(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesGender(s)
+				}
 			case "lastLoginIP":
 				if seen[0]&(1<<7) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				vAccountOwnerPropertiesLastLoginIP(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesLastLoginIP(s)
+				}
 			case "lastName":
 				if seen[0]&(1<<8) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 8
-				vAccountOwnerPropertiesLastName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesLastName(s)
+				}
 			case "loyaltyProgramsInAccount":
 				if seen[0]&(1<<9) != 0 {
 					s.Duplicate()
@@ -883,13 +971,21 @@ func vAccountOwner(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 11
-				vAccountOwnerPropertiesPastOrdersSum(s)
+				if s.AtNumber() {
+					s.Number()
+				} else {
+					vAccountOwnerPropertiesPastOrdersSum(s)
+				}
 			case "registrationIP":
 				if seen[0]&(1<<12) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 12
-				vAccountOwnerPropertiesRegistrationIP(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountOwnerPropertiesRegistrationIP(s)
+				}
 			case "socialNetworkData":
 				if seen[0]&(1<<13) != 0 {
 					s.Duplicate()
@@ -932,25 +1028,41 @@ func vAdditionalIdentifiers(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vAdditionalIdentifiersPropertiesAdditionalOrderId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesAdditionalOrderId(s)
+				}
 			case "customerReferralMethod":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vAdditionalIdentifiersPropertiesCustomerReferralMethod(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesCustomerReferralMethod(s)
+				}
 			case "customerReferralName":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vAdditionalIdentifiersPropertiesCustomerReferralName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesCustomerReferralName(s)
+				}
 			case "isSplitOrder":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vAdditionalIdentifiersPropertiesIsSplitOrder(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vAdditionalIdentifiersPropertiesIsSplitOrder(s)
+				}
 			case "merchant":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
@@ -962,13 +1074,21 @@ func vAdditionalIdentifiers(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vAdditionalIdentifiersPropertiesOrderSegment(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesOrderSegment(s)
+				}
 			case "paymentGatewayId":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vAdditionalIdentifiersPropertiesPaymentGatewayId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesPaymentGatewayId(s)
+				}
 			case "siteLocalization":
 				if seen[0]&(1<<7) != 0 {
 					s.Duplicate()
@@ -1153,7 +1273,11 @@ func vConnectionInformation(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 1
 				}
-				vConnectionInformationPropertiesForterMobileUID(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesForterMobileUID(s)
+				}
 			case "forterTokenCookie":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
@@ -1168,37 +1292,61 @@ func vConnectionInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vConnectionInformationPropertiesFullHeaders(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesFullHeaders(s)
+				}
 			case "merchantDeviceIdentifier":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vConnectionInformationPropertiesMerchantDeviceIdentifier(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMerchantDeviceIdentifier(s)
+				}
 			case "mobileAppVersion":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vConnectionInformationPropertiesMobileAppVersion(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileAppVersion(s)
+				}
 			case "mobileDeviceBrand":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vConnectionInformationPropertiesMobileDeviceBrand(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileDeviceBrand(s)
+				}
 			case "mobileDeviceModel":
 				if seen[0]&(1<<7) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				vConnectionInformationPropertiesMobileDeviceModel(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileDeviceModel(s)
+				}
 			case "mobileOSType":
 				if seen[0]&(1<<8) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 8
-				vConnectionInformationPropertiesMobileOSType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileOSType(s)
+				}
 			case "userAgent":
 				if seen[0]&(1<<9) != 0 {
 					s.Duplicate()
@@ -1207,7 +1355,11 @@ func vConnectionInformation(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 3
 				}
-				vConnectionInformationPropertiesUserAgent(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesUserAgent(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -1274,7 +1426,11 @@ func vCustomerAccountData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vCustomerAccountDataPropertiesMerchantAccountStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCustomerAccountDataPropertiesMerchantAccountStatus(s)
+				}
 			case "passwordData":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -1304,13 +1460,21 @@ func vCustomerAccountData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				vCustomerAccountDataPropertiesStatusChangeBy(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCustomerAccountDataPropertiesStatusChangeBy(s)
+				}
 			case "statusChangeReason":
 				if seen[0]&(1<<8) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 8
-				vCustomerAccountDataPropertiesStatusChangeReason(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCustomerAccountDataPropertiesStatusChangeReason(s)
+				}
 			case "type":
 				if seen[0]&(1<<9) != 0 {
 					s.Duplicate()
@@ -1353,19 +1517,31 @@ func vHistoricalData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vHistoricalDataPropertiesFraud(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vHistoricalDataPropertiesFraud(s)
+				}
 			case "merchantOrderStatus":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vHistoricalDataPropertiesMerchantOrderStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vHistoricalDataPropertiesMerchantOrderStatus(s)
+				}
 			case "orderStatus":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vHistoricalDataPropertiesOrderStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vHistoricalDataPropertiesOrderStatus(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -1484,7 +1660,11 @@ func vPhoneOrderInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vPhoneOrderInformationPropertiesCustomerWebId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPhoneOrderInformationPropertiesCustomerWebId(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -1529,7 +1709,11 @@ func vDeliveryDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vDeliveryDetailsPropertiesDeliveryComments(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDeliveryDetailsPropertiesDeliveryComments(s)
+				}
 			case "deliveryMethod":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
@@ -1538,7 +1722,11 @@ func vDeliveryDetails(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 0
 				}
-				vDeliveryDetailsPropertiesDeliveryMethod(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDeliveryDetailsPropertiesDeliveryMethod(s)
+				}
 			case "deliveryPrice":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -1565,13 +1753,21 @@ func vDeliveryDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vDeliveryDetailsPropertiesLeaveOutside(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vDeliveryDetailsPropertiesLeaveOutside(s)
+				}
 			case "smsUpdates":
 				if seen[0]&(1<<7) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				vDeliveryDetailsPropertiesSmsUpdates(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vDeliveryDetailsPropertiesSmsUpdates(s)
+				}
 			case "trackingExtraCharge":
 				if seen[0]&(1<<8) != 0 {
 					s.Duplicate()
@@ -1583,7 +1779,11 @@ func vDeliveryDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 9
-				vDeliveryDetailsPropertiesWaitToShipTogether(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vDeliveryDetailsPropertiesWaitToShipTogether(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -1805,7 +2005,11 @@ func vTotalDiscount(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vTotalDiscountPropertiesCouponCodeUsed(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vTotalDiscountPropertiesCouponCodeUsed(s)
+				}
 			case "couponDiscountAmount":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -1817,7 +2021,11 @@ func vTotalDiscount(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vTotalDiscountPropertiesDiscountType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vTotalDiscountPropertiesDiscountType(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -2186,37 +2394,61 @@ func vDeliveryStatusInfo(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s)
+				}
 			case "carrier":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vDeliveryStatusInfoPropertiesCarrier(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDeliveryStatusInfoPropertiesCarrier(s)
+				}
 			case "customerOpenedEmail":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s)
+				}
 			case "proofOfShippingURL":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vDeliveryStatusInfoPropertiesProofOfShippingURL(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDeliveryStatusInfoPropertiesProofOfShippingURL(s)
+				}
 			case "signedProofOfShipping":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vDeliveryStatusInfoPropertiesSignedProofOfShipping(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vDeliveryStatusInfoPropertiesSignedProofOfShipping(s)
+				}
 			case "trackingNumber":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vDeliveryStatusInfoPropertiesTrackingNumber(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDeliveryStatusInfoPropertiesTrackingNumber(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -2344,13 +2576,21 @@ func vRefundInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vRefundInformationPropertiesIsAutomatedRefund(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vRefundInformationPropertiesIsAutomatedRefund(s)
+				}
 			case "isFullRefund":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vRefundInformationPropertiesIsFullRefund(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vRefundInformationPropertiesIsFullRefund(s)
+				}
 			case "refundAmount":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
@@ -2362,13 +2602,21 @@ func vRefundInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vRefundInformationPropertiesRefundAuthorizationCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vRefundInformationPropertiesRefundAuthorizationCode(s)
+				}
 			case "refundInitiatedBy":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vRefundInformationPropertiesRefundInitiatedBy(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vRefundInformationPropertiesRefundInitiatedBy(s)
+				}
 			case "refundMethod":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
@@ -2488,13 +2736,21 @@ func vVerificationResults(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vVerificationResultsPropertiesAuthenticationMethodType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAuthenticationMethodType(s)
+				}
 			case "authenticationTriggered":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vVerificationResultsPropertiesAuthenticationTriggered(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vVerificationResultsPropertiesAuthenticationTriggered(s)
+				}
 			case "authorizationCode":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -2503,19 +2759,31 @@ func vVerificationResults(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 0
 				}
-				vVerificationResultsPropertiesAuthorizationCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAuthorizationCode(s)
+				}
 			case "authorizationPolicy":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vVerificationResultsPropertiesAuthorizationPolicy(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAuthorizationPolicy(s)
+				}
 			case "authorizationProcessedWith3DS":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s)
+				}
 			case "avsFullResult":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
@@ -2524,31 +2792,51 @@ func vVerificationResults(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 3
 				}
-				vVerificationResultsPropertiesAvsFullResult(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsFullResult(s)
+				}
 			case "avsNameResult":
 				if seen[0]&(1<<7) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				vVerificationResultsPropertiesAvsNameResult(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsNameResult(s)
+				}
 			case "avsStreetResult":
 				if seen[0]&(1<<8) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 8
-				vVerificationResultsPropertiesAvsStreetResult(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsStreetResult(s)
+				}
 			case "avsZipResult":
 				if seen[0]&(1<<9) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 9
-				vVerificationResultsPropertiesAvsZipResult(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsZipResult(s)
+				}
 			case "cavvResult":
 				if seen[0]&(1<<10) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 10
-				vVerificationResultsPropertiesCavvResult(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesCavvResult(s)
+				}
 			case "cvvResult":
 				if seen[0]&(1<<11) != 0 {
 					s.Duplicate()
@@ -2557,19 +2845,31 @@ func vVerificationResults(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 4
 				}
-				vVerificationResultsPropertiesCvvResult(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesCvvResult(s)
+				}
 			case "eciValue":
 				if seen[0]&(1<<12) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 12
-				vVerificationResultsPropertiesEciValue(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesEciValue(s)
+				}
 			case "exemptionStatus":
 				if seen[0]&(1<<13) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 13
-				vVerificationResultsPropertiesExemptionStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesExemptionStatus(s)
+				}
 			case "external3dsVendorPayload":
 				if seen[0]&(1<<14) != 0 {
 					s.Duplicate()
@@ -2581,13 +2881,21 @@ func vVerificationResults(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 15
-				vVerificationResultsPropertiesLiabilityShift(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vVerificationResultsPropertiesLiabilityShift(s)
+				}
 			case "partyExecuted3DS":
 				if seen[0]&(1<<16) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 16
-				vVerificationResultsPropertiesPartyExecuted3DS(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesPartyExecuted3DS(s)
+				}
 			case "processorResponseCode":
 				if seen[0]&(1<<17) != 0 {
 					s.Duplicate()
@@ -2596,7 +2904,11 @@ func vVerificationResults(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 1
 				}
-				vVerificationResultsPropertiesProcessorResponseCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesProcessorResponseCode(s)
+				}
 			case "processorResponseText":
 				if seen[0]&(1<<18) != 0 {
 					s.Duplicate()
@@ -2605,43 +2917,71 @@ func vVerificationResults(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 2
 				}
-				vVerificationResultsPropertiesProcessorResponseText(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesProcessorResponseText(s)
+				}
 			case "threeDsChallengeCancelCode":
 				if seen[0]&(1<<19) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 19
-				vVerificationResultsPropertiesThreeDsChallengeCancelCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsChallengeCancelCode(s)
+				}
 			case "threeDsInteractionMode":
 				if seen[0]&(1<<20) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 20
-				vVerificationResultsPropertiesThreeDsInteractionMode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsInteractionMode(s)
+				}
 			case "threeDsStatus":
 				if seen[0]&(1<<21) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 21
-				vVerificationResultsPropertiesThreeDsStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsStatus(s)
+				}
 			case "threeDsStatusCode":
 				if seen[0]&(1<<22) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 22
-				vVerificationResultsPropertiesThreeDsStatusCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsStatusCode(s)
+				}
 			case "threeDsStatusReasonCode":
 				if seen[0]&(1<<23) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 23
-				vVerificationResultsPropertiesThreeDsStatusReasonCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsStatusReasonCode(s)
+				}
 			case "threeDsVersion":
 				if seen[0]&(1<<24) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 24
-				vVerificationResultsPropertiesThreeDsVersion(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsVersion(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -2884,7 +3224,11 @@ func vVerificationMethod(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vVerificationMethodPropertiesCorrelationId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationMethodPropertiesCorrelationId(s)
+				}
 			case "status":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -2896,25 +3240,41 @@ func vVerificationMethod(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vVerificationMethodPropertiesStatusCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationMethodPropertiesStatusCode(s)
+				}
 			case "statusMessage":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vVerificationMethodPropertiesStatusMessage(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationMethodPropertiesStatusMessage(s)
+				}
 			case "type":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vVerificationMethodPropertiesType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationMethodPropertiesType(s)
+				}
 			case "verificationId":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vVerificationMethodPropertiesVerificationId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationMethodPropertiesVerificationId(s)
+				}
 			case "verificationSpecificData":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
@@ -3301,19 +3661,31 @@ func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s)
+				}
 			case "merchantId":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s)
+				}
 			case "merchantName":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -3398,7 +3770,11 @@ func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -3428,7 +3804,11 @@ func vAdditionalIdentifiersPropertiesSplitOrderIds(s *validate.Scanner) {
 			break
 		}
 		for s.NextElem() {
-			vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s)
+			if s.AtString() {
+				s.SkipString()
+			} else {
+				vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s)
+			}
 		}
 		if s.Failed() {
 			break
@@ -3825,7 +4205,11 @@ func vPersonalDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vPersonalDetailsPropertiesAccountId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesAccountId(s)
+				}
 			case "email":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -3840,13 +4224,21 @@ func vPersonalDetails(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 0
 				}
-				vPersonalDetailsPropertiesFirstName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesFirstName(s)
+				}
 			case "fullName":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vPersonalDetailsPropertiesFullName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesFullName(s)
+				}
 			case "lastName":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
@@ -3855,19 +4247,31 @@ func vPersonalDetails(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 1
 				}
-				vPersonalDetailsPropertiesLastName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesLastName(s)
+				}
 			case "middleInitials":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vPersonalDetailsPropertiesMiddleInitials(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesMiddleInitials(s)
+				}
 			case "username":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vPersonalDetailsPropertiesUsername(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesUsername(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -4140,7 +4544,11 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vPaymentPropertiesCameraCaptured(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vPaymentPropertiesCameraCaptured(s)
+				}
 			case "check":
 				if seen[0]&(1<<7) != 0 {
 					s.Duplicate()
@@ -4173,13 +4581,21 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 10
-				vPaymentPropertiesDefaultPaymentMethod(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vPaymentPropertiesDefaultPaymentMethod(s)
+				}
 			case "delayedCharge":
 				if seen[0]&(1<<11) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 11
-				vPaymentPropertiesDelayedCharge(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vPaymentPropertiesDelayedCharge(s)
+				}
 			case "delayedChargeDate":
 				if seen[0]&(1<<12) != 0 {
 					s.Duplicate()
@@ -4251,7 +4667,11 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 20
-				vPaymentPropertiesPaymentMethodNickname(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentPropertiesPaymentMethodNickname(s)
+				}
 			case "paypal":
 				if seen[0]&(1<<21) != 0 {
 					s.Duplicate()
@@ -4531,13 +4951,21 @@ func vAddress(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 0
 				}
-				vAddressPropertiesAddress1(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesAddress1(s)
+				}
 			case "address2":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vAddressPropertiesAddress2(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesAddress2(s)
+				}
 			case "city":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
@@ -4546,13 +4974,21 @@ func vAddress(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 1
 				}
-				vAddressPropertiesCity(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesCity(s)
+				}
 			case "company":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vAddressPropertiesCompany(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesCompany(s)
+				}
 			case "country":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
@@ -4567,7 +5003,11 @@ func vAddress(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vAddressPropertiesRegion(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesRegion(s)
+				}
 			case "savedData":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
@@ -4579,7 +5019,11 @@ func vAddress(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				vAddressPropertiesZip(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesZip(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -4633,19 +5077,31 @@ func vComments(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vCommentsPropertiesMerchantComments(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCommentsPropertiesMerchantComments(s)
+				}
 			case "messageToBeneficiary":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vCommentsPropertiesMessageToBeneficiary(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCommentsPropertiesMessageToBeneficiary(s)
+				}
 			case "userCommentsToMerchant":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vCommentsPropertiesUserCommentsToMerchant(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCommentsPropertiesUserCommentsToMerchant(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -4826,13 +5282,21 @@ func vErrorItem(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vErrorItemPropertiesMessage(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vErrorItemPropertiesMessage(s)
+				}
 			case "path":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vErrorItemPropertiesPath(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vErrorItemPropertiesPath(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -5863,7 +6327,11 @@ func vBasicItemData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vBasicItemDataPropertiesCategory(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vBasicItemDataPropertiesCategory(s)
+				}
 			case "discount":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -5878,7 +6346,11 @@ func vBasicItemData(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 0
 				}
-				vBasicItemDataPropertiesName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vBasicItemDataPropertiesName(s)
+				}
 			case "price":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -5893,7 +6365,11 @@ func vBasicItemData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vBasicItemDataPropertiesProductId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vBasicItemDataPropertiesProductId(s)
+				}
 			case "quantity":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
@@ -5994,7 +6470,11 @@ func vItemDeliveryDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vItemDeliveryDetailsPropertiesDeliveryMethod(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vItemDeliveryDetailsPropertiesDeliveryMethod(s)
+				}
 			case "deliveryType":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -6287,13 +6767,21 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vCardDataPropertiesCardBank(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCardDataPropertiesCardBank(s)
+				}
 			case "cardBrand":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vCardDataPropertiesCardBrand(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCardDataPropertiesCardBrand(s)
+				}
 			case "cardType":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -6335,7 +6823,11 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 8
-				vCardDataPropertiesFingerprint(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCardDataPropertiesFingerprint(s)
+				}
 			case "fullCreditCard":
 				if seen[0]&(1<<9) != 0 {
 					s.Duplicate()
@@ -6365,7 +6857,11 @@ func vCardData(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 1
 				}
-				vCardDataPropertiesNameOnCard(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCardDataPropertiesNameOnCard(s)
+				}
 			case "paymentAcquirerData":
 				if seen[0]&(1<<13) != 0 {
 					s.Duplicate()
@@ -6398,7 +6894,11 @@ func vCardData(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 5
 				}
-				vCardDataPropertiesToken(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCardDataPropertiesToken(s)
+				}
 			case "verificationResults":
 				if seen[0]&(1<<18) != 0 {
 					s.Duplicate()
@@ -6701,7 +7201,11 @@ func vDigitalWallet(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vDigitalWalletPropertiesAuthorizationId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDigitalWalletPropertiesAuthorizationId(s)
+				}
 			case "digitalWalletName":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -6711,20 +7215,32 @@ func vDigitalWallet(s *validate.Scanner) {
 					pres |= 1 << 0
 				}
 				sp0.Start = s.Pos()
-				vDigitalWalletPropertiesDigitalWalletName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDigitalWalletPropertiesDigitalWalletName(s)
+				}
 				sp0.End = s.Offset()
 			case "digitalWalletPayerId":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vDigitalWalletPropertiesDigitalWalletPayerId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDigitalWalletPropertiesDigitalWalletPayerId(s)
+				}
 			case "freeTextDigitalWalletName":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vDigitalWalletPropertiesFreeTextDigitalWalletName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDigitalWalletPropertiesFreeTextDigitalWalletName(s)
+				}
 			case "paymentGatewayData":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
@@ -6782,7 +7298,11 @@ func vGeneralPaymentMethod(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vGeneralPaymentMethodPropertiesName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vGeneralPaymentMethodPropertiesName(s)
+				}
 			case "payload":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -6837,25 +7357,41 @@ func vStoredValue(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vStoredValuePropertiesCreditOrigin(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStoredValuePropertiesCreditOrigin(s)
+				}
 			case "emailOriginallySentFrom":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vStoredValuePropertiesEmailOriginallySentFrom(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStoredValuePropertiesEmailOriginallySentFrom(s)
+				}
 			case "emailOriginallySentTo":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vStoredValuePropertiesEmailOriginallySentTo(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStoredValuePropertiesEmailOriginallySentTo(s)
+				}
 			case "merchantPaymentId":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vStoredValuePropertiesMerchantPaymentId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vStoredValuePropertiesMerchantPaymentId(s)
+				}
 			case "originalValue":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
@@ -6907,7 +7443,11 @@ func vInstallmentService(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vInstallmentServicePropertiesFirstName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vInstallmentServicePropertiesFirstName(s)
+				}
 			case "fullResponsePayload":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -6919,7 +7459,11 @@ func vInstallmentService(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vInstallmentServicePropertiesLastName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vInstallmentServicePropertiesLastName(s)
+				}
 			case "paymentGatewayData":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -6931,7 +7475,11 @@ func vInstallmentService(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vInstallmentServicePropertiesPaymentId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vInstallmentServicePropertiesPaymentId(s)
+				}
 			case "serviceName":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
@@ -6941,14 +7489,22 @@ func vInstallmentService(s *validate.Scanner) {
 					pres |= 1 << 0
 				}
 				sp0.Start = s.Pos()
-				vInstallmentServicePropertiesServiceName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vInstallmentServicePropertiesServiceName(s)
+				}
 				sp0.End = s.Offset()
 			case "serviceResponseCode":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vInstallmentServicePropertiesServiceResponseCode(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vInstallmentServicePropertiesServiceResponseCode(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -6994,13 +7550,21 @@ func vLoyaltyPoints(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vLoyaltyPointsPropertiesLoyaltyPointsSource(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vLoyaltyPointsPropertiesLoyaltyPointsSource(s)
+				}
 			case "merchantPaymentId":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vLoyaltyPointsPropertiesMerchantPaymentId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vLoyaltyPointsPropertiesMerchantPaymentId(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -7086,19 +7650,31 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vPayPalPropertiesAuthorizationId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesAuthorizationId(s)
+				}
 			case "checkoutToken":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vPayPalPropertiesCheckoutToken(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesCheckoutToken(s)
+				}
 			case "correlationId":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vPayPalPropertiesCorrelationId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesCorrelationId(s)
+				}
 			case "fullPaypalResponsePayload":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
@@ -7116,7 +7692,11 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vPayPalPropertiesPayerAddressStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesPayerAddressStatus(s)
+				}
 			case "payerEmail":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
@@ -7134,7 +7714,11 @@ func vPayPal(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 3
 				}
-				vPayPalPropertiesPayerID(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesPayerID(s)
+				}
 			case "payerId":
 				if seen[0]&(1<<8) != 0 {
 					s.Duplicate()
@@ -7143,7 +7727,11 @@ func vPayPal(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 2
 				}
-				vPayPalPropertiesPayerId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesPayerId(s)
+				}
 			case "payerStatus":
 				if seen[0]&(1<<9) != 0 {
 					s.Duplicate()
@@ -7152,7 +7740,11 @@ func vPayPal(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 5
 				}
-				vPayPalPropertiesPayerStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesPayerStatus(s)
+				}
 			case "paymentGatewayData":
 				if seen[0]&(1<<10) != 0 {
 					s.Duplicate()
@@ -7167,7 +7759,11 @@ func vPayPal(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 6
 				}
-				vPayPalPropertiesPaymentId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesPaymentId(s)
+				}
 			case "paymentMethod":
 				if seen[0]&(1<<12) != 0 {
 					s.Duplicate()
@@ -7176,7 +7772,11 @@ func vPayPal(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 1
 				}
-				vPayPalPropertiesPaymentMethod(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesPaymentMethod(s)
+				}
 			case "paymentStatus":
 				if seen[0]&(1<<13) != 0 {
 					s.Duplicate()
@@ -7185,13 +7785,21 @@ func vPayPal(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 4
 				}
-				vPayPalPropertiesPaymentStatus(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesPaymentStatus(s)
+				}
 			case "protectionEligibility":
 				if seen[0]&(1<<14) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 14
-				vPayPalPropertiesProtectionEligibility(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPayPalPropertiesProtectionEligibility(s)
+				}
 			case "verificationResults":
 				if seen[0]&(1<<15) != 0 {
 					s.Duplicate()
@@ -7256,13 +7864,21 @@ func vSavedData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vSavedDataPropertiesChoseToSaveData(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vSavedDataPropertiesChoseToSaveData(s)
+				}
 			case "usedSavedData":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vSavedDataPropertiesUsedSavedData(s)
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vSavedDataPropertiesUsedSavedData(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -7601,7 +8217,11 @@ func vItemDiscount(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vItemDiscountPropertiesCouponCodeUsed(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vItemDiscountPropertiesCouponCodeUsed(s)
+				}
 			case "couponDiscountAmount":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -7613,7 +8233,11 @@ func vItemDiscount(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vItemDiscountPropertiesDiscountType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vItemDiscountPropertiesDiscountType(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -8058,7 +8682,11 @@ func vAcquirerData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vAcquirerDataPropertiesAcquirerBIN(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAcquirerDataPropertiesAcquirerBIN(s)
+				}
 			case "acquirerCountry":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
@@ -8070,31 +8698,51 @@ func vAcquirerData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vAcquirerDataPropertiesAcquirerMerchantId(s)
+				if s.AtNumber() {
+					s.Number()
+				} else {
+					vAcquirerDataPropertiesAcquirerMerchantId(s)
+				}
 			case "acquirerMerchantName":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vAcquirerDataPropertiesAcquirerMerchantName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAcquirerDataPropertiesAcquirerMerchantName(s)
+				}
 			case "acquirerName":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vAcquirerDataPropertiesAcquirerName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAcquirerDataPropertiesAcquirerName(s)
+				}
 			case "merchantCategoryCode":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vAcquirerDataPropertiesMerchantCategoryCode(s)
+				if s.AtNumber() {
+					s.Number()
+				} else {
+					vAcquirerDataPropertiesMerchantCategoryCode(s)
+				}
 			case "merchantCountryCode":
 				if seen[0]&(1<<6) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				vAcquirerDataPropertiesMerchantCountryCode(s)
+				if s.AtNumber() {
+					s.Number()
+				} else {
+					vAcquirerDataPropertiesMerchantCountryCode(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -8138,7 +8786,11 @@ func vPaymentGatewayData(s *validate.Scanner) {
 					pres |= 1 << 0
 				}
 				sp0.Start = s.Pos()
-				vPaymentGatewayDataPropertiesAuthorizationStep(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentGatewayDataPropertiesAuthorizationStep(s)
+				}
 				sp0.End = s.Offset()
 				if s.Depth() == 1 {
 					t := s.Text(sp0)
@@ -8151,25 +8803,41 @@ func vPaymentGatewayData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vPaymentGatewayDataPropertiesGatewayMerchantId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentGatewayDataPropertiesGatewayMerchantId(s)
+				}
 			case "gatewayName":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vPaymentGatewayDataPropertiesGatewayName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentGatewayDataPropertiesGatewayName(s)
+				}
 			case "gatewayTransactionId":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vPaymentGatewayDataPropertiesGatewayTransactionId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentGatewayDataPropertiesGatewayTransactionId(s)
+				}
 			case "integrationType":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vPaymentGatewayDataPropertiesIntegrationType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentGatewayDataPropertiesIntegrationType(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -8206,19 +8874,31 @@ func vPaymentProcessorData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vPaymentProcessorDataPropertiesProcessorMerchantId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentProcessorDataPropertiesProcessorMerchantId(s)
+				}
 			case "processorName":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vPaymentProcessorDataPropertiesProcessorName(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentProcessorDataPropertiesProcessorName(s)
+				}
 			case "processorTransactionId":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vPaymentProcessorDataPropertiesProcessorTransactionId(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentProcessorDataPropertiesProcessorTransactionId(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -8261,7 +8941,11 @@ func vThreeDSecure(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vThreeDSecurePropertiesExecute3ds(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vThreeDSecurePropertiesExecute3ds(s)
+				}
 			case "forcePSD2Exemption":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
@@ -8273,19 +8957,31 @@ func vThreeDSecure(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				vThreeDSecurePropertiesScaExemption(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vThreeDSecurePropertiesScaExemption(s)
+				}
 			case "scaOutOfScope":
 				if seen[0]&(1<<4) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				vThreeDSecurePropertiesScaOutOfScope(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vThreeDSecurePropertiesScaOutOfScope(s)
+				}
 			case "threeDSServerTransID":
 				if seen[0]&(1<<5) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				vThreeDSecurePropertiesThreeDSServerTransID(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vThreeDSecurePropertiesThreeDSServerTransID(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -8412,7 +9108,11 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethod(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vDigitalWalletPropertiesUnderlyingPaymentMethodPropertiesUnderlyingPaymentMethodType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vDigitalWalletPropertiesUnderlyingPaymentMethodPropertiesUnderlyingPaymentMethodType(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -9341,13 +10041,21 @@ func vThreeDSecurePropertiesForcePSD2Exemption(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s)
+				}
 			case "type":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vThreeDSecurePropertiesForcePSD2ExemptionPropertiesType(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vThreeDSecurePropertiesForcePSD2ExemptionPropertiesType(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()

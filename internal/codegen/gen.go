@@ -345,6 +345,38 @@ func (g *Generator) emitComposite(p pending) {
 	g.printf("}\n")
 }
 
+// call validates one value against ref. A plain string, number or boolean
+// (no other keyword) is checked inline when the value is of that type; the
+// function, which reports the type error, runs otherwise.
+func (g *Generator) call(ref *openapi3.SchemaRef, loc string) string {
+	fn := g.Func(ref, loc)
+	s := ref.Value
+	if s == nil {
+		return fn + "(s)"
+	}
+	plain := *s
+	plain.Type, plain.Description, plain.Title, plain.Example, plain.Default, plain.Deprecated = nil, "", "", nil, nil, false
+	plain.Format = ""
+	if !plain.IsEmpty() || len(s.Extensions) > 0 {
+		return fn + "(s)"
+	}
+	switch typeOf(s) {
+	case "string":
+		if s.Format != "" {
+			return fn + "(s)"
+		}
+		return "if s.AtString() {\ns.SkipString()\n} else {\n" + fn + "(s)\n}"
+	case "number":
+		if s.Format != "" && s.Format != "float" && s.Format != "double" {
+			return fn + "(s)"
+		}
+		return "if s.AtNumber() {\ns.Number()\n} else {\n" + fn + "(s)\n}"
+	case "boolean":
+		return "if s.AtBool() {\ns.Bool()\n} else {\n" + fn + "(s)\n}"
+	}
+	return fn + "(s)"
+}
+
 func hasOwnKeywords(s *openapi3.Schema) bool {
 	return s.Type != nil || s.Format != "" || len(s.Enum) > 0 || s.Min != nil || s.Max != nil ||
 		s.MinLength > 0 || s.MaxLength != nil || s.Pattern != "" || s.MinItems > 0 || s.MaxItems != nil ||
@@ -541,7 +573,7 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 			pre, post := rules.member(name)
 			g.printf("%s", pre)
 			if ps, ok := s.Properties[name]; ok {
-				g.printf("%s(s)\n", g.Func(ps, loc+"/properties/"+escapeToken(name)))
+				g.printf("%s\n", g.call(ps, loc+"/properties/"+escapeToken(name)))
 			} else {
 				g.printf("%s\n", addl)
 			}
@@ -593,7 +625,7 @@ func (g *Generator) array(s *openapi3.Schema, loc string) {
 		g.printf("n++\n")
 	}
 	if s.Items != nil {
-		g.printf("%s(s)\n", g.Func(s.Items, loc+"/items"))
+		g.printf("%s\n", g.call(s.Items, loc+"/items"))
 	} else {
 		g.printf("s.Skip()\n")
 	}

@@ -139,3 +139,20 @@ func (s *Scanner) Not(f func(*Scanner)) {
 	}
 	s.pos = end
 }
+
+// AtString reports whether the next byte opens a string (with no white space
+// before it): generated code then takes its fast path.
+func (s *Scanner) AtString() bool { return s.pos < len(s.buf) && s.buf[s.pos] == '"' }
+
+// AtNumber reports whether the next byte starts a number (no white space before it).
+func (s *Scanner) AtNumber() bool {
+	return s.pos < len(s.buf) && (s.buf[s.pos] == '-' || (s.buf[s.pos] >= '0' && s.buf[s.pos] <= '9'))
+}
+
+// AtBool reports whether the next byte starts true or false (no white space before it).
+func (s *Scanner) AtBool() bool {
+	return s.pos < len(s.buf) && (s.buf[s.pos] == 't' || s.buf[s.pos] == 'f')
+}
+
+// SkipString consumes a string whose value no keyword looks at.
+func (s *Scanner) SkipString() { s.skipString() }

@@ -119,11 +119,16 @@ type PathPattern [][]string
 
 // At reports whether the current pointer matches p.
 func (s *Scanner) At(p PathPattern) bool {
-	if len(p) != len(s.path) {
-		return false
-	}
-	for i, alts := range p {
-		seg := s.path[i]
+	i := 0
+	for f := range s.frames {
+		if s.frames[f].n == 0 {
+			continue
+		}
+		if i >= len(p) {
+			return false
+		}
+		alts, seg := p[i], s.frames[f].cur
+		i++
 		ok := false
 		for _, a := range alts {
 			if a == "*" {
@@ -148,7 +153,7 @@ func (s *Scanner) At(p PathPattern) bool {
 			return false
 		}
 	}
-	return true
+	return i == len(p)
 }
 
 // RuleAt reports rule id at the current object (child names the member
@@ -160,8 +165,8 @@ func (s *Scanner) RuleAt(at int, child, id string, sev Severity, msg string, con
 		return
 	}
 	p0 := len(s.pendPath)
-	s.pendPath = append(s.pendPath, s.path...)
-	s.pending = append(s.pending, pending{at: at, path0: p0, n: len(s.path), child: child, id: id, msg: msg, sev: sev, cond: cond})
+	s.pendPath = s.appendPath(s.pendPath)
+	s.pending = append(s.pending, pending{at: at, path0: p0, n: len(s.pendPath) - p0, child: child, id: id, msg: msg, sev: sev, cond: cond})
 }
 
 // flushDeferred reports the deferred rule violations whose condition holds.

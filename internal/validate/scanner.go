@@ -3,6 +3,7 @@ package validate
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -28,6 +29,7 @@ type frame struct {
 	n       int // members or elements seen so far
 	keyBase int // first entry of keys belonging to this object
 	object  bool
+	cur     seg // the current member's name or element's index (when n > 0)
 }
 
 // keyRef remembers a member name of an open object for duplicate detection.
@@ -49,7 +51,6 @@ type Scanner struct {
 	failed   bool
 	MaxDepth int
 
-	path   []seg
 	frames []frame
 	keys   []keyRef
 	arena  []byte // decoded member names that held escapes
@@ -74,7 +75,7 @@ func (r *Report) Begin(body []byte) *Scanner {
 	if s.MaxDepth <= 0 {
 		s.MaxDepth = DefaultMaxDepth
 	}
-	s.path, s.frames, s.keys, s.arena, s.strbuf = s.path[:0], s.frames[:0], s.keys[:0], s.arena[:0], s.strbuf[:0]
+	s.frames, s.keys, s.arena, s.strbuf = s.frames[:0], s.keys[:0], s.arena[:0], s.strbuf[:0]
 	s.key = nil
 	s.vstart = len(r.Violations)
 	s.resetRules()
@@ -88,7 +89,6 @@ func (s *Scanner) End() {
 	if !s.failed {
 		s.ws()
 		if s.pos < len(s.buf) {
-			s.path = s.path[:0]
 			s.syntax(s.pos, "trailing-data", "expected the end of the document after the top-level value")
 		}
 	}
@@ -302,9 +302,6 @@ func (s *Scanner) NextMember() bool {
 		return false
 	}
 	f := &s.frames[len(s.frames)-1]
-	if f.n > 0 {
-		s.path = s.path[:len(s.path)-1]
-	}
 	s.ws()
 	if s.pos >= len(s.buf) {
 		s.unexpected("a member name or '}'")
@@ -349,7 +346,7 @@ func (s *Scanner) NextMember() bool {
 		s.key = raw
 	}
 	f.n++
-	s.path = append(s.path, seg{off: s.cur.off, n: s.cur.n, arena: s.cur.arena})
+	f.cur = seg{off: s.cur.off, n: s.cur.n, arena: s.cur.arena}
 	s.ws()
 	if s.pos >= len(s.buf) {
 		s.unexpected("':'")
@@ -413,9 +410,6 @@ func (s *Scanner) NextElem() bool {
 		return false
 	}
 	f := &s.frames[len(s.frames)-1]
-	if f.n > 0 {
-		s.path = s.path[:len(s.path)-1]
-	}
 	s.ws()
 	if s.pos >= len(s.buf) {
 		s.unexpected("a value or ']'")
@@ -434,7 +428,7 @@ func (s *Scanner) NextElem() bool {
 		}
 		s.pos++
 	}
-	s.path = append(s.path, seg{idx: int32(f.n), isIndex: true})
+	f.cur = seg{idx: int32(f.n), isIndex: true}
 	f.n++
 	return true
 }
@@ -492,8 +486,14 @@ func (s *Scanner) scanString() (raw []byte, esc, ok bool) {
 	i := start
 	b := s.buf
 	for {
-		// The common case: plain printable ASCII, eight bytes at a time.
-		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+		// The common case: plain printable ASCII, eight bytes at a time; the
+		// lowest flagged byte of a word is the first one that needs a look.
+		for i+8 <= len(b) {
+			m := special8(binary.LittleEndian.Uint64(b[i:]))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				goto look
+			}
 			i += 8
 		}
 		for i < len(b) {
@@ -503,6 +503,7 @@ func (s *Scanner) scanString() (raw []byte, esc, ok bool) {
 			}
 			i++
 		}
+	look:
 		if i >= len(b) {
 			s.pos = i
 			s.syntax(i, "truncated", "the document ends inside a string")
@@ -556,18 +557,18 @@ const (
 	hi8 = 0x8080808080808080
 )
 
-// plain8 reports whether none of the eight bytes of w is a quote, a
-// backslash, a control character or a non-ASCII byte.
-func plain8(w uint64) bool {
+// special8 flags (high bit) the bytes of w that are a quote, a backslash, a
+// control character or non-ASCII. (x-lo8) &^ x flags zero bytes of x; a
+// borrow can flag a byte above a flagged one, never below, so the lowest
+// flag is exact.
+func special8(w uint64) uint64 {
 	quote := w ^ (lo8 * '"')
 	bslash := w ^ (lo8 * '\\')
-	// x-lo8 & ^x & hi8 is non-zero iff some byte of x is zero; w-0x20*lo8
-	// likewise finds a byte below 0x20 (w has no high bits set here).
-	if w&hi8 != 0 {
-		return false
-	}
-	return ((quote-lo8)&^quote|(bslash-lo8)&^bslash|(w-lo8*0x20))&hi8 == 0
+	return (w | (quote-lo8)&^quote | (bslash-lo8)&^bslash | (w-lo8*0x20)&^w) & hi8
 }
+
+// plain8 reports whether none of the eight bytes of w needs a look.
+func plain8(w uint64) bool { return special8(w) == 0 }
 
 func hex4(b []byte) (rune, bool) {
 	var r rune
@@ -749,7 +750,21 @@ func (s *Scanner) syntax(at int, rule, msg string) {
 // Pointer returns the JSON pointer of the current position (RFC 6901).
 func (s *Scanner) Pointer() string { return s.pointer("") }
 
-func (s *Scanner) pointer(child string) string { return s.pointerOf(s.path, child) }
+func (s *Scanner) pointer(child string) string {
+	var path [16]seg
+	return s.pointerOf(s.appendPath(path[:0]), child)
+}
+
+// appendPath appends the tokens of the current pointer: one per open object
+// or array that has reached a member or element.
+func (s *Scanner) appendPath(dst []seg) []seg {
+	for i := range s.frames {
+		if s.frames[i].n > 0 {
+			dst = append(dst, s.frames[i].cur)
+		}
+	}
+	return dst
+}
 
 func (s *Scanner) pointerOf(path []seg, child string) string {
 	if len(path) == 0 && child == "" {
@@ -832,13 +847,13 @@ func (s *Scanner) Rule(at int, child, id string, def Severity, msg string) {
 // Mark is a saved scanner position: composition keywords (allOf, anyOf,
 // oneOf) validate one value against several schemas by rewinding to it.
 type Mark struct {
-	pos, path, frames, keys, viol, pending int
+	pos, frames, keys, viol, pending int
 }
 
 // Save returns the current position (before the next value).
 func (s *Scanner) Save() Mark {
 	s.ws()
-	return Mark{pos: s.pos, path: len(s.path), frames: len(s.frames), keys: len(s.keys), viol: len(s.r.Violations), pending: len(s.pending)}
+	return Mark{pos: s.pos, frames: len(s.frames), keys: len(s.keys), viol: len(s.r.Violations), pending: len(s.pending)}
 }
 
 // Since is the number of violations recorded after m.
@@ -849,7 +864,7 @@ func (s *Scanner) Since(m Mark) int { return len(s.r.Violations) - m.viol }
 func (s *Scanner) Rewind(m Mark, keep bool) int {
 	end := s.pos
 	s.pos = m.pos
-	s.path, s.frames, s.keys = s.path[:m.path], s.frames[:m.frames], s.keys[:m.keys]
+	s.frames, s.keys = s.frames[:m.frames], s.keys[:m.keys]
 	if !keep {
 		s.r.Violations = s.r.Violations[:m.viol]
 		s.pending = s.pending[:m.pending]

@@ -39,7 +39,7 @@ func TestSyntaxFaults(t *testing.T) {
 		{name: "too deep", body: deep, rule: "max-depth", pointer: strings.TrimSuffix(strings.Repeat("/0", 64), ""), offset: 64, line: 1, column: 65},
 		{name: "number too large", body: `{"n":1e400}`, rule: "number-range", pointer: "/n", offset: 5, line: 1, column: 6},
 		{name: "big but finite", body: `{"n":1e300,"m":123456789012345678901234567890}`, noViolation: true},
-		{name: "leading zero", body: `[01]`, rule: "syntax", pointer: "", offset: 2, line: 1, column: 3},
+		{name: "leading zero", body: `[01]`, rule: "syntax", pointer: "/0", offset: 2, line: 1, column: 3},
 		{name: "bad escape", body: `["\x"]`, rule: "syntax", pointer: "/0", offset: 2, line: 1, column: 3},
 		{name: "missing colon", body: `{"a" 1}`, rule: "syntax", pointer: "/a", offset: 5, line: 1, column: 6},
 		{name: "trailing comma", body: `[1,]`, rule: "syntax", pointer: "/1", offset: 3, line: 1, column: 4},
@@ -168,4 +168,39 @@ func TestPlain8(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestSpecial8LowestIsExact(t *testing.T) {
+	specials := []byte{0, 0x1f, '"', '\\', 0x80, 0xff, 0x9f}
+	for pos := 0; pos < 8; pos++ {
+		for _, c := range specials {
+			for _, c2 := range specials {
+				b := []byte("abcdefgh")
+				b[pos] = c
+				if pos < 7 {
+					b[7] = c2
+				}
+				w := uint64(0)
+				for i := 7; i >= 0; i-- {
+					w = w<<8 | uint64(b[i])
+				}
+				m := special8(w)
+				if m == 0 {
+					t.Fatalf("%q: no flag", b)
+				}
+				if got := bitsTrailing(m) >> 3; got != pos {
+					t.Fatalf("%q: lowest flag at %d, want %d", b, got, pos)
+				}
+			}
+		}
+	}
+}
+
+func bitsTrailing(m uint64) int {
+	n := 0
+	for m&1 == 0 {
+		m >>= 1
+		n++
+	}
+	return n
 }
