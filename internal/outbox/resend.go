@@ -43,6 +43,13 @@ type ResendOptions struct {
 	Paused func() bool
 	// PausePoll is how often Paused is asked while paused. Default 250ms.
 	PausePoll time.Duration
+	// ProbeEvery is how long the resender stays paused before it sends one
+	// request anyway, as its own probe. A circuit breaker that only probes
+	// on live traffic stays open forever when the traffic stops (a night,
+	// a test); the queue must not wait for the next customer. While its own
+	// sends succeed the resender goes on despite Paused; its first failure
+	// pauses it again. Default 5s.
+	ProbeEvery time.Duration
 	// Logf, if set, gets one line per outcome other than delivery (ids,
 	// operations and statuses only, never bodies).
 	Logf func(format string, args ...any)
@@ -70,6 +77,9 @@ func (o ResendOptions) withDefaults() ResendOptions {
 	if o.PausePoll <= 0 {
 		o.PausePoll = 250 * time.Millisecond
 	}
+	if o.ProbeEvery <= 0 {
+		o.ProbeEvery = 5 * time.Second
+	}
 	if o.Paused == nil {
 		o.Paused = func() bool { return false }
 	}
@@ -95,6 +105,8 @@ type Resender struct {
 	nextSlot    time.Time // rate cap: earliest time of the next send
 	consecutive int       // failures in a row, for the loop's own backoff
 	holdUntil   time.Time // no send before this after a failure
+	pausedAt    time.Time // when Paused was first seen true; zero when not paused
+	trusting    bool      // a probe succeeded: Paused is ignored until a send fails
 }
 
 // Resender returns the store's resender; one per store (a second call
@@ -111,8 +123,9 @@ type outcome int
 const (
 	skipped outcome = iota // gone, or waiting behind an earlier request of its order
 	delivered
-	deadLettered
-	failed // 429, 5xx, transport: retried later
+	deadLettered // the upstream answered a 4xx other than 429
+	expired      // older than MaxAge, dead-lettered without a send
+	failed       // 429, 5xx, transport: retried later
 )
 
 // Run delivers until ctx is done; it returns nil then, or an error if the
@@ -124,14 +137,23 @@ func (r *Resender) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if r.o.Paused() {
+		probe := false
+		if r.o.Paused() && !r.trusting {
 			r.paused.Store(true)
-			if !sleep(ctx, r.o.PausePoll, nil) {
-				return nil
+			if r.pausedAt.IsZero() {
+				r.pausedAt = time.Now()
 			}
-			continue
+			if time.Since(r.pausedAt) < r.o.ProbeEvery {
+				if !sleep(ctx, r.o.PausePoll, nil) {
+					return nil
+				}
+				continue
+			}
+			probe = true
+		} else if !r.o.Paused() {
+			r.paused.Store(false)
+			r.pausedAt, r.trusting = time.Time{}, false
 		}
-		r.paused.Store(false)
 		if wait := time.Until(r.holdUntil); wait > 0 {
 			// The upstream failed last time: wait before trying anything else
 			// so an outage without a circuit breaker is not hammered.
@@ -146,6 +168,9 @@ func (r *Resender) Run(ctx context.Context) error {
 			if !next.IsZero() {
 				wait = max(time.Until(next), time.Millisecond)
 			}
+			if probe {
+				wait = min(wait, r.o.PausePoll)
+			}
 			if !sleep(ctx, wait, r.s.wake) {
 				return nil
 			}
@@ -153,7 +178,7 @@ func (r *Resender) Run(ctx context.Context) error {
 		}
 		sent := false
 		for _, id := range ids {
-			if ctx.Err() != nil || r.o.Paused() {
+			if ctx.Err() != nil || (!probe && !r.trusting && r.o.Paused()) {
 				break
 			}
 			out, err := r.attempt(ctx, id)
@@ -168,11 +193,24 @@ func (r *Resender) Run(ctx context.Context) error {
 			if out == failed {
 				r.consecutive++
 				r.holdUntil = time.Now().Add(r.backoff(r.consecutive))
+				if r.trusting || probe {
+					// Back to paused if the circuit is still open; the next
+					// probe waits ProbeEvery.
+					r.trusting, r.pausedAt = false, time.Now()
+				}
 				break
 			}
-			if out != skipped {
-				sent = true
-				r.consecutive = 0
+			if out == skipped || out == expired {
+				sent = sent || out == expired
+				continue
+			}
+			// The upstream answered: it is up, whatever the circuit says.
+			sent = true
+			r.consecutive = 0
+			if probe {
+				probe, r.trusting = false, true
+				r.paused.Store(false)
+				r.o.Logf("outbox: probe delivered while the circuit is open; resending")
 			}
 		}
 		if !sent && r.consecutive == 0 {
@@ -195,7 +233,7 @@ func (r *Resender) attempt(ctx context.Context, id uint64) (outcome, error) {
 	if age := time.Since(e.AgeFrom); age > r.o.MaxAge {
 		reason := fmt.Sprintf("older than the maximum age %s (first try %s)", r.o.MaxAge, e.FirstTry.Format(time.RFC3339))
 		r.o.Logf("outbox: #%d %s order %q dead-lettered: %s", id, e.Operation, e.OrderID, reason)
-		return deadLettered, r.s.markDead(id, 0, reason, nil, false)
+		return expired, r.s.markDead(id, 0, reason, nil, false)
 	}
 	if !r.waitSlot(ctx) {
 		return skipped, nil
@@ -212,14 +250,15 @@ func (r *Resender) attempt(ctx context.Context, id uint64) (outcome, error) {
 			// Shutting down mid-send: not the upstream's fault, try again next run.
 			return skipped, nil
 		}
-		r.failures.Add(1)
 		text := ""
 		if err != nil {
 			text = err.Error()
 		}
 		next := time.Now().Add(r.backoff(attempts))
 		r.o.Logf("outbox: #%d %s order %q attempt %d failed (status %d %s); next try %s", id, e.Operation, e.OrderID, attempts, status, text, next.UTC().Format(time.RFC3339))
-		return failed, r.s.markFailed(id, status, text, body, next)
+		err := r.s.markFailed(id, status, text, body, next)
+		r.failures.Add(1) // after the record, so that Stats never runs ahead of List
+		return failed, err
 	case status >= 200 && status < 300:
 		return delivered, r.s.markDelivered(id, status, body, attempts)
 	default: // 4xx other than 429, and statuses a Forter endpoint never sends

@@ -341,6 +341,54 @@ func TestResendPausedWhileCircuitOpen(t *testing.T) {
 	}
 }
 
+// TestResendProbesWhenThePauseNeverLifts: a breaker that probes only on live
+// traffic stays open after the traffic stops; the resender probes on its own
+// and, once that succeeds, delivers the queue.
+func TestResendProbesWhenThePauseNeverLifts(t *testing.T) {
+	up := newUpstream(t, nil)
+	s, _ := openTemp(t, Options{})
+	for i := range 5 {
+		s.Enqueue(order("orderV2", fmt.Sprint("PROBE", i), fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	o := fastOptions()
+	o.Paused, o.PausePoll, o.ProbeEvery = func() bool { return true }, 5*time.Millisecond, 50*time.Millisecond
+	runResender(t, s, HTTPSender{BaseURL: up.srv.URL}, o)
+	waitFor(t, "delivery despite the pause", func() bool { return stats(t, s).Pending == 0 })
+	if st := stats(t, s); st.Delivered != 5 || st.Paused {
+		t.Errorf("stats = %+v, want 5 delivered and not paused", st)
+	}
+}
+
+// TestResendProbesSparinglyWhileDown: while paused and the upstream is down,
+// at most one probe per ProbeEvery.
+func TestResendProbesSparinglyWhileDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s, _ := openTemp(t, Options{})
+	for i := range 5 {
+		s.Enqueue(order("orderV2", fmt.Sprint("DOWN", i), fmt.Sprintf(`{"n":%d}`, i)))
+	}
+	o := fastOptions()
+	o.Paused, o.PausePoll, o.ProbeEvery = func() bool { return true }, 5*time.Millisecond, 100*time.Millisecond
+	start := time.Now()
+	runResender(t, s, HTTPSender{BaseURL: "http://" + addr}, o)
+	waitFor(t, "three probes", func() bool { return stats(t, s).Attempts >= 3 })
+	st := stats(t, s)
+	elapsed := time.Since(start)
+	// An upper bound on attempts over the time that passed: a slow machine
+	// makes fewer, never more.
+	if most := uint64(elapsed/o.ProbeEvery) + 1; st.Attempts > most {
+		t.Errorf("%d attempts in %v while paused, want at most %d (one per %v)", st.Attempts, elapsed, most, o.ProbeEvery)
+	}
+	if !st.Paused || st.Pending != 5 {
+		t.Errorf("stats = %+v, want paused with 5 pending", st)
+	}
+}
+
 func TestResendRateCap(t *testing.T) {
 	up := newUpstream(t, nil)
 	s, _ := openTemp(t, Options{})
