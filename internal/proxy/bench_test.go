@@ -1,0 +1,173 @@
+package proxy_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/pool"
+	"github.com/orderguard/orderguard/internal/proxy"
+)
+
+// decisionV2 is what the in-memory upstream answers: a recorded sandbox
+// decision, so that the response check has real work to do.
+const decisionV2 = `{"status":"success","transaction":"fortertest1234","action":"approve","message":" | Link in portal: https://portal.forter.com/dashboard/fortertest1234","reasonCode":"Test"}`
+
+// memServer serves h on an in-memory listener until the benchmark ends.
+func memServer(b *testing.B, h fasthttp.RequestHandler) *fasthttputil.InmemoryListener {
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{Handler: h, NoDefaultServerHeader: true, NoDefaultDate: true}
+	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	b.Cleanup(func() { _ = srv.Shutdown() })
+	return ln
+}
+
+func memClient(ln *fasthttputil.InmemoryListener) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
+		Addr:         "proxy",
+		Dial:         func(string) (net.Conn, error) { return ln.Dial() },
+		MaxConns:     1024,
+		ReadTimeout:  5 * time.Second,
+		WriteTimeout: 5 * time.Second,
+	}
+}
+
+// BenchmarkProxy compares a valid order through orderguard (enforce and
+// report mode, response checked) with a bare fasthttp reverse proxy over the
+// same in-memory upstream: the difference is what validation and the
+// proxy's own work cost. Run with -cpu to vary parallelism.
+func BenchmarkProxy(b *testing.B) {
+	body := []byte(validOrder(b))
+	upstream := memServer(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(decisionV2)
+	})
+
+	bare := func(b *testing.B) fasthttp.RequestHandler {
+		hc := &fasthttp.HostClient{
+			Addr:                "upstream",
+			Dial:                func(string) (net.Conn, error) { return upstream.Dial() },
+			MaxConns:            1024,
+			ReadTimeout:         2 * time.Second,
+			WriteTimeout:        2 * time.Second,
+			MaxResponseBodySize: 1 << 20,
+		}
+		return func(ctx *fasthttp.RequestCtx) {
+			if err := hc.DoDeadline(&ctx.Request, &ctx.Response, ctx.Time().Add(2*time.Second)); err != nil {
+				ctx.Error("upstream", fasthttp.StatusBadGateway)
+			}
+		}
+	}
+	orderguard := func(mode proxy.Mode) func(b *testing.B) fasthttp.RequestHandler {
+		return func(b *testing.B) fasthttp.RequestHandler {
+			cfg := proxy.Defaults()
+			cfg.Mode = mode
+			cfg.WarmConns = 4
+			cfg.APIVersion = "2.3"
+			up, err := pool.New(pool.Config{
+				Upstream:  "http://upstream",
+				WarmConns: cfg.WarmConns,
+				Dial:      func(string, time.Duration) (net.Conn, error) { return upstream.Dial() },
+				MaxConns:  1024,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := up.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(up.Close)
+			p, err := proxy.New(cfg, proxy.Options{
+				Operations: gen.Operations,
+				Pool:       up,
+				Logger:     slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return p.Handler
+		}
+	}
+	for _, bc := range []struct {
+		name    string
+		handler func(b *testing.B) fasthttp.RequestHandler
+	}{
+		{"bare", bare},
+		{"enforce", orderguard(proxy.ModeEnforce)},
+		{"report", orderguard(proxy.ModeReport)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			front := memServer(b, bc.handler(b))
+			client := memClient(front)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				req := fasthttp.AcquireRequest()
+				resp := fasthttp.AcquireResponse()
+				defer fasthttp.ReleaseRequest(req)
+				defer fasthttp.ReleaseResponse(resp)
+				for pb.Next() {
+					req.Reset()
+					req.Header.SetMethod(fasthttp.MethodPost)
+					req.SetRequestURI("http://proxy/v2/orders/fortertest1234")
+					req.Header.SetContentType("application/json")
+					req.SetBody(body)
+					if err := client.Do(req, resp); err != nil {
+						b.Fatal(err)
+					}
+					if resp.StatusCode() != 200 {
+						b.Fatalf("status %d: %s", resp.StatusCode(), resp.Body())
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkHandler is the proxy's own work per valid order, without any
+// network: route, validate, forward to an upstream that answers at once
+// (in memory), check the answer.
+func BenchmarkHandler(b *testing.B) {
+	body := []byte(validOrder(b))
+	upstream := memServer(b, func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(decisionV2)
+	})
+	cfg := proxy.Defaults()
+	cfg.WarmConns = 1
+	up, err := pool.New(pool.Config{
+		Upstream: "http://upstream", WarmConns: 1,
+		Dial: func(string, time.Duration) (net.Conn, error) { return upstream.Dial() },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(up.Close)
+	p, err := proxy.New(cfg, proxy.Options{Operations: gen.Operations, Pool: up, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+		ctx.Request.SetRequestURI("/v2/orders/fortertest1234")
+		ctx.Request.Header.SetContentType("application/json")
+		ctx.Request.SetBody(body)
+		p.Handler(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+}
