@@ -51,6 +51,18 @@ func sample() *Report {
 	add := func(target string, res *load.Result, cpu CPU) {
 		run := NewRun(target, res)
 		run.CPU = cpu
+		if res.Rate > 0 {
+			// Three slices: the middle one is the merged run's, the others are
+			// 10% faster and one much slower (a burst of other work).
+			p := run.Latency
+			scale := func(f float64) load.Percentiles {
+				m := func(d time.Duration) time.Duration { return time.Duration(float64(d) * f) }
+				return load.Percentiles{P50: m(p.P50), P90: m(p.P90), P99: m(p.P99), P999: m(p.P999), Max: m(p.Max)}
+			}
+			run.SetSlices([]load.Percentiles{scale(0.9), p, scale(30)})
+		} else {
+			run.SetSliceAchieved([]float64{res.Achieved / 10, res.Achieved * 1.1, res.Achieved})
+		}
 		r.Runs = append(r.Runs, run)
 	}
 	add("direct", fakeResult(5000, 100*us, 1100*us, 1001, 5000), CPU{Target: 3, Generator: 2})
@@ -88,8 +100,64 @@ func TestDerive(t *testing.T) {
 	if got := byKey["orderguard@max"].ThroughputRatio; got != 0.85 {
 		t.Errorf("throughput ratio %v, want 0.85", got)
 	}
-	if len(r.Figures) != 2 || r.Figures[0].Pass || !r.Figures[1].Pass {
+	if og.AddedMedian == nil || og.AddedMedian.P99 != og.Added.P99 || og.BaselineP99Median != og.BaselineP99 {
+		t.Errorf("slice median: added %+v, ratio %v; want the middle slice's, equal to the merged run here", og.AddedMedian, og.BaselineP99Median)
+	}
+	if len(r.Figures) != 2 || r.Figures[0].Verdict != "missed" || r.Figures[1].Verdict != "reached" || r.Figures[0].Pass || !r.Figures[1].Pass {
 		t.Errorf("figures %+v: want the p99 figure missed (2× > 1.3×) and the throughput one reached (85%% >= 80%%)", r.Figures)
+	}
+	if m := byKey["orderguard@max"]; m.AchievedMedian != 34000 || m.ThroughputRatioMedian != 0.85 {
+		t.Errorf("max slices: median %v, ratio %v; want 34000 (the middle slice) and 0.85", m.AchievedMedian, m.ThroughputRatioMedian)
+	}
+	if !strings.Contains(r.Figures[0].Detail, "median of 3 slices") || !strings.Contains(r.Figures[1].Detail, "median of 3 slices") {
+		t.Errorf("p99 figure detail %q: want it to say it used the slice median", r.Figures[0].Detail)
+	}
+}
+
+// TestFigureInconclusive: when the baseline adds no measurable p99 latency there
+// is no ratio, and the figure must not claim to be reached.
+func TestFigureInconclusive(t *testing.T) {
+	r := sample()
+	for i := range r.Runs {
+		if r.Runs[i].Target == Baseline && r.Runs[i].Rate == FigureRate {
+			d := r.Runs[0] // direct at 5000
+			r.Runs[i].Latency = d.Latency
+			r.Runs[i].SetSlices(d.Slices)
+		}
+	}
+	Derive(r)
+	f := r.Figures[0]
+	if f.Verdict != "inconclusive" || f.Pass || f.Value != 0 {
+		t.Errorf("figure %+v: want inconclusive, not passed", f)
+	}
+}
+
+func TestSetSlicesMedian(t *testing.T) {
+	ms := func(n int) load.Percentiles {
+		d := time.Duration(n) * time.Millisecond
+		return load.Percentiles{P50: d, P90: d, P99: d, P999: d, Max: d}
+	}
+	for _, tc := range []struct {
+		name   string
+		slices []load.Percentiles
+		want   time.Duration
+	}{
+		{"odd", []load.Percentiles{ms(5), ms(1), ms(100)}, 5 * time.Millisecond},
+		{"even", []load.Percentiles{ms(4), ms(2), ms(100), ms(1)}, 3 * time.Millisecond},
+		{"one", []load.Percentiles{ms(7)}, 7 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Run
+			r.SetSlices(tc.slices)
+			if r.SliceMedian == nil || r.SliceMedian.P99 != tc.want {
+				t.Errorf("median %+v, want p99 %v", r.SliceMedian, tc.want)
+			}
+		})
+	}
+	var r Run
+	r.SetSlices(nil)
+	if r.SliceMedian != nil {
+		t.Error("median of no slices should be nil")
 	}
 }
 

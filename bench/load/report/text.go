@@ -56,19 +56,21 @@ func WriteText(w io.Writer, r *Report) error {
 	tw.Flush()
 
 	if hasAdded(r) {
-		fmt.Fprintln(ew, "\nADDED OVER direct (ms, target minus direct at the same rate and percentile; ratio = p99 added / baseline's p99 added)")
+		fmt.Fprintln(ew, "\nADDED OVER direct (ms: target minus direct at the same rate and percentile, from all requests;")
+		fmt.Fprintln(ew, "ratio: p99 added / baseline's p99 added; \"median\" columns: the same from the median of the slices' percentiles)")
 		tw = newTab(ew)
-		fmt.Fprintln(tw, "target\trate\t+p50\t+p90\t+p99\t+p99.9\tp99 ratio to baseline")
+		fmt.Fprintln(tw, "target\trate\t+p50\t+p90\t+p99\t+p99.9\tp99 ratio\t+p99 median\tp99 ratio median")
 		for _, run := range r.Runs {
 			if run.Added == nil {
 				continue
 			}
 			a := run.Added
-			ratio := "-"
-			if run.BaselineP99 != 0 {
-				ratio = strconv.FormatFloat(run.BaselineP99, 'f', 2, 64)
+			medP99 := "-"
+			if run.AddedMedian != nil {
+				medP99 = ms(run.AddedMedian.P99)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", run.Target, RateLabel(run.Rate), ms(a.P50), ms(a.P90), ms(a.P99), ms(a.P999), ratio)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", run.Target, RateLabel(run.Rate), ms(a.P50), ms(a.P90), ms(a.P99), ms(a.P999),
+				ratioText(run.BaselineP99), medP99, ratioText(run.BaselineP99Median))
 		}
 		tw.Flush()
 	}
@@ -76,16 +78,16 @@ func WriteText(w io.Writer, r *Report) error {
 	if hasMax(r) {
 		fmt.Fprintln(ew, "\nTHROUGHPUT (rate max: closed loop)")
 		tw = newTab(ew)
-		fmt.Fprintln(tw, "target\treq/s\tratio to baseline")
+		fmt.Fprintln(tw, "target\treq/s\tratio to baseline\treq/s median slice\tratio median")
 		for _, run := range r.Runs {
 			if run.Rate != 0 {
 				continue
 			}
-			ratio := "-"
-			if run.ThroughputRatio != 0 {
-				ratio = strconv.FormatFloat(run.ThroughputRatio, 'f', 2, 64)
+			med := "-"
+			if run.AchievedMedian > 0 {
+				med = strconv.FormatFloat(run.AchievedMedian, 'f', 0, 64)
 			}
-			fmt.Fprintf(tw, "%s\t%.0f\t%s\n", run.Target, run.Achieved, ratio)
+			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\n", run.Target, run.Achieved, ratioText(run.ThroughputRatio), med, ratioText(run.ThroughputRatioMedian))
 		}
 		tw.Flush()
 	}
@@ -119,11 +121,11 @@ func WriteText(w io.Writer, r *Report) error {
 	if len(r.Figures) > 0 {
 		fmt.Fprintln(ew, "\nFIGURES")
 		for _, f := range r.Figures {
-			verdict := "MISSED"
-			if f.Pass {
-				verdict = "reached"
+			value := strconv.FormatFloat(f.Value, 'f', 2, 64)
+			if f.Verdict == "inconclusive" {
+				value = "no ratio"
 			}
-			fmt.Fprintf(ew, "%s: %.2f (want %s) %s; %s\n", f.Name, f.Value, f.Target, verdict, f.Detail)
+			fmt.Fprintf(ew, "%s: %s (want %s) %s; %s\n", f.Name, value, f.Target, strings.ToUpper(f.Verdict), f.Detail)
 		}
 	}
 	if len(r.Notes) > 0 {
@@ -133,6 +135,15 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 	}
 	return ew.err
+}
+
+// ratioText prints a ratio to the baseline; "-" when there is none (the baseline
+// added no measurable latency, or there is no baseline).
+func ratioText(f float64) string {
+	if f == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64)
 }
 
 func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 8, 2, ' ', 0) }

@@ -213,6 +213,13 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		for i, t := range targets {
 			run := report.NewRun(t.name, load.Merge(slices[i]...))
 			run.CPU = round2(cpus[i])
+			ps := make([]load.Percentiles, len(slices[i]))
+			rates := make([]float64, len(slices[i]))
+			for k, res := range slices[i] {
+				ps[k], rates[k] = load.Summarize(res.Latency), math.Round(res.Achieved)
+			}
+			run.SetSlices(ps)
+			run.SetSliceAchieved(rates)
 			rep.Runs = append(rep.Runs, run)
 		}
 	}
