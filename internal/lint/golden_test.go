@@ -246,3 +246,45 @@ func TestMissingFile(t *testing.T) {
 		t.Errorf("got exit %d, stderr %q, stdout %q; want 2 naming nope.json and no report", code, stderr, stdout)
 	}
 }
+
+// --config with the real rules: a rule set to off disappears, rules set to
+// warning stay as warnings, and --max-warnings counts them.
+func TestGoldenConfig(t *testing.T) {
+	const file = corpus + "/invalid/order-rules.json"
+	const cfg = "testdata/config/downgrade.yaml"
+	code, plain := lintCorpus(t, file)
+	if code != ExitInvalid {
+		t.Errorf("without config: exit %d, want %d", code, ExitInvalid)
+	}
+	for _, rule := range []string{"web-token", "card-fields", "delivery-details", "money-decimals"} {
+		if !bytes.Contains(plain, []byte("error "+rule+":")) {
+			t.Errorf("without config: no %s error; the file no longer exercises the rule\n%s", rule, plain)
+		}
+	}
+
+	code, out := lintCorpus(t, "--config", cfg, file)
+	golden(t, "config-downgrade.txt", out)
+	if code != ExitOK {
+		t.Errorf("with config: exit %d, want %d", code, ExitOK)
+	}
+	if bytes.Contains(out, []byte("card-fields")) || bytes.Contains(out, []byte("error ")) {
+		t.Errorf("with config: card-fields (off) or an error remains\n%s", out)
+	}
+	for _, rule := range []string{"web-token", "delivery-details", "money-decimals"} {
+		if !bytes.Contains(out, []byte("warning "+rule+":")) {
+			t.Errorf("with config: %s not a warning\n%s", rule, out)
+		}
+	}
+	if code, _, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", cfg, "--max-warnings", "2", file); code != ExitInvalid ||
+		!strings.Contains(stderr, "3 warnings, more than --max-warnings 2") {
+		t.Errorf("3 warnings, --max-warnings 2: exit %d (stderr %q), want %d", code, stderr, ExitInvalid)
+	}
+	if code, _ := lintCorpus(t, "--config", cfg, "--max-warnings", "3", file); code != ExitOK {
+		t.Errorf("3 warnings, --max-warnings 3: exit %d, want %d", code, ExitOK)
+	}
+
+	code, stdout, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", file)
+	if code != ExitUsage || !strings.Contains(stderr, `unknown rule "web-tokens"`) || stdout != "" {
+		t.Errorf("unknown rule: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -222,7 +222,7 @@ func sarifRule(id, desc, source string, sev validate.Severity, kind string) SARI
 	r := SARIFRule{
 		ID:                   id,
 		ShortDescription:     SARIFText{Text: desc},
-		FullDescription:      SARIFText{Text: desc + " Source: " + source},
+		FullDescription:      SARIFText{Text: strings.TrimSuffix(desc, ".") + ". Source: " + source},
 		DefaultConfiguration: SARIFRuleConfig{Level: sarifLevel(sev)},
 		Properties:           SARIFRuleProps{Source: source, Kind: kind, Tags: []string{"orderguard", kind}},
 	}
