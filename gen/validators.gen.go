@@ -31,30 +31,34 @@ var (
 	at0 = validate.PathPattern{{"connectionInformation"}}
 	// at1 is /primaryDeliveryDetails
 	at1 = validate.PathPattern{{"primaryDeliveryDetails"}}
-	// at2 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}/verificationResults
-	at2 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}, {"verificationResults"}}
-	// at3 is /payment/*/billingDetails/personalDetails
-	at3 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"personalDetails"}}
-	// at4 is /payment/*
-	at4 = validate.PathPattern{{"payment"}, {"*"}}
-	// at5 is /payment/*/billingDetails/address
-	at5 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"address"}}
-	// at6 is /cartItems/*/basicItemData
-	at6 = validate.PathPattern{{"cartItems"}, {"*"}, {"basicItemData"}}
-	// at7 is /payment/*/{creditCard,tokenizedCard}
-	at7 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard"}}
-	// at8 is /payment/*/{applePay,androidPay,googlePay}
-	at8 = validate.PathPattern{{"payment"}, {"*"}, {"applePay", "androidPay", "googlePay"}}
-	// at9 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}
-	at9 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}}
-	// at10 is /payment/*/billingDetails
-	at10 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}}
-	// at11 is /payment/*/digitalWallet
-	at11 = validate.PathPattern{{"payment"}, {"*"}, {"digitalWallet"}}
-	// at12 is /payment/*/installmentService
-	at12 = validate.PathPattern{{"payment"}, {"*"}, {"installmentService"}}
-	// at13 is /payment/*/paypal
-	at13 = validate.PathPattern{{"payment"}, {"*"}, {"paypal"}}
+	// at2 is /payment/*/amount
+	at2 = validate.PathPattern{{"payment"}, {"*"}, {"amount"}}
+	// at3 is /totalAmount
+	at3 = validate.PathPattern{{"totalAmount"}}
+	// at4 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}/verificationResults
+	at4 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}, {"verificationResults"}}
+	// at5 is /payment/*/billingDetails/personalDetails
+	at5 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"personalDetails"}}
+	// at6 is /payment/*
+	at6 = validate.PathPattern{{"payment"}, {"*"}}
+	// at7 is /payment/*/billingDetails/address
+	at7 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"address"}}
+	// at8 is /cartItems/*/basicItemData
+	at8 = validate.PathPattern{{"cartItems"}, {"*"}, {"basicItemData"}}
+	// at9 is /payment/*/{creditCard,tokenizedCard}
+	at9 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard"}}
+	// at10 is /payment/*/{applePay,androidPay,googlePay}
+	at10 = validate.PathPattern{{"payment"}, {"*"}, {"applePay", "androidPay", "googlePay"}}
+	// at11 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}
+	at11 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}}
+	// at12 is /payment/*/billingDetails
+	at12 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}}
+	// at13 is /payment/*/digitalWallet
+	at13 = validate.PathPattern{{"payment"}, {"*"}, {"digitalWallet"}}
+	// at14 is /payment/*/installmentService
+	at14 = validate.PathPattern{{"payment"}, {"*"}, {"installmentService"}}
+	// at15 is /payment/*/paypal
+	at15 = validate.PathPattern{{"payment"}, {"*"}, {"paypal"}}
 )
 
 // Operations holds one entry per operationId of the spec, with its body validators.
@@ -88,6 +92,7 @@ var Rules = []validate.RuleInfo{
 	{ID: "money-decimals", Severity: validate.SeverityError, Description: "amountUSD has at most two decimals, amountLocalCurrency at most three", Source: "S1 (amounts as decimal strings; three decimals for currencies such as KWD)"},
 	{ID: "no-full-card-number", Severity: validate.SeverityError, Description: "No string may hold a full card number outside a field meant for one", Source: "S3: the full card number only with Forter's 3DS execution (PCI scope); rule 10"},
 	{ID: "payment-one-method", Severity: validate.SeverityError, Description: "Each payment item has exactly one payment-method member", Source: "S1 (one method object per payment[] item; split payments use several items)"},
+	{ID: "payment-total", Severity: validate.SeverityWarning, Description: "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency", Source: "S1 (payment[].amount and totalAmount; split payments); rule 11"},
 	{ID: "paypal-fields", Severity: validate.SeverityError, Description: "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod", Source: "S3 (PayPal: payerEmail, payerId, paymentMethod); S2 writes payerID"},
 	{ID: "post-authorization-results", Severity: validate.SeverityError, Description: "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal", Source: "S3 (post-authorization verificationResults: authorizationCode, processorResponseCode, processorResponseText, avsFullResult, cvvResult; PayPal paymentStatus, payerStatus, paymentId)"},
 	{ID: "status-fields", Severity: validate.SeverityError, Description: "A status update carries orderId, eventTime and updatedStatus", Source: "S1 (Order Status API); rule 12"},
@@ -1914,6 +1919,7 @@ func vMoney(s *validate.Scanner) {
 		_ = pres
 		var sp0 validate.Span
 		var sp1 validate.Span
+		var sp2 validate.Span
 		if !s.EnterObject() {
 			break
 		}
@@ -1950,7 +1956,9 @@ func vMoney(s *validate.Scanner) {
 				if s.Peek() != validate.TypeNull {
 					pres |= 1 << 2
 				}
+				sp2.Start = s.Pos()
 				vCurrencyCode(s)
+				sp2.End = s.Offset()
 			default:
 				s.Unknown()
 				s.Schema(s.KeyPos(), "additionalProperties", "member "+strconv.Quote(string(s.Key()))+" is not allowed here")
@@ -1976,6 +1984,18 @@ func vMoney(s *validate.Scanner) {
 			}
 			if pres&0x1 != 0 && s.Decimals(sp1) > 2 {
 				s.RuleAt(sp1.Start, "amountUSD", "money-decimals", validate.SeverityError, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountUSD\" has more than 2 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if s.At(at2) {
+			s.SumAdd(0, validate.Present(pres&0x2 != 0, sp0), validate.Present(pres&0x4 != 0, sp2))
+			s.SumAdd(1, validate.Present(pres&0x1 != 0, sp1), validate.Span{})
+		}
+		if s.At(at3) {
+			if pres&0x2 != 0 {
+				s.SumEquals(sp0.Start, "amountLocalCurrency", 0, sp0, validate.Present(pres&0x4 != 0, sp2), "payment-total", validate.SeverityWarning, "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency (\"amountLocalCurrency\" differs from the sum of the payments amounts)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x1 != 0 {
+				s.SumEquals(sp1.Start, "amountUSD", 1, sp1, validate.Span{}, "payment-total", validate.SeverityWarning, "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency (\"amountUSD\" differs from the sum of the payments amounts)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -2990,7 +3010,7 @@ func vVerificationResults(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at2) {
+		if s.At(at4) {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "authorizationCode", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"authorizationCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
@@ -4280,7 +4300,7 @@ func vPersonalDetails(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at3) {
+		if s.At(at5) {
 			if pres&0x1 != 0 {
 				s.SetFact(13)
 			} else {
@@ -4719,7 +4739,7 @@ func vPayment(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at4) {
+		if s.At(at6) {
 			switch bits.OnesCount64(pres & 0xffff) {
 			case 1:
 			case 0:
@@ -4728,13 +4748,13 @@ func vPayment(s *validate.Scanner) {
 				s.RuleAt(at, "", "payment-one-method", validate.SeverityError, "Each payment item has exactly one payment-method member (more than one of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if (s.At(at4)) && pres&0x3f != 0 {
+		if (s.At(at6)) && pres&0x3f != 0 {
 			s.SetFact(0)
 		}
-		if (s.At(at4)) && pres&0x40 != 0 {
+		if (s.At(at6)) && pres&0x40 != 0 {
 			s.SetFact(1)
 		}
-		if (s.At(at4)) && pres&0x7f != 0 {
+		if (s.At(at6)) && pres&0x7f != 0 {
 			if pres&0x10000 != 0 {
 				s.SetFact(12)
 			} else {
@@ -5032,7 +5052,7 @@ func vAddress(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at5) {
+		if s.At(at7) {
 			if pres&0x1 != 0 {
 				s.SetFact(2)
 			} else {
@@ -6402,7 +6422,7 @@ func vBasicItemData(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at6) {
+		if s.At(at8) {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "name", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"name\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -6916,7 +6936,7 @@ func vCardData(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at7) {
+		if s.At(at9) {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -6933,7 +6953,7 @@ func vCardData(s *validate.Scanner) {
 				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at8) {
+		if s.At(at10) {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -6947,7 +6967,7 @@ func vCardData(s *validate.Scanner) {
 				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at9) {
+		if s.At(at11) {
 			if pres&0x40 == 0 {
 				s.RuleAt(at, "verificationResults", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"verificationResults\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
@@ -7052,7 +7072,7 @@ func vBillingDetails(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at10) {
+		if s.At(at12) {
 			if pres&0x1 != 0 {
 				s.SetFact(5)
 			} else {
@@ -7267,7 +7287,7 @@ func vDigitalWallet(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if (s.At(at11)) && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "KLARNA")) {
+		if (s.At(at13)) && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "KLARNA")) {
 			s.SetFact(11)
 		}
 	case validate.TypeInvalid:
@@ -7513,7 +7533,7 @@ func vInstallmentService(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if (s.At(at12)) && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "Klarna")) {
+		if (s.At(at14)) && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "Klarna")) {
 			s.SetFact(11)
 		}
 	case validate.TypeInvalid:
@@ -7814,7 +7834,7 @@ func vPayPal(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at13) {
+		if s.At(at15) {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "payerEmail", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"payerEmail\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -7825,7 +7845,7 @@ func vPayPal(s *validate.Scanner) {
 				s.RuleAt(at, "", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (none of payerId, payerID is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at13) {
+		if s.At(at15) {
 			if pres&0x10 == 0 {
 				s.RuleAt(at, "paymentStatus", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}

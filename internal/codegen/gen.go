@@ -45,6 +45,7 @@ type Generator struct {
 	patterns     map[string]string
 	patternDecls []string
 	needBits     bool
+	sums         map[string]int
 
 	needStrconv bool // a generated message quotes a member name
 }

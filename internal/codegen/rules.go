@@ -61,7 +61,23 @@ type ruleSpec struct {
 	MaxDecimals      map[string]int `json:"maxDecimals"`
 	AnyItem          bool           `json:"anyItem"`
 	Set              string         `json:"set"`
+	SumInto          *sumSpec       `json:"sumInto"`
+	SumEquals        *sumSpec       `json:"sumEquals"`
 	GuardCardNumbers bool           `json:"guardCardNumbers"`
+}
+
+type sumSpec struct {
+	Sum     string            `json:"sum"`
+	Amounts map[string]string `json:"amounts"` // amount member -> its currency member, or ""
+}
+
+func (sp *sumSpec) fields() []string {
+	fs := make([]string, 0, len(sp.Amounts))
+	for f := range sp.Amounts {
+		fs = append(fs, f)
+	}
+	sort.Strings(fs)
+	return fs
 }
 
 type whenSpec struct {
@@ -104,6 +120,7 @@ func (g *Generator) collectRules() {
 	g.factBits = map[string]int{}
 	g.rootFacts = map[string][]rootFact{}
 	g.ruleIndex = map[string]int{}
+	g.sums = map[string]int{}
 	if g.doc.Components == nil {
 		return
 	}
@@ -182,14 +199,18 @@ func (g *Generator) parseRules(s *openapi3.Schema, raw any, loc string) {
 	for i, r := range specs {
 		rloc := fmt.Sprintf("%s/%d", loc, i)
 		checks := len(r.Require) + len(r.RequireAny) + len(r.ExactlyOne) + len(r.MaxDecimals)
+		if r.SumEquals != nil {
+			checks++
+		}
+		helper := r.Set != "" || r.SumInto != nil
 		switch {
-		case r.Set != "" && (r.ID != "" || checks > 0):
-			g.fail(fmt.Errorf("%s: an entry with set only sets a fact: no id, no checks", rloc))
+		case helper && (r.ID != "" || checks > 0):
+			g.fail(fmt.Errorf("%s: an entry with set or sumInto only gathers facts: no id, no checks", rloc))
 			return
-		case r.Set == "" && r.ID == "":
+		case !helper && r.ID == "":
 			g.fail(fmt.Errorf("%s: a rule needs an id", rloc))
 			return
-		case r.Set == "" && checks == 0 && !r.GuardCardNumbers:
+		case !helper && checks == 0 && !r.GuardCardNumbers:
 			g.fail(fmt.Errorf("%s: rule %q checks nothing", rloc, r.ID))
 			return
 		case r.AnyItem && len(r.At) == 0:
@@ -238,8 +259,32 @@ func (g *Generator) parseRules(s *openapi3.Schema, raw any, loc string) {
 				g.fact(anyItemFact(r, m))
 			}
 		}
+		for _, sp := range []*sumSpec{r.SumInto, r.SumEquals} {
+			if sp == nil {
+				continue
+			}
+			if sp.Sum == "" || len(sp.Amounts) == 0 {
+				g.fail(fmt.Errorf("%s: a sum needs a name and amounts", rloc))
+				return
+			}
+			for _, f := range sp.fields() {
+				g.sumIndex(sp.Sum + "/" + f)
+			}
+		}
 		g.ruleMap[s] = append(g.ruleMap[s], compiledRule{spec: r, loc: rloc, sev: sev})
 	}
+}
+
+func (g *Generator) sumIndex(key string) int {
+	if i, ok := g.sums[key]; ok {
+		return i
+	}
+	i := len(g.sums)
+	if i >= 16 {
+		g.fail(fmt.Errorf("%s: more than 16 sums", ruleExt))
+	}
+	g.sums[key] = i
+	return i
 }
 
 func anyItemFact(r ruleSpec, member string) string {
@@ -351,6 +396,17 @@ func (g *Generator) objectRules(s *openapi3.Schema, loc string) *objRules {
 		for _, m := range ms {
 			add(m, true)
 		}
+		for _, sp := range []*sumSpec{r.SumInto, r.SumEquals} {
+			if sp == nil {
+				continue
+			}
+			for _, f := range sp.fields() {
+				add(f, true)
+				if c := sp.Amounts[f]; c != "" {
+					add(c, true)
+				}
+			}
+		}
 		if w := r.When; w != nil {
 			for _, m := range w.Present {
 				add(m, false)
@@ -445,7 +501,7 @@ func (o *objRules) mask(names []string) string {
 func (o *objRules) end(g *Generator) {
 	for _, cr := range o.rules {
 		r := cr.spec
-		if r.GuardCardNumbers && r.Set == "" && len(r.Require)+len(r.RequireAny)+len(r.ExactlyOne)+len(r.MaxDecimals) == 0 {
+		if r.GuardCardNumbers && r.Set == "" && r.SumInto == nil && r.SumEquals == nil && len(r.Require)+len(r.RequireAny)+len(r.ExactlyOne)+len(r.MaxDecimals) == 0 {
 			continue
 		}
 		var conds []string
@@ -500,6 +556,18 @@ func (o *objRules) end(g *Generator) {
 			}
 			g.printf("s.SetFact(%d)\n", g.factBits[r.Set])
 		}
+		present := func(m string) string {
+			if m == "" {
+				return "validate.Span{}"
+			}
+			return fmt.Sprintf("validate.Present(pres&%s != 0, sp%d)", o.mask([]string{m}), o.value[m])
+		}
+		if sp := r.SumInto; sp != nil {
+			for _, f := range sp.fields() {
+				g.printf("s.SumAdd(%d, %s, %s)\n", g.sums[sp.Sum+"/"+f], present(f), present(sp.Amounts[f]))
+			}
+		}
+
 		if r.ID != "" {
 			id, sev := r.ID, "validate.Severity"+g.sevOf(r.ID)
 			for _, m := range r.Require {
@@ -521,6 +589,13 @@ func (o *objRules) end(g *Generator) {
 				g.needBits = true
 				g.printf("switch bits.OnesCount64(pres & %s) {\ncase 1:\ncase 0:\ns.RuleAt(at, \"\", %q, %s, %s, %s)\ndefault:\ns.RuleAt(at, \"\", %q, %s, %s, %s)\n}\n",
 					o.mask(r.ExactlyOne), id, sev, none, cond(0), id, sev, many, cond(0))
+			}
+			if sp := r.SumEquals; sp != nil {
+				for _, f := range sp.fields() {
+					msg := strconv.Quote(g.messageOf(id, fmt.Sprintf("%q differs from the sum of the %s amounts", f, sp.Sum)))
+					g.printf("if pres&%s != 0 {\ns.SumEquals(sp%d.Start, %q, %d, sp%d, %s, %q, %s, %s, %s)\n}\n",
+						o.mask([]string{f}), o.value[f], f, g.sums[sp.Sum+"/"+f], o.value[f], present(sp.Amounts[f]), id, sev, msg, cond(0))
+				}
 			}
 			ms := make([]string, 0, len(r.MaxDecimals))
 			for m := range r.MaxDecimals {

@@ -8,6 +8,21 @@ type rules struct {
 	pending  []pending
 	pendPath []seg
 	pan      panGuard
+	sums     [maxSums]sum
+}
+
+// maxSums bounds the sums a spec may declare (sumInto/sumEquals).
+const maxSums = 16
+
+// sum adds up one amount field over several objects (payment amounts), in
+// thousandths, to compare with a total at the end of the document.
+type sum struct {
+	milli    int64
+	n        int
+	unusable bool // a summed object lacks the field, or its value is not a plain decimal
+	mixed    bool // the summed objects name different currencies
+	cur      [8]byte
+	curN     int
 }
 
 type pending struct {
@@ -17,6 +32,12 @@ type pending struct {
 	msg       string
 	sev       Severity
 	cond      FactCond
+	// A sum check: the total's value and currency, compared at the end.
+	sum     int // index+1 into sums; 0 when this is no sum check
+	total   int64
+	totalOK bool
+	cur     [8]byte
+	curN    int
 }
 
 type panGuard struct {
@@ -26,6 +47,7 @@ type panGuard struct {
 }
 
 func (s *Scanner) resetRules() {
+	s.sums = [maxSums]sum{}
 	s.facts = 0
 	s.pending = s.pending[:0]
 	s.pendPath = s.pendPath[:0]
@@ -175,6 +197,13 @@ func (s *Scanner) flushDeferred() {
 		if !p.cond.holds(s.facts) {
 			continue
 		}
+		if p.sum > 0 {
+			sm := &s.sums[p.sum-1]
+			if !p.totalOK || sm.n == 0 || sm.unusable || sm.mixed || sm.milli == p.total ||
+				(p.curN > 0 && string(sm.cur[:sm.curN]) != string(p.cur[:p.curN])) {
+				continue
+			}
+		}
 		sev := p.sev
 		if v, ok := s.r.Severities[p.id]; ok {
 			sev = v
@@ -245,4 +274,106 @@ func IsCardNumber(v []byte) bool {
 		sum += x
 	}
 	return sum%10 == 0
+}
+
+// milli reads a plain decimal (string or number) in thousandths.
+func (s *Scanner) milli(sp Span) (int64, bool) {
+	b := s.buf[sp.Start:sp.End]
+	if len(b) >= 2 && b[0] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var v int64
+	frac := -1
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if frac >= 0 {
+				frac++
+				if frac > 3 {
+					return 0, false
+				}
+			}
+			v = v*10 + int64(c-'0')
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	for frac = max(frac, 0); frac < 3; frac++ {
+		v *= 10
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// currency copies the decoded string at sp (at most 8 bytes; longer ones are
+// cut, which only makes two long codes compare equal).
+func (s *Scanner) currency(sp Span, dst *[8]byte) int {
+	if sp.End <= sp.Start {
+		return 0
+	}
+	return copy(dst[:], s.Text(sp))
+}
+
+// SumAdd adds the amount at val (currency at cur, or none) to sum i; a
+// missing amount (val empty) makes the sum unusable.
+func (s *Scanner) SumAdd(i int, val, cur Span) {
+	sm := &s.sums[i]
+	if val.End <= val.Start {
+		sm.unusable = true
+		return
+	}
+	v, ok := s.milli(val)
+	if !ok {
+		sm.unusable = true
+		return
+	}
+	sm.milli += v
+	if cur.End > cur.Start {
+		var c [8]byte
+		n := s.currency(cur, &c)
+		if sm.n == 0 {
+			sm.cur, sm.curN = c, n
+		} else if string(c[:n]) != string(sm.cur[:sm.curN]) {
+			sm.mixed = true
+		}
+	} else if sm.n > 0 && sm.curN > 0 {
+		sm.mixed = true
+	}
+	sm.n++
+}
+
+// SumEquals checks, at the end of the document, that sum i equals the total
+// at val (currency at cur): a violation of rule id at child otherwise. Sums
+// that are unusable, mixed or empty are not compared.
+func (s *Scanner) SumEquals(at int, child string, i int, val, cur Span, id string, sev Severity, msg string, cond FactCond) {
+	if val.End <= val.Start {
+		return
+	}
+	p0 := len(s.pendPath)
+	s.pendPath = s.appendPath(s.pendPath)
+	p := pending{at: at, path0: p0, n: len(s.pendPath) - p0, child: child, id: id, msg: msg, sev: sev, cond: cond, sum: i + 1}
+	p.total, p.totalOK = s.milli(val)
+	if cur.End > cur.Start {
+		p.curN = s.currency(cur, &p.cur)
+	}
+	s.pending = append(s.pending, p)
+}
+
+// Present is sp when ok, else the empty span (a missing or null member).
+func Present(ok bool, sp Span) Span {
+	if ok {
+		return sp
+	}
+	return Span{}
 }

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -110,19 +111,23 @@ func (s *Scanner) End() {
 		out = append(out, v[i])
 	}
 	s.r.Violations = s.r.Violations[:s.vstart+len(out)]
-	line, col, at := 1, 1, 0
+	// Lines and columns, computed here only: a valid body never pays for them.
+	line, lineStart, at := 1, 0, 0
 	for i := range out {
 		off := min(out[i].Offset, len(s.buf))
-		for ; at < off; at++ {
-			if s.buf[at] == '\n' {
-				line, col = line+1, 1
-			} else {
-				col++
+		if off > at {
+			seg := s.buf[at:off]
+			if n := bytes.Count(seg, newline); n > 0 {
+				line += n
+				lineStart = at + bytes.LastIndexByte(seg, '\n') + 1
 			}
+			at = off
 		}
-		out[i].Line, out[i].Column = line, col
+		out[i].Line, out[i].Column = line, off-lineStart+1
 	}
 }
+
+var newline = []byte{'\n'}
 
 // Failed reports whether a syntax fault stopped the scan.
 func (s *Scanner) Failed() bool { return s.failed }

@@ -26,7 +26,7 @@ case('base.valid', base)
 # 1
 case('payment-one-method.invalid', order(lambda d: (
     d['payment'][1].__setitem__('creditCard', copy.deepcopy(d['payment'][0]['creditCard'])),
-    d['payment'].append({'amount': {'amountUSD': '1.00'}}))))
+    d['payment'].append({'amount': {'amountUSD': '0.00'}}))))
 # 2
 def card(d):
     c = d['payment'][0]['creditCard']
@@ -78,7 +78,7 @@ case('delivery-details.invalid', order(lambda d: d['primaryDeliveryDetails'].pop
 case('delivery-details.invalid-method', order(lambda d: d['primaryDeliveryDetails'].pop('deliveryMethod')))
 def klarna(d):
     bd = d['payment'][0]['billingDetails']
-    d['payment'] = [{'amount': {'amountUSD': '107.45'}, 'billingDetails': bd,
+    d['payment'] = [{'amount': {'amountUSD': '99.95'}, 'billingDetails': bd,
                      'digitalWallet': {'digitalWalletName': 'klarna'}}]
     d['primaryDeliveryDetails'].pop('deliveryPrice')
 case('delivery-details.valid-klarna', order(klarna))
@@ -91,14 +91,19 @@ case('cart-item-fields.invalid', order(lambda d: d['cartItems'][1]['basicItemDat
 # 9
 case('money-amount.invalid', order(lambda d: d['payment'][1].__setitem__('amount', {'currency': 'CAD'})))
 case('money-currency.invalid', order(lambda d: d['totalAmount'].pop('currency')))
-case('money-decimals.invalid', order(lambda d: (d['totalAmount'].__setitem__('amountUSD', '99.955'),
-                                               d['payment'][1]['amount'].__setitem__('amountLocalCurrency', '20.0001'))))
+case('money-decimals.invalid', order(lambda d: (d['primaryDeliveryDetails']['deliveryPrice'].__setitem__('amountUSD', '99.955'),
+                                               d['primaryDeliveryDetails']['deliveryPrice'].__setitem__('amountLocalCurrency', '20.0001'))))
 case('money-decimals.valid-three-local', order(lambda d: d['payment'][1]['amount'].__setitem__('amountLocalCurrency', '20.000')))
 # 10
 case('no-full-card-number.invalid', order(lambda d: (d['payment'][0].__setitem__('paymentMethodNickname', '4111 1111 1111 1111'),
                                                     d['primaryRecipient']['comments'].__setitem__('merchantComments', '4242-4242-4242-4242'))))
 case('no-full-card-number.valid-full-card-field', order(lambda d: d['payment'][0]['creditCard'].__setitem__('fullCreditCard', '4111111111111111')))
 case('no-full-card-number.valid-not-luhn', order(lambda d: d['payment'][0].__setitem__('paymentMethodNickname', '4111 1111 1111 1112')))
+# 11 (warning)
+case('payment-total.invalid', order(lambda d: d['payment'][1]['amount'].__setitem__('amountLocalCurrency', '25.00')))
+case('payment-total.invalid-usd', order(lambda d: d['payment'][1]['amount'].__setitem__('amountUSD', '1.00')))
+case('payment-total.valid-mixed-currency', order(lambda d: (d['payment'][1]['amount'].__setitem__('currency', 'USD'),
+                                                           d['payment'][1]['amount'].__setitem__('amountLocalCurrency', '1.00'))))
 # 12
 case('status-fields.status.valid', status)
 s = dict(status); s.pop('eventTime')
