@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -31,4 +32,26 @@ func LoadConfig(name string) (Config, error) {
 		return c, fmt.Errorf("config %s: %w", name, err)
 	}
 	return c, nil
+}
+
+// ParseRules reads the --rules flag: RULE=SEVERITY pairs separated by commas
+// (the syntax of `orderguard serve --rules`).
+func ParseRules(s string) (map[string]validate.Severity, error) {
+	out := map[string]validate.Severity{}
+	for _, pair := range strings.Split(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		id, val, ok := strings.Cut(pair, "=")
+		if !ok || strings.TrimSpace(id) == "" {
+			return nil, fmt.Errorf("rules %q: want RULE=error|warning|off", pair)
+		}
+		sev, err := validate.ParseSeverity(val)
+		if err != nil {
+			return nil, fmt.Errorf("rules: %s: %w", strings.TrimSpace(id), err)
+		}
+		out[strings.TrimSpace(id)] = sev
+	}
+	return out, nil
 }

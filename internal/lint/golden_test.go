@@ -283,6 +283,17 @@ func TestGoldenConfig(t *testing.T) {
 		t.Errorf("3 warnings, --max-warnings 3: exit %d, want %d", code, ExitOK)
 	}
 
+	// --rules over the file: card-fields back on as an error.
+	code, out = lintCorpus(t, "--config", cfg, "--rules", "card-fields=error, web-token=off", file)
+	if code != ExitInvalid || !bytes.Contains(out, []byte("error card-fields:")) || bytes.Contains(out, []byte("web-token")) {
+		t.Errorf("--rules over --config: exit %d\n%s", code, out)
+	}
+	for _, bad := range []string{"card-fields", "card-fields=sometimes"} {
+		if code, _, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--rules", bad, file); code != ExitUsage || !strings.Contains(stderr, "card-fields") {
+			t.Errorf("--rules %s: exit %d, stderr %q", bad, code, stderr)
+		}
+	}
+
 	code, stdout, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", file)
 	if code != ExitUsage || !strings.Contains(stderr, `unknown rule "web-tokens"`) || stdout != "" {
 		t.Errorf("unknown rule: exit %d, stderr %q", code, stderr)

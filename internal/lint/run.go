@@ -55,6 +55,7 @@ func (c Command) Run(args []string) int {
 	format := fs.String("format", "text", "report format: "+strings.Join(Formats, ", "))
 	mode := fs.String("operation", ModeAuto, "operation of the payloads: auto, order, order-v3 or status (auto: from the HAR URL, else a top-level updatedStatus or eventTime means a status update)")
 	configFile := fs.String("config", "", "YAML file with rule severities (rules: {rule-id: error|warning|off}), the same file and key as `orderguard serve --config`")
+	rules := fs.String("rules", "", "rule severities over the config file's, as for `orderguard serve`: RULE=error|warning|off,…")
 	maxWarnings := fs.Int("max-warnings", -1, "exit 1 when there are more warnings than this (-1: no limit)")
 	color := fs.String("color", "auto", "text colors: auto (on a terminal, unless NO_COLOR is set), always or never")
 	output := fs.String("output", "", "write the report to this file instead of standard output")
@@ -89,6 +90,18 @@ func (c Command) Run(args []string) int {
 			return fail(err)
 		}
 		sev = cfg.Rules
+	}
+	if *rules != "" {
+		over, err := ParseRules(*rules)
+		if err != nil {
+			return fail(err)
+		}
+		if sev == nil {
+			sev = map[string]validate.Severity{}
+		}
+		for id, s := range over {
+			sev[id] = s
+		}
 	}
 	l, err := New(Options{Operations: c.Operations, Rules: c.Rules, Mode: *mode, Severities: sev, Workers: *workers})
 	if err != nil {
