@@ -37,6 +37,10 @@ var (
 // orderguardBin builds the binary once per test run.
 func orderguardBin(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		// make test runs these; make test-short is the quick loop.
+		t.Skip("end-to-end with real processes: not in -short mode")
+	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "orderguard-e2e-")
 		if err != nil {
