@@ -38,8 +38,9 @@ Checks Forter order and status payloads against the specs and business rules.
 PATH is a file, a directory (recursive: *.json, *.ndjson, *.har), a glob
 (quote it; ** matches any depth) or - for standard input.
 NDJSON: one payload per line. HAR: every request to /v2/orders/{id},
-/v3/orders/{id} or /v2/status/{id}; positions are within the entry's
-request.postData.text.
+/v3/orders/{id} or /v2/status/{id}, named by its entry index; text, json
+and junit positions are within the entry's request.postData.text, sarif and
+github ones in the recording.
 
 Exit status: 0 no error, 1 an error-severity violation (or more warnings than
 --max-warnings), 2 usage or I/O error.
@@ -54,11 +55,11 @@ func (c Command) Run(args []string) int {
 	fs.SetOutput(c.Stderr)
 	format := fs.String("format", "text", "report format: "+strings.Join(Formats, ", "))
 	mode := fs.String("operation", ModeAuto, "operation of the payloads: auto, order, order-v3 or status (auto: from the HAR URL, else a top-level updatedStatus or eventTime means a status update)")
-	configFile := fs.String("config", "", "YAML file with rule severities (rules: {rule-id: error|warning|off}), the same file and key as `orderguard serve --config`")
-	rules := fs.String("rules", "", "rule severities over the config file's, as for `orderguard serve`: RULE=error|warning|off,…")
+	configFile := fs.String("config", "", "YAML `FILE` with rule severities (rules: {rule-id: error|warning|off}); the same file and key as orderguard serve --config")
+	rules := fs.String("rules", "", "rule severities over the config file's, as `RULE=SEVERITY,…` (the syntax of orderguard serve --rules)")
 	maxWarnings := fs.Int("max-warnings", -1, "exit 1 when there are more warnings than this (-1: no limit)")
 	color := fs.String("color", "auto", "text colors: auto (on a terminal, unless NO_COLOR is set), always or never")
-	output := fs.String("output", "", "write the report to this file instead of standard output")
+	output := fs.String("output", "", "write the report to `FILE` instead of standard output")
 	workers := fs.Int("workers", 0, "files linted at once (0: one per core)")
 	fs.Usage = func() {
 		fmt.Fprint(c.Stderr, usageText)
