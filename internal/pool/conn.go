@@ -136,7 +136,10 @@ func (w *watch) read(n int, err error) {
 		w.readSince = true
 		return
 	}
-	if err != nil && w.served && !w.readSince && isClosedErr(err) {
+	// EOF only: a server closing an idle connection sends FIN (and, under
+	// TLS, close_notify). A reset after the request was read is a crash or
+	// a fault, and is the proxy's to retry or not.
+	if err != nil && w.served && !w.readSince && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
 		w.p.staleSeen.Add(1)
 	}
 }
