@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
@@ -26,19 +27,27 @@ type seg struct {
 
 // frame is one open object or array.
 type frame struct {
-	start   int // offset of '{' or '['
-	n       int // members or elements seen so far
-	keyBase int // first entry of keys belonging to this object
-	object  bool
-	cur     seg // the current member's name or element's index (when n > 0)
+	start    int // offset of '{' or '['
+	n        int // members or elements seen so far
+	keyBase  int // first entry of keys belonging to this object
+	object   bool
+	unknown  int // unknown member names so far
+	bulkFrom int // offset of the first name checked in bulk at the close, 0 if none
+	cur      seg // the current member's name or element's index (when n > 0)
 }
 
 // keyRef remembers a member name of an open object for duplicate detection.
 type keyRef struct {
 	off, n int32
+	at     int32 // offset of the name's opening quote
 	hash   uint32
 	arena  bool
 }
+
+// linearKeys is how many unknown member names of one object are checked for
+// duplicates one by one; past it, the object's names are sorted and checked
+// when it closes, so that a hostile object with many names costs n log n.
+const linearKeys = 64
 
 // Scanner walks one JSON document strictly (RFC 8259) and tracks where it is:
 // the byte offset and the JSON pointer. Generated validators drive it value by
@@ -315,6 +324,9 @@ func (s *Scanner) NextMember() bool {
 	c := s.buf[s.pos]
 	if c == '}' {
 		s.pos++
+		if f.bulkFrom > 0 {
+			s.bulkDuplicates(f)
+		}
 		s.keys = s.keys[:f.keyBase]
 		s.frames = s.frames[:len(s.frames)-1]
 		return false
@@ -375,13 +387,51 @@ func (s *Scanner) Unknown() {
 	f := &s.frames[len(s.frames)-1]
 	k := s.cur
 	k.hash = hashKey(s.key)
-	for _, o := range s.keys[f.keyBase:] {
-		if o.hash == k.hash && string(s.keyBytes(o)) == string(s.key) {
-			s.Duplicate()
-			break
+	k.at = int32(s.keyAt)
+	f.unknown++
+	switch {
+	case f.unknown <= linearKeys:
+		for _, o := range s.keys[f.keyBase:] {
+			if o.hash == k.hash && string(s.keyBytes(o)) == string(s.key) {
+				s.Duplicate()
+				break
+			}
 		}
+	case f.bulkFrom == 0:
+		f.bulkFrom = s.keyAt
 	}
 	s.keys = append(s.keys, k)
+}
+
+// bulkDuplicates reports, when an object with many unknown names closes, each
+// name at or after f.bulkFrom that repeats an earlier one.
+func (s *Scanner) bulkDuplicates(f *frame) {
+	ks := s.keys[f.keyBase:]
+	slices.SortFunc(ks, func(a, b keyRef) int {
+		if a.hash != b.hash {
+			return cmp.Compare(a.hash, b.hash)
+		}
+		return cmp.Compare(a.at, b.at)
+	})
+	n := f.n
+	f.n = 0 // the pointer is the object's, plus the name
+	for i := 1; i < len(ks); i++ {
+		k := ks[i]
+		if int(k.at) < f.bulkFrom {
+			continue
+		}
+		for j := i - 1; j >= 0 && ks[j].hash == k.hash; j-- {
+			if string(s.keyBytes(ks[j])) == string(s.keyBytes(k)) {
+				s.r.Violations = append(s.r.Violations, Violation{
+					Pointer: s.pointer(string(s.keyBytes(k))), Kind: KindSyntax, Rule: "duplicate-key",
+					Message: "a member name appears twice in one object; the proxy and Forter could read different values",
+					Offset:  int(k.at), Severity: SeverityError,
+				})
+				break
+			}
+		}
+	}
+	f.n = n
 }
 
 // Duplicate records that the current member's name appeared before in its object.

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -203,4 +204,52 @@ func bitsTrailing(m uint64) int {
 		n++
 	}
 	return n
+}
+
+// An object with many unknown names is checked in bulk when it closes: the
+// same duplicates, in document order, at n log n.
+func TestManyKeysDuplicates(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"x":{`)
+	for i := 0; i < 5000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"k%d":%d`, i%4000, i) // names 0..999 appear twice
+	}
+	b.WriteString(`,"k3":0,"k1":0}}`) // k3 and k1 within the first 64 names: a third time
+	var r Report
+	skipAll([]byte(b.String()), &r)
+	if len(r.Violations) != 1002 {
+		t.Fatalf("got %d violations, want 1002", len(r.Violations))
+	}
+	last := -1
+	for _, v := range r.Violations {
+		if v.Rule != "duplicate-key" || !strings.HasPrefix(v.Pointer, "/x/k") || v.Offset <= last {
+			t.Fatalf("got %+v after offset %d", v, last)
+		}
+		last = v.Offset
+	}
+	if got := r.Violations[0].Pointer; got != "/x/k0" {
+		t.Errorf("first duplicate at %s, want /x/k0", got)
+	}
+}
+
+func BenchmarkManyKeys(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("{")
+	for i := 0; i < 50000; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"k%d":0`, i)
+	}
+	sb.WriteString("}")
+	body := []byte(sb.String())
+	var r Report
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		r.Reset()
+		skipAll(body, &r)
+	}
 }
