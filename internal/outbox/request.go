@@ -24,3 +24,12 @@ type Request struct {
 type Enqueuer interface {
 	Enqueue(Request) error
 }
+
+// OrderLine is implemented by an Enqueuer that keeps requests in order per
+// order id (the Store does). The proxy asks it before forwarding a status
+// update live: while the order (or an earlier update) still waits in the
+// outbox, the update must be queued behind it, or it would reach Forter
+// before the order it updates.
+type OrderLine interface {
+	HasPending(orderID string) bool
+}

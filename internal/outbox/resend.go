@@ -184,6 +184,9 @@ func (r *Resender) Run(ctx context.Context) error {
 			out, err := r.attempt(ctx, id)
 			if err != nil {
 				if errors.Is(err, ErrClosed) {
+					if ctx.Err() != nil {
+						return nil // closed as part of a shutdown that cancelled ctx
+					}
 					return err
 				}
 				// A store that cannot write is a reason to slow down too.

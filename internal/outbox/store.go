@@ -460,6 +460,14 @@ func (s *Store) nudge() {
 	}
 }
 
+// HasPending reports whether requests for orderID wait in the queue. It reads
+// memory only (no transaction): cheap enough for the proxy's hot path.
+func (s *Store) HasPending(orderID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.byOrder[orderID]) > 0
+}
+
 // Get returns the entry with the given id, from the pending or dead bucket.
 func (s *Store) Get(id uint64) (Entry, error) {
 	var e Entry

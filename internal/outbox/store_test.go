@@ -143,7 +143,7 @@ func TestDedupe(t *testing.T) {
 }
 
 func TestDueKeepsOrderPerOrderID(t *testing.T) {
-	s, _ := openTemp(t, Options{})
+	s, path := openTemp(t, Options{})
 	add := func(r Request) uint64 {
 		t.Helper()
 		id, _, err := s.Add(r)
@@ -161,6 +161,10 @@ func TestDueKeepsOrderPerOrderID(t *testing.T) {
 	if want := []uint64{a, b}; !equalIDs(ids, want) {
 		t.Fatalf("due = %v, want the heads %v", ids, want)
 	}
+	var line OrderLine = s
+	if !line.HasPending("A") || !line.HasPending("B") || line.HasPending("Z") {
+		t.Errorf("HasPending A, B, Z = %v %v %v, want true true false", line.HasPending("A"), line.HasPending("B"), line.HasPending("Z"))
+	}
 	if _, ok, _ := s.head(aStatus); ok {
 		t.Errorf("status update %d is head while its order %d waits", aStatus, a)
 	}
@@ -176,17 +180,39 @@ func TestDueKeepsOrderPerOrderID(t *testing.T) {
 	if err := s.markFailed(aStatus, 503, "", nil, next); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.markDelivered(b, 200, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if line.HasPending("B") {
+		t.Errorf("HasPending(B) after its only request was delivered")
+	}
 	ids, earliest := s.due(time.Now(), 10)
-	if want := []uint64{b}; !equalIDs(ids, want) {
-		t.Fatalf("after a failure, due = %v, want %v (status %d must wait, %d behind it too)", ids, want, aStatus, aStatus2)
+	if len(ids) != 0 {
+		t.Fatalf("after a failure, due = %v, want none (status %d must wait, %d behind it too)", ids, aStatus, aStatus2)
 	}
 	if !earliest.Equal(next) {
 		t.Errorf("next try = %v, want %v", earliest, next)
 	}
-	// The ordering survives a restart: the index is rebuilt from the file.
 	ds, err := s.Decisions(0)
-	if err != nil || len(ds) != 1 || ds[0].ID != a || ds[0].Status != 200 || string(ds[0].Response) != `{"status":"success","action":"approve"}` {
+	if err != nil || len(ds) != 2 || ds[1].ID != a || ds[1].Status != 200 || string(ds[1].Response) != `{"status":"success","action":"approve"}` {
 		t.Errorf("Decisions = %+v, %v; want the decision for %d", ds, err, a)
+	}
+
+	// The lines survive a restart: the index is rebuilt from the file.
+	s.Close()
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if ids, earliest := s2.due(time.Now(), 10); len(ids) != 0 || !earliest.Equal(next) {
+		t.Errorf("after reopen, due = %v next %v, want none until %v", ids, earliest, next)
+	}
+	if ids, _ := s2.due(next, 10); !equalIDs(ids, []uint64{aStatus}) {
+		t.Errorf("after reopen, due at the next try = %v, want %v (not %d)", ids, []uint64{aStatus}, aStatus2)
+	}
+	if !s2.HasPending("A") || s2.HasPending("B") {
+		t.Errorf("after reopen HasPending A, B = %v %v, want true false", s2.HasPending("A"), s2.HasPending("B"))
 	}
 }
 
