@@ -11,10 +11,10 @@ import (
 
 // Chart geometry, in SVG user units.
 const (
-	svgWidth    = 940
+	svgWidth    = 990
 	panelHeight = 300
 	marginLeft  = 70
-	marginRight = 250
+	marginRight = 300
 	marginTop   = 44
 	marginBot   = 46
 	maxX        = 4.0 // 99.99th percentile
