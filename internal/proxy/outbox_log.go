@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/orderguard/orderguard/internal/outbox"
 )
@@ -19,8 +20,11 @@ func (e LogEnqueuer) Enqueue(r outbox.Request) error {
 	if l == nil {
 		l = slog.Default()
 	}
+	// The query string is client data like the body (a careless client may
+	// put a card number there): the path alone identifies the request.
+	path, _, _ := strings.Cut(r.Path, "?")
 	l.LogAttrs(context.Background(), slog.LevelWarn, "no outbox configured: request not kept for resend",
 		slog.String("operation", r.Operation), slog.String("order_id", r.OrderID),
-		slog.String("method", r.Method), slog.String("path", r.Path), slog.Int("body_bytes", len(r.Body)))
+		slog.String("method", r.Method), slog.String("path", path), slog.Int("body_bytes", len(r.Body)))
 	return nil
 }

@@ -12,7 +12,7 @@ const (
 // FindPANs returns the spans of Luhn-valid 13–19-digit card numbers in b.
 //
 // A candidate is a maximal run of digits in which single spaces or dashes
-// may separate digits. A run with no separators is a card number only as a
+// may separate digits, and which is not the fraction of a decimal number. A run with no separators is a card number only as a
 // whole (a 25-digit identifier holds many Luhn-valid 16-digit windows; they
 // are not cards). A run with separators is tried group by group: any
 // sequence of consecutive groups with 13–19 digits in total, so
@@ -77,6 +77,9 @@ func scan(b []byte, found func(Span) bool) {
 			i++
 			continue
 		}
+		// The fractional digits of a decimal number (0.0190239999999999 in
+		// a metrics scrape) are not a card number; the integer part may be.
+		fraction := i >= 2 && b[i-1] == '.' && isDigit(b[i-2])
 		// Collect one run: groups of digits joined by single separators.
 		n := 0
 		all := 0 // groups in the run, even past the array
@@ -96,6 +99,10 @@ func scan(b []byte, found func(Span) bool) {
 				continue
 			}
 			break
+		}
+		if fraction {
+			i = j
+			continue
 		}
 		if all == 1 {
 			g := groups[0]

@@ -31,6 +31,10 @@ func TestFindPANs(t *testing.T) {
 		{"letters around", "x4111111111111111y", []string{"4111111111111111"}},
 		{"empty", "", nil},
 		{"trailing separator", "4111111111111111-", []string{"4111111111111111"}},
+		{"decimal fraction", `duration_seconds_sum 0.0190239999999999`, nil},
+		{"decimal fraction luhn", "0.4111111111111111", nil},
+		{"integer part of a decimal", "4111111111111111.00", []string{"4111111111111111"}},
+		{"sentence end before card", "card:.4111111111111111", []string{"4111111111111111"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,160 @@
+package edgetest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/inbound"
+	"github.com/orderguard/orderguard/internal/pool"
+	"github.com/orderguard/orderguard/internal/proxy"
+	"github.com/orderguard/orderguard/internal/sandbox"
+	"github.com/orderguard/orderguard/internal/secret"
+)
+
+// Credentials the leak test must never find in what the proxy logged,
+// answered or exported. The API key goes to the sandbox (as Forter would
+// get it); the client's own Authorization is replaced by it; the inbound
+// secret is checked and dropped at the edge.
+const (
+	apiKey         = "ogk_live_7Hq2LeakCanaryKey9"
+	clientAuthUser = "checkout-own-user"
+	clientAuthPass = "checkout-own-Pa55"
+	inboundSecret  = "inbound-Canary-Secret-3141"
+	secretHeader   = inbound.DefaultSecretHeader
+)
+
+// syncBuffer is a log sink safe for the proxy's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.b.Bytes()...)
+}
+
+// edge is a proxy served on 127.0.0.1 (inbound secret required) in front of
+// a sandbox on 127.0.0.1 over TLS, logging everything at debug level.
+type edge struct {
+	sb    *sandbox.Running
+	p     *proxy.Proxy
+	addr  string
+	admin string
+	logs  *syncBuffer
+}
+
+type edgeOpts struct {
+	mode      proxy.Mode
+	fallback  proxy.Fallback
+	budget    time.Duration
+	logFormat string
+}
+
+func startEdge(t *testing.T, o edgeOpts) *edge {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Options{TLS: true})
+	if err != nil {
+		t.Fatalf("start sandbox: %v", err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "api-key")
+	secretFile := filepath.Join(dir, "inbound")
+	if err := os.WriteFile(keyFile, []byte(apiKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(secretFile, []byte(inboundSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, err := secret.Load("api key", keyFile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inSecret, err := secret.Load("inbound secret", secretFile, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := proxy.Defaults()
+	cfg.Mode = o.mode
+	cfg.Fallback = o.fallback
+	cfg.Budget = o.budget
+	cfg.RetryMinRemaining = 0
+	cfg.APIVersion = "2.36"
+	cfg.SiteID = "leaktest"
+	cfg.WarmConns = 1
+	cfg.OutboxPath = ""
+	cfg.APIKeyFile = keyFile
+	cfg.LogLevel = "debug"
+	cfg.LogFormat = o.logFormat
+	cfg.BreakerFailures = 0 // every fallback path runs, none short-circuited
+
+	logs := &syncBuffer{}
+	hopts := &slog.HandlerOptions{Level: slog.LevelDebug}
+	var h slog.Handler = slog.NewJSONHandler(logs, hopts)
+	if o.logFormat == "text" {
+		h = slog.NewTextHandler(logs, hopts)
+	}
+	log := slog.New(h)
+
+	up, err := pool.New(pool.Config{
+		Upstream:            sb.URL,
+		TLS:                 sb.ClientTLS(),
+		WarmConns:           cfg.WarmConns,
+		MaxConns:            cfg.MaxConns,
+		MaxConnWaitTimeout:  cfg.MaxConnWait,
+		DialTimeout:         cfg.DialTimeout,
+		ReadTimeout:         cfg.UpstreamReadTimeout,
+		WriteTimeout:        cfg.UpstreamWriteTimeout,
+		MaxResponseBodySize: cfg.MaxResponseBody,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(up.Close)
+	if err := up.Start(context.Background()); err != nil {
+		t.Fatalf("warm upstream: %v", err)
+	}
+	p, err := proxy.New(cfg, proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := inbound.Listen(context.Background(), inbound.Config{Addr: "127.0.0.1:0", Secret: inSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := &inbound.SecretCheck{Header: secretHeader, Key: inSecret}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Serve(ctx, proxy.ServeOptions{Listener: ln, Admin: adminLn, Wrap: check.Wrap})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return &edge{sb: sb, p: p, addr: ln.Addr().String(), admin: adminLn.Addr().String(), logs: logs}
+}

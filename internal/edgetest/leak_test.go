@@ -1,0 +1,361 @@
+package edgetest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/orderguard/orderguard/internal/proxy"
+	"github.com/orderguard/orderguard/internal/redact"
+	"github.com/orderguard/orderguard/internal/sandbox"
+)
+
+// Test card numbers (Luhn-valid) in the spellings a careless integration
+// might send, placed where no card number belongs.
+var pans = []any{
+	"4111111111111111",
+	"4111 1111 1111 1111",
+	json.Number("4111111111111111"),
+	"5555-5555-5555-4444",
+	"card 378282246310005 exp 12/29",
+	"6011000990139424",
+	json.Number("4000056655665556"),
+	"4242424242424242@example.com",
+}
+
+// routes for a body by the corpus directory it comes from.
+var routes = map[string][][2]string{
+	"order-request":  {{"POST", "/v2/orders/%s"}, {"POST", "/v3/orders/%s"}},
+	"status-request": {{"POST", "/v2/status/%s"}, {"PUT", "/v2/status/%s"}},
+}
+
+type payload struct {
+	name   string
+	method string
+	path   string
+	body   []byte
+	header map[string]string
+}
+
+// corpus returns every real-world body on its routes, plus, for each body
+// that decodes, variants with a card number in one leaf after another, and
+// raw variants that break JSON right next to a card number.
+func corpus(t *testing.T, leafEvery int) []payload {
+	t.Helper()
+	files, err := filepath.Glob("testdata/realworld/*/*.json")
+	if err != nil || len(files) < 20 {
+		t.Fatalf("realworld corpus: %d files, %v", len(files), err)
+	}
+	sort.Strings(files)
+	var out []payload
+	n := 0
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Base(filepath.Dir(f))
+		rs, ok := routes[dir]
+		if !ok {
+			rs = [][2]string{{"POST", "/v2/orders/%s"}} // answers sent as requests: invalid bodies
+		}
+		name := dir + "/" + filepath.Base(f)
+		add := func(variant string, b []byte) {
+			for _, r := range rs {
+				n++
+				out = append(out, payload{
+					name:   name + " " + variant + " " + r[0] + " " + r[1],
+					method: r[0], path: fmt.Sprintf(r[1], fmt.Sprintf("leak-%d", n)), body: b,
+				})
+			}
+		}
+		add("as is", body)
+		var doc any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if dec.Decode(&doc) != nil {
+			continue // not strict JSON (a recorded body with a raw line break): raw variants only
+		}
+		leaves := countLeaves(doc)
+		for i := 0; i < leaves; i += leafEvery {
+			pan := pans[(i/leafEvery)%len(pans)]
+			v := replaceLeaf(doc, i, pan)
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			add(fmt.Sprintf("leaf %d = card", i), b)
+		}
+		if m, ok := doc.(map[string]any); ok {
+			m2 := map[string]any{}
+			for k, v := range m {
+				m2[k] = v
+			}
+			m2["4111111111111111"] = "a card number as a member name"
+			m2["cardNumber"] = "4111111111111111"
+			m2["cvv"] = "737"
+			b, _ := json.Marshal(m2)
+			add("unknown members with card", b)
+		}
+	}
+	// Broken JSON with a card number at the point of failure: a message that
+	// quotes "the bytes near the error" would leak it.
+	for i, raw := range []string{
+		`{"orderId":"4111111111111111`,
+		`{"orderId":4111111111111111x}`,
+		`{"orderId":"a","orderId":"4111111111111111"}`,
+		"{\"orderId\":\"\xff4111111111111111\"}",
+		"{\"orderId\":\"4111111111111111\x01\"}",
+		`{"orderId":"a"} 4111111111111111`,
+		strings.Repeat("[", 100) + `"4111111111111111"` + strings.Repeat("]", 100),
+		`4111111111111111`,
+		`4111 1111 1111 1111`,
+		`card=4111111111111111&cvv=737`,
+		`{"payment":[{"creditCard":{"bin":"411111","lastFourDigits":"4111111111111111","nameOnCard":"4111111111111111","expirationMonth":"4111111111111111"}}]}`,
+		`{"orderId":"` + strings.Repeat("4111111111111111 ", 500) + `"}`,
+		`{"orderId":1e4111111111111111}`,
+		`{"orderId":-4111111111111111}`,
+		`{"orderId":"\u0034111111111111111"}`,
+	} {
+		for _, r := range [][2]string{{"POST", "/v2/orders/raw-%d"}, {"POST", "/v3/orders/raw-%d"}, {"PUT", "/v2/status/raw-%d"}} {
+			out = append(out, payload{name: fmt.Sprintf("raw %d %s %s", i, r[0], r[1]), method: r[0], path: fmt.Sprintf(r[1], i), body: []byte(raw)})
+		}
+	}
+	// Card numbers outside the body: a query string, a header, an unknown path.
+	out = append(out,
+		payload{name: "query string", method: "POST", path: "/v2/orders/q1?pan=4111111111111111&cvv=737", body: []byte(`{}`)},
+		payload{name: "unknown route with card", method: "GET", path: "/v2/cards/lookup?number=4111111111111111"},
+		payload{name: "header", method: "POST", path: "/v2/orders/h1", body: []byte(`{}`),
+			header: map[string]string{"X-Card-Number": "4111111111111111", "Referer": "https://shop.example/?card=4111111111111111"}},
+	)
+	return out
+}
+
+func countLeaves(v any) int {
+	switch x := v.(type) {
+	case map[string]any:
+		n := 0
+		for _, e := range x {
+			n += countLeaves(e)
+		}
+		return n
+	case []any:
+		n := 0
+		for _, e := range x {
+			n += countLeaves(e)
+		}
+		return n
+	}
+	return 1
+}
+
+// replaceLeaf returns a copy of v with its i-th leaf (in sorted key order)
+// replaced by with.
+func replaceLeaf(v any, i int, with any) any {
+	var walk func(v any) any
+	k := 0
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for key := range x {
+				keys = append(keys, key)
+			}
+			sort.Strings(keys)
+			out := make(map[string]any, len(x))
+			for _, key := range keys {
+				out[key] = walk(x[key])
+			}
+			return out
+		case []any:
+			out := make([]any, len(x))
+			for j, e := range x {
+				out[j] = walk(e)
+			}
+			return out
+		}
+		k++
+		if k-1 == i {
+			return with
+		}
+		return v
+	}
+	return walk(v)
+}
+
+// leakScanner collects everything the proxy said and reports what it must
+// never say.
+type leakScanner struct {
+	t        *testing.T
+	forbid   map[string][]byte
+	findings int
+}
+
+func newLeakScanner(t *testing.T) *leakScanner {
+	b64 := func(s string) []byte { return []byte(base64.StdEncoding.EncodeToString([]byte(s))) }
+	return &leakScanner{t: t, forbid: map[string][]byte{
+		"API key":                     []byte(apiKey),
+		"API key as Basic credential": b64(apiKey + ":"),
+		"client Authorization (user)": []byte(clientAuthUser),
+		"client Authorization (pass)": []byte(clientAuthPass),
+		"client Authorization value":  b64(clientAuthUser + ":" + clientAuthPass),
+		"inbound secret":              []byte(inboundSecret),
+	}}
+}
+
+// scan reports card numbers and credentials in data, showing where with the
+// card numbers masked (the test output is a log too).
+func (s *leakScanner) scan(what string, data []byte) {
+	s.t.Helper()
+	if s.findings > 20 {
+		return
+	}
+	for _, sp := range redact.FindPANs(data) {
+		s.findings++
+		s.t.Errorf("%s: card number at byte %d: …%s…", what, sp.Start, around(data, sp.Start, sp.End))
+	}
+	for name, b := range s.forbid {
+		if i := bytes.Index(data, b); i >= 0 {
+			s.findings++
+			s.t.Errorf("%s: %s at byte %d", what, name, i)
+		}
+	}
+}
+
+func around(data []byte, start, end int) string {
+	lo, hi := max(0, start-60), min(len(data), end+60)
+	return string(redact.Mask(data[lo:hi]))
+}
+
+var clientAuthorization = "Basic " + base64.StdEncoding.EncodeToString([]byte(clientAuthUser+":"+clientAuthPass))
+
+// send drives one payload through the edge and scans the whole answer.
+func send(t *testing.T, c *fasthttp.Client, e *edge, s *leakScanner, p payload, extra map[string]string) int {
+	t.Helper()
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(p.method)
+	req.SetRequestURI("http://" + e.addr + p.path)
+	req.Header.Set("Authorization", clientAuthorization)
+	req.Header.Set(secretHeader, inboundSecret)
+	req.Header.SetContentType("application/json")
+	for k, v := range p.header {
+		req.Header.Set(k, v)
+	}
+	for k, v := range extra {
+		req.Header.Set(k, v)
+	}
+	if p.body != nil {
+		req.SetBody(p.body)
+	}
+	if err := c.DoTimeout(req, resp, 30*time.Second); err != nil {
+		t.Fatalf("%s: %v", p.name, err)
+	}
+	s.scan(p.name+": answer header", resp.Header.Header())
+	s.scan(p.name+": answer body", resp.Body())
+	return resp.StatusCode()
+}
+
+// TestNothingLeaks drives the corpus and its variants through the proxy in
+// every mode, and the fallback paths, at debug level.
+func TestNothingLeaks(t *testing.T) {
+	all := corpus(t, 7)
+	c := &fasthttp.Client{MaxConnsPerHost: 8, ReadTimeout: 30 * time.Second}
+	cases := []struct {
+		name  string
+		opts  edgeOpts
+		every int               // send every n-th payload (1: all)
+		fault map[string]string // headers for the sandbox
+	}{
+		{"enforce json", edgeOpts{mode: proxy.ModeEnforce, budget: 5 * time.Second, logFormat: "json"}, 1, nil},
+		{"enforce problem+json", edgeOpts{mode: proxy.ModeEnforce, budget: 5 * time.Second, logFormat: "json"}, 3,
+			map[string]string{"Accept": "application/problem+json"}},
+		{"report text", edgeOpts{mode: proxy.ModeReport, budget: 5 * time.Second, logFormat: "text"}, 1, nil},
+		{"off json", edgeOpts{mode: proxy.ModeOff, budget: 5 * time.Second, logFormat: "json"}, 2, nil},
+		{"open fallback after 503", edgeOpts{mode: proxy.ModeReport, fallback: proxy.FallbackOpen, budget: 5 * time.Second, logFormat: "json"}, 5,
+			map[string]string{sandbox.FaultHeader: "503"}},
+		{"closed fallback after reset", edgeOpts{mode: proxy.ModeReport, fallback: proxy.FallbackClosed, budget: 5 * time.Second, logFormat: "text"}, 9,
+			map[string]string{sandbox.FaultHeader: "reset"}},
+		{"open fallback on timeout", edgeOpts{mode: proxy.ModeReport, fallback: proxy.FallbackOpen, budget: 150 * time.Millisecond, logFormat: "json"}, 40,
+			map[string]string{sandbox.FaultHeader: "hang"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEdge(t, tc.opts)
+			s := newLeakScanner(t)
+			statuses := map[int]int{}
+			sent := 0
+			for i, p := range all {
+				if i%tc.every != 0 {
+					continue
+				}
+				statuses[send(t, c, e, s, p, tc.fault)]++
+				sent++
+			}
+			// Refused at the edge: no secret, and a wrong one holding a card number.
+			for _, v := range []string{"", "4111111111111111"} {
+				p := payload{name: "inbound secret " + v, method: "POST", path: "/v2/orders/auth", body: []byte(`{}`)}
+				if got := sendWithSecret(t, c, e, s, p, v); got != http.StatusUnauthorized {
+					t.Errorf("%s: status %d, want 401", p.name, got)
+				}
+			}
+			for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+				resp, err := http.Get("http://" + e.admin + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				s.scan("admin "+path, b)
+			}
+			logs := e.logs.Bytes()
+			s.scan("logs", logs)
+			// Proof the test looked at something: the debug log has a line per
+			// request, and the expected outcomes happened.
+			if lines := bytes.Count(logs, []byte("\n")); lines < sent/2 {
+				t.Errorf("%d log lines for %d requests: is debug logging on?", lines, sent)
+			}
+			t.Logf("%d requests, statuses %v, %d bytes of logs", sent, statuses, len(logs))
+			if tc.fault == nil && tc.opts.mode == proxy.ModeEnforce && statuses[400] == 0 {
+				t.Error("enforce mode rejected nothing: the variants did not reach the validators")
+			}
+			if tc.fault != nil && tc.fault[sandbox.FaultHeader] != "" && statuses[200]+statuses[202]+statuses[502]+statuses[504] == 0 {
+				t.Errorf("no fallback answers with fault %v: %v", tc.fault, statuses)
+			}
+		})
+	}
+}
+
+func sendWithSecret(t *testing.T, c *fasthttp.Client, e *edge, s *leakScanner, p payload, secretValue string) int {
+	t.Helper()
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(p.method)
+	req.SetRequestURI("http://" + e.addr + p.path)
+	req.Header.Set("Authorization", clientAuthorization)
+	if secretValue != "" {
+		req.Header.Set(secretHeader, secretValue)
+	}
+	req.SetBody(p.body)
+	if err := c.DoTimeout(req, resp, 30*time.Second); err != nil {
+		t.Fatalf("%s: %v", p.name, err)
+	}
+	s.scan(p.name+": answer header", resp.Header.Header())
+	s.scan(p.name+": answer body", resp.Body())
+	return resp.StatusCode()
+}
