@@ -265,6 +265,19 @@ func sandboxReceived(t *testing.T, sandboxURL string) map[string]uint64 {
 	return ok
 }
 
+// runCLI runs the binary to completion and returns its standard output.
+func runCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(orderguardBin(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Errorf("orderguard %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
 func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -293,6 +306,14 @@ func TestE2EOutage(t *testing.T) {
 	if st := outboxStats(t, adminURL); st.Pending != n || st.Enqueued != n {
 		t.Fatalf("during the outage: %+v, want %d queued", st, n)
 	}
+	// What an operator sees, with the CLI against the running proxy.
+	var listed []outbox.Entry
+	if out := runCLI(t, "outbox", "list", "--admin", adminURL, "--json"); json.Unmarshal([]byte(out), &listed) != nil || len(listed) != n || listed[0].OrderID != "OUT-00" {
+		t.Errorf("outbox list --admin: %d entries, want %d from OUT-00:\n%s", len(listed), n, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "outbox.db")); err != nil {
+		t.Errorf("outbox file: %v", err)
+	}
 
 	_, sandboxURL := startSandbox(t, sandboxAddr)
 	eventually(t, "the outbox to drain", 60*time.Second, func() bool {
@@ -308,6 +329,9 @@ func TestE2EOutage(t *testing.T) {
 	}
 	if st := outboxStats(t, adminURL); st.Dead != 0 {
 		t.Errorf("dead-lettered %d, want 0", st.Dead)
+	}
+	if out := runCLI(t, "outbox", "list", "--state", "delivered", "--admin", adminURL); strings.Count(out, "orderV2") != n {
+		t.Errorf("outbox list --state delivered: want %d decisions:\n%s", n, out)
 	}
 	if code := proxy.stop(); code != 0 {
 		t.Errorf("proxy exit code %d after SIGTERM, want 0", code)
@@ -363,7 +387,23 @@ func TestE2ECrash(t *testing.T) {
 	mu.Unlock()
 	t.Logf("%d orders acknowledged with a fallback before SIGKILL", len(promised))
 
-	// Same file: the dead process's lock went with it.
+	// The file as SIGKILL left it: readable (the dead process's lock went
+	// with it), every acknowledged order in it.
+	var onDisk []outbox.Entry
+	if out := runCLI(t, "outbox", "list", "--file", file, "--limit", "0", "--json"); json.Unmarshal([]byte(out), &onDisk) != nil {
+		t.Fatalf("outbox list --file after SIGKILL:\n%s", out)
+	}
+	kept := map[string]bool{}
+	for _, e := range onDisk {
+		kept[e.OrderID] = true
+	}
+	for _, id := range promised {
+		if !kept[id] {
+			t.Errorf("order %s: client got a fallback, not in the outbox file after SIGKILL", id)
+		}
+	}
+
+	// Same file, new process.
 	_, _, adminURL := startProxy(t, "http://"+sandboxAddr, file)
 	if st := outboxStats(t, adminURL); st.Pending < len(promised) {
 		t.Fatalf("after restart %d pending, want at least the %d acknowledged", st.Pending, len(promised))
