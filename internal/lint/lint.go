@@ -378,9 +378,11 @@ func (l *Linter) detect(body []byte, urlPath string) string {
 	case routeStatus:
 		return OpStatusPost
 	}
-	// Most bodies are orders: look for the names anywhere first (fast), and
-	// only then check that one is a top-level member.
-	if (bytes.Contains(body, []byte(`"updatedStatus"`)) || bytes.Contains(body, []byte(`"eventTime"`))) &&
+	// Most bodies are orders: look for the names anywhere first, and only
+	// then check that one is a top-level member. The needles do not start
+	// with '"': bytes.Index finds candidates by their first byte, and a quote
+	// is in every member (measured: 6x slower).
+	if (bytes.Contains(body, []byte(`updatedStatus"`)) || bytes.Contains(body, []byte(`eventTime"`))) &&
 		topLevelHas(body, "updatedStatus", "eventTime") {
 		return OpStatusPost
 	}
