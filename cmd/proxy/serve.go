@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 
 	"github.com/orderguard/orderguard/gen"
@@ -21,6 +22,7 @@ import (
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // sandboxDemoKey is the API key sent to the embedded sandbox when none is
@@ -42,6 +44,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if err := cfg.Check(gen.Operations); err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
 		return 2
+	}
+	for id := range cfg.Rules {
+		if !slices.ContainsFunc(gen.Rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
+			fmt.Fprintf(stderr, "orderguard serve: --rules: unknown rule %q ('orderguard spec rules' lists them)\n", id)
+			return 2
+		}
 	}
 	log := newLogger(cfg, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

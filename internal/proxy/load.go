@@ -72,7 +72,7 @@ func settings(c *Config) []setting {
 		{"api-key-file", "file holding the Forter API key, sent as Basic auth (else $" + EnvAPIKey + "; with neither, the client's Authorization is kept)", (*stringValue)(&c.APIKeyFile)},
 		{"site-id", "sent as x-forter-siteid when set", (*stringValue)(&c.SiteID)},
 		{"api-version", "api-version header added when the client sent none; empty adds nothing", (*stringValue)(&c.APIVersion)},
-		{"rules", "business rule severities, e.g. CARD_BIN_OR_TOKEN=warning,WEB_TOKEN=off", (*rulesValue)(&c.Rules)},
+		{"rules", "business rule severities by rule id (orderguard spec rules lists them), e.g. web-token=warning,billing-details=off", (*rulesValue)(&c.Rules)},
 		{"breaker-failures", "consecutive upstream failures that open the circuit; 0 disables the breaker", (*intValue)(&c.BreakerFailures)},
 		{"breaker-cooldown", "how long the circuit stays open before one probe request", (*durationValue)(&c.BreakerCooldown)},
 		{"check-responses", "check Forter's answers against the spec (counted as drift, never blocking)", (*boolValue)(&c.CheckResponses)},

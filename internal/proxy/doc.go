@@ -1,0 +1,24 @@
+// Package proxy is the request path of `orderguard serve`: it routes the
+// Forter operations of the spec (POST /v2/orders/{id}, POST /v3/orders/{id},
+// POST|PUT /v2/status/{id}), validates each body once with the generated
+// validators, and then, per operation mode, rejects it in Forter's own error
+// shape (enforce), forwards it with a violation count (report) or forwards it
+// unchecked (off). Forwarding goes through internal/pool within one deadline
+// per request (the budget), with at most one retry; when Forter does not
+// answer in time, the proxy answers for it ("not reviewed", or 502/504) and
+// hands the request to the outbox. Forter's answers pass through unchanged and
+// are checked against the spec in report-only mode (drift metrics). It also
+// serves the admin listener (/healthz, /readyz, /metrics) and shuts down
+// gracefully.
+//
+// Configuration: Config, loaded by Load from flags, ORDERGUARD_* variables
+// and a YAML file, in that order of precedence; CONFIG.md in this directory
+// lists every setting with its default and variable (kept in sync with
+// --help by TestConfigDoc; refresh with go test ./internal/proxy -run
+// TestConfigDoc -update).
+//
+// The proxy must never re-encode or modify a body it forwards, log or echo a
+// body, a submitted value, an Authorization value or the API key, forward a
+// body it rejected in enforce mode, wait past a request's budget, or allocate
+// on the path of a valid request beyond what fasthttp itself does.
+package proxy
