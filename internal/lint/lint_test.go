@@ -441,3 +441,28 @@ func checkPositionsAll(t *testing.T, data []byte, res *Result) {
 		checkPositions(t, "big.ndjson", data, p)
 	}
 }
+
+// A file that disappears between discovery and reading is an I/O error that
+// names it; the other inputs are still linted and their errors joined.
+func TestReadErrorNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.json": `{"orderId":"1"}`, "b.json": `{"orderId":"2"}`, "c.ndjson": "{}\n"})
+	in, err := Discover([]string{dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"b.json", "c.ndjson"} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = newFake(t, Options{Workers: 2}).Lint(in)
+	for _, name := range []string{"b.json", "c.ndjson"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("got %v, want an error naming %s", err, name)
+		}
+	}
+	if strings.Contains(err.Error(), "a.json") {
+		t.Errorf("error names the readable file: %v", err)
+	}
+}
