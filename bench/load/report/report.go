@@ -20,11 +20,14 @@ const (
 
 // Report is one benchmark suite run.
 type Report struct {
-	Started  time.Time `json:"started"`
-	Machine  Machine   `json:"machine"`
-	Settings Settings  `json:"settings"`
-	Targets  []Target  `json:"targets"`
-	Runs     []Run     `json:"runs"`
+	Started time.Time `json:"started"`
+	Machine Machine   `json:"machine"`
+	// Revision is the VCS revision the orderguard binary was built from, with
+	// "+modified" when the tree had uncommitted changes; empty when unknown.
+	Revision string   `json:"orderguard_revision,omitempty"`
+	Settings Settings `json:"settings"`
+	Targets  []Target `json:"targets"`
+	Runs     []Run    `json:"runs"`
 	// Figures are the issue's pass/fail checks, filled by Derive.
 	Figures []Figure `json:"figures,omitempty"`
 	Notes   []string `json:"notes,omitempty"`

@@ -36,8 +36,9 @@ func fakeResult(rate float64, lo, hi time.Duration, n int64, achieved float64) *
 func sample() *Report {
 	us := time.Microsecond
 	r := &Report{
-		Started: time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC),
-		Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", GoVersion: "go1.26.0", OS: "linux", Arch: "amd64", CPUSharing: "all processes share both CPUs", LoadAverage: "0.52 → 2.10"},
+		Started:  time.Date(2026, 11, 21, 7, 0, 0, 0, time.UTC),
+		Revision: "0123456789ab+modified",
+		Machine:  Machine{CPUs: 2, CPUModel: "AMD EPYC", GoVersion: "go1.26.0", OS: "linux", Arch: "amd64", CPUSharing: "all processes share both CPUs", LoadAverage: "0.52 → 2.10"},
 		Settings: Settings{Rates: []string{"5000", "max"}, Duration: 8 * time.Second, Rounds: 4, Warmup: 2 * time.Second, Connections: 32,
 			Payloads: "bench/testdata/load", Mix: load.Mix{Files: 10, Valid: 9, Invalid: 1, MinBytes: 1352, MaxBytes: 19643, Copies: 64}},
 		Targets: []Target{

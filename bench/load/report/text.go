@@ -16,6 +16,9 @@ import (
 func WriteText(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	m := r.Machine
+	if r.Revision != "" {
+		fmt.Fprintf(ew, "orderguard: %s\n", r.Revision)
+	}
 	fmt.Fprintf(ew, "orderguard latency benchmark, %s\n", r.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(ew, "machine:    %d CPUs (%s), %s %s/%s\n", m.CPUs, m.CPUModel, m.GoVersion, m.OS, m.Arch)
 	if m.LoadAverage != "" {

@@ -17,6 +17,7 @@ import (
 var (
 	buildOnce sync.Once
 	builtBin  string
+	builtRev  string
 	buildErr  error
 )
 
@@ -29,7 +30,7 @@ func orderguardBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		builtBin, buildErr = buildOrderguard(context.Background(), dir)
+		builtBin, builtRev, buildErr = buildOrderguard(context.Background(), dir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -149,5 +150,17 @@ func assertNoChildren(t *testing.T) {
 		if ppid, _ := strconv.Atoi(f[1]); ppid == me {
 			t.Errorf("child process still running: %s", b[:i+1])
 		}
+	}
+}
+
+func TestRevisionOfBuiltBinary(t *testing.T) {
+	orderguardBinary(t)
+	// Built inside the git checkout: the commit (12 hex digits shown), from the
+	// binary's build info or, with -buildvcs=false, from git.
+	if rev := builtRev; len(strings.TrimSuffix(rev, "+modified")) != 12 {
+		t.Errorf("revision %q, want 12 hex digits and maybe +modified", rev)
+	}
+	if revision("/nonexistent") != "" {
+		t.Error("revision of a missing file should be empty")
 	}
 }

@@ -110,10 +110,10 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		return nil, fmt.Errorf("log dir: %w", err)
 	}
 
-	bin := o.Binary
+	bin, rev := o.Binary, revision(o.Binary)
 	if bin == "" {
 		fmt.Fprintln(progress, "building orderguard (go build ./cmd/proxy)")
-		if bin, err = buildOrderguard(ctx, logDir); err != nil {
+		if bin, rev, err = buildOrderguard(ctx, logDir); err != nil {
 			return nil, err
 		}
 	}
@@ -175,6 +175,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 	}
 
 	rep = newReport(o, mix)
+	rep.Revision = rev
 	loadBefore := loadAverage()
 	rep.Machine.CPUSharing = fmt.Sprintf(cpuSharing, rep.Machine.CPUs, rep.Machine.CPUs)
 	rep.Notes = append(rep.Notes, fmt.Sprintf("each target's %s at a rate is measured in %d slices of %s (each after %s of warmup), "+
@@ -309,20 +310,23 @@ func waitReady(p *proc, url string, timeout time.Duration) error {
 	return fmt.Errorf("%s not ready at %s after %v (%s):\n%s", p.name, url, timeout, last, p.logTail())
 }
 
-// buildOrderguard builds ./cmd/proxy of the module in the working directory.
-func buildOrderguard(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", errors.New("build orderguard: not inside the orderguard module; run from the checkout or pass --binary")
+var errNotInModule = errors.New("build orderguard: not inside the orderguard module; run from the checkout or pass --binary")
+
+// buildOrderguard builds ./cmd/proxy of the module in the working directory and
+// returns the binary and the revision it was built from.
+func buildOrderguard(ctx context.Context, dir string) (bin, rev string, err error) {
+	root, err := moduleDir(ctx)
+	if err != nil {
+		return "", "", err
 	}
-	bin := filepath.Join(dir, "orderguard")
+	bin = filepath.Join(dir, "orderguard")
+	rev = gitRevision(ctx, root)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/proxy")
-	cmd.Dir = filepath.Dir(gomod)
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build orderguard: %w\n%s", err, out)
+		return "", "", fmt.Errorf("build orderguard: %w\n%s", err, out)
 	}
-	return bin, nil
+	return bin, rev, nil
 }
 
 func newReport(o Options, mix load.Mix) *report.Report {
