@@ -217,9 +217,19 @@ func Open(path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("outbox: %q is a directory, want a file path such as %s", path, filepath.Join(path, "outbox.db"))
 	}
+	_, statErr := os.Stat(path)
 	db, err := openBolt(path, opts)
 	if err != nil {
 		return nil, err
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// bbolt fsyncs the file, not the directory entry that names it: a
+		// crash right after creating a new outbox could otherwise lose the
+		// whole file, acknowledged requests included.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("outbox: sync directory of %q: %w", path, err)
+		}
 	}
 	s := &Store{
 		db: db, path: path, opts: opts,
@@ -232,6 +242,15 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // openBolt turns bbolt's errors (and the panics it raises on some damaged
