@@ -662,3 +662,44 @@ func TestReadyzWithUpstreamDown(t *testing.T) {
 		t.Fatalf("readyz with the upstream down: %d %s", a.status, a.body)
 	}
 }
+
+func TestRetryOnceAfterConnectionReset(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k"})
+	a := e.do("POST", "/v2/orders/rst1", validOrder(t), sandboxFault, "reset")
+	if a.status != 200 || a.header.Get(proxy.HeaderFallback) != "upstream-error" {
+		t.Fatalf("reset twice: %d %v %s", a.status, a.header, a.body)
+	}
+	c := sb.Received().Order(sandbox.EndpointOrderV2, "rst1")
+	if c.Received != 2 || c.Status[sandbox.StatusReset] != 2 {
+		t.Fatalf("sandbox counts = %+v, want the attempt and one retry, both reset", c)
+	}
+}
+
+// TestBodyForwardedByteForByte: the proxy validates and forwards the same
+// bytes; whitespace, escapes and key order survive.
+func TestBodyForwardedByteForByte(t *testing.T) {
+	var mu sync.Mutex
+	var got []byte
+	up := pooltest.Start(t, func(ctx *fasthttp.RequestCtx) {
+		if ctx.IsPost() {
+			mu.Lock()
+			got = append([]byte(nil), ctx.PostBody()...)
+			mu.Unlock()
+		}
+		ctx.SetBodyString(`{"status":"success","transaction":"b1","action":"approve"}`)
+	}, false)
+	e := startProxy(t, envOpts{upstream: up.URL})
+	body := validOrder(t)
+	body = strings.Replace(body, `"orderId"`, "\t \"orderId\"", 1)
+	body = strings.Replace(body, `"WEB"`, `"W\u0045B"`, 1)
+	a := e.do("POST", "/v2/orders/b1", body)
+	if a.status != 200 {
+		t.Fatalf("status %d: %s", a.status, a.body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if string(got) != body {
+		t.Fatalf("upstream got %d bytes that differ from the %d sent", len(got), len(body))
+	}
+}

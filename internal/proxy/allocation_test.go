@@ -1,0 +1,70 @@
+//go:build !race
+
+package proxy_test
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/pool"
+	"github.com/orderguard/orderguard/internal/proxy"
+)
+
+// TestHandlerAllocations guards the hot path: a valid order in enforce and
+// report mode, forwarded and its answer checked, allocates nothing once the
+// pools are warm.
+func TestHandlerAllocations(t *testing.T) {
+	body := []byte(validOrder(t))
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		ctx.SetContentType("application/json")
+		ctx.SetBodyString(decisionV2)
+	}}
+	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	for _, mode := range []proxy.Mode{proxy.ModeEnforce, proxy.ModeReport} {
+		t.Run(mode.String(), func(t *testing.T) {
+			up, err := pool.New(pool.Config{Upstream: "http://upstream", WarmConns: 1,
+				Dial: func(string, time.Duration) (net.Conn, error) { return ln.Dial() }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(up.Close)
+			cfg := proxy.Defaults()
+			cfg.Mode = mode
+			cfg.APIVersion = "2.3"
+			cfg.SiteID = "site"
+			p, err := proxy.New(cfg, proxy.Options{Operations: gen.Operations, Pool: up,
+				Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ctx fasthttp.RequestCtx
+			one := func() {
+				ctx.Request.Reset()
+				ctx.Response.Reset()
+				ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+				ctx.Request.SetRequestURI("/v2/orders/fortertest1234")
+				ctx.Request.Header.SetContentType("application/json")
+				ctx.Request.SetBody(body)
+				p.Handler(&ctx)
+				if ctx.Response.StatusCode() != 200 {
+					t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+				}
+			}
+			for range 10 {
+				one() // warm fasthttp's and the proxy's pools
+			}
+			if n := testing.AllocsPerRun(200, one); n != 0 {
+				t.Fatalf("%v allocations per valid order, want 0", n)
+			}
+		})
+	}
+}
