@@ -703,3 +703,24 @@ func TestBodyForwardedByteForByte(t *testing.T) {
 		t.Fatalf("upstream got %d bytes that differ from the %d sent", len(got), len(body))
 	}
 }
+
+// TestRetryAfterReadTimeout: an attempt cut off by --upstream-read-timeout
+// before any answer leaves budget for one retry.
+func TestRetryAfterReadTimeout(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) {
+		c.Budget = 2 * time.Second
+		c.UpstreamReadTimeout = 300 * time.Millisecond
+	}})
+	start := time.Now()
+	a := e.do("POST", "/v2/orders/rt1", validOrder(t), sandboxFault, "slow:1500")
+	if a.status != 200 || a.header.Get(proxy.HeaderFallback) != "timeout" {
+		t.Fatalf("two slow attempts: %d %v %s", a.status, a.header, a.body)
+	}
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Fatalf("answered after %s; two 300ms attempts should take well under the 2s budget", took)
+	}
+	if n := sb.Received().Order(sandbox.EndpointOrderV2, "rt1").Received; n != 2 {
+		t.Fatalf("sandbox received %d attempts, want 2", n)
+	}
+}
