@@ -325,7 +325,10 @@ func TestOracleMutations(t *testing.T) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		for _, n := range names {
+		for i, n := range names {
+			if (raceEnabled || testing.Short()) && i%4 != 0 {
+				continue
+			}
 			if !compare(t, filepath.Base(c.path)+": "+n, schema, fn, muts[n]) {
 				invalid++
 			}
