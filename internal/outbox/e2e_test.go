@@ -222,6 +222,25 @@ func sendOrder(proxyURL, id string) (fallback bool, err error) {
 	return true, nil
 }
 
+// sendStatus puts one status update through the proxy; during an outage the
+// proxy answers 202 with its fallback header.
+func sendStatus(proxyURL, id string) error {
+	body := fmt.Sprintf(`{"orderId":%q,"eventTime":1700000100000,"updatedStatus":"COMPLETED"}`, id)
+	req, _ := http.NewRequest("PUT", proxyURL+"/v2/status/"+id, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("api-version", "2.36")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 202 || resp.Header.Get("X-Orderguard-Fallback") == "" {
+		return fmt.Errorf("status %s: %d %q, want the open fallback (202)", id, resp.StatusCode, b)
+	}
+	return nil
+}
+
 func outboxStats(t *testing.T, adminURL string) outbox.Stats {
 	t.Helper()
 	var st outbox.Stats
@@ -245,7 +264,10 @@ type received struct {
 	} `json:"orders"`
 }
 
-func sandboxReceived(t *testing.T, sandboxURL string) map[string]uint64 {
+// sandboxReceived returns, per order id, how many orderV2 requests the
+// sandbox answered 2xx, and the position of each (endpoint, id) in the order
+// the sandbox first saw them.
+func sandboxReceived(t *testing.T, sandboxURL string) (map[string]uint64, map[string]int) {
 	t.Helper()
 	resp, err := client.Get(sandboxURL + "/_sandbox/received")
 	if err != nil {
@@ -256,13 +278,14 @@ func sandboxReceived(t *testing.T, sandboxURL string) map[string]uint64 {
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		t.Fatalf("sandbox /_sandbox/received: %v", err)
 	}
-	ok := map[string]uint64{}
-	for _, o := range r.Orders {
+	ok, pos := map[string]uint64{}, map[string]int{}
+	for i, o := range r.Orders {
 		if o.Endpoint == "orderV2" {
 			ok[o.ID] += o.OK
 		}
+		pos[o.Endpoint+" "+o.ID] = i
 	}
-	return ok
+	return ok, pos
 }
 
 // runCLI runs the binary to completion and returns its standard output.
@@ -297,19 +320,24 @@ func TestE2EOutage(t *testing.T) {
 	sandboxAddr := freeAddr(t) // nothing listens there yet: Forter is down
 	proxy, proxyURL, adminURL := startProxy(t, "http://"+sandboxAddr, filepath.Join(dir, "outbox.db"))
 
-	const n = 12
+	const n, updates = 12, 4 // the first 4 orders also get a status update
 	for i := range n {
 		if _, err := sendOrder(proxyURL, fmt.Sprintf("OUT-%02d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if st := outboxStats(t, adminURL); st.Pending != n || st.Enqueued != n {
-		t.Fatalf("during the outage: %+v, want %d queued", st, n)
+	for i := range updates {
+		if err := sendStatus(proxyURL, fmt.Sprintf("OUT-%02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := outboxStats(t, adminURL); st.Pending != n+updates || st.Enqueued != n+updates {
+		t.Fatalf("during the outage: %+v, want %d queued", st, n+updates)
 	}
 	// What an operator sees, with the CLI against the running proxy.
 	var listed []outbox.Entry
-	if out := runCLI(t, "outbox", "list", "--admin", adminURL, "--json"); json.Unmarshal([]byte(out), &listed) != nil || len(listed) != n || listed[0].OrderID != "OUT-00" {
-		t.Errorf("outbox list --admin: %d entries, want %d from OUT-00:\n%s", len(listed), n, out)
+	if out := runCLI(t, "outbox", "list", "--admin", adminURL, "--json"); json.Unmarshal([]byte(out), &listed) != nil || len(listed) != n+updates || listed[0].OrderID != "OUT-00" {
+		t.Errorf("outbox list --admin: %d entries, want %d from OUT-00:\n%s", len(listed), n+updates, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "outbox.db")); err != nil {
 		t.Errorf("outbox file: %v", err)
@@ -318,19 +346,27 @@ func TestE2EOutage(t *testing.T) {
 	_, sandboxURL := startSandbox(t, sandboxAddr)
 	eventually(t, "the outbox to drain", 60*time.Second, func() bool {
 		st := outboxStats(t, adminURL)
-		return st.Pending == 0 && st.Delivered == n
+		return st.Pending == 0 && st.Delivered == n+updates
 	})
-	got := sandboxReceived(t, sandboxURL)
+	got, pos := sandboxReceived(t, sandboxURL)
 	for i := range n {
 		id := fmt.Sprintf("OUT-%02d", i)
 		if got[id] == 0 {
 			t.Errorf("order %s acknowledged with a fallback never reached the sandbox", id)
 		}
 	}
+	for i := range updates {
+		id := fmt.Sprintf("OUT-%02d", i)
+		o, okO := pos["orderV2 "+id]
+		u, okU := pos["statusPut "+id]
+		if !okO || !okU || u < o {
+			t.Errorf("%s: order at %d (%v), status update at %d (%v): want the order first", id, o, okO, u, okU)
+		}
+	}
 	if st := outboxStats(t, adminURL); st.Dead != 0 {
 		t.Errorf("dead-lettered %d, want 0", st.Dead)
 	}
-	if out := runCLI(t, "outbox", "list", "--state", "delivered", "--admin", adminURL); strings.Count(out, "orderV2") != n {
+	if out := runCLI(t, "outbox", "list", "--state", "delivered", "--admin", adminURL); strings.Count(out, "orderV2") != n || strings.Count(out, "statusPut") != updates {
 		t.Errorf("outbox list --state delivered: want %d decisions:\n%s", n, out)
 	}
 	if code := proxy.stop(); code != 0 {
@@ -371,6 +407,8 @@ func TestE2ECrash(t *testing.T) {
 				} else if err != nil {
 					return // the proxy is gone: this client got no promise
 				}
+				time.Sleep(25 * time.Millisecond) // a checkout's pace, and a bounded test
+
 			}
 		}()
 	}
@@ -411,7 +449,7 @@ func TestE2ECrash(t *testing.T) {
 	_, sandboxURL := startSandbox(t, sandboxAddr)
 	eventually(t, "the outbox to drain", 90*time.Second, func() bool { return outboxStats(t, adminURL).Pending == 0 })
 
-	got := sandboxReceived(t, sandboxURL)
+	got, _ := sandboxReceived(t, sandboxURL)
 	lost := 0
 	for _, id := range promised {
 		if got[id] == 0 {
