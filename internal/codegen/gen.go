@@ -709,18 +709,18 @@ func (g *Generator) number(s *openapi3.Schema, loc string, integer bool) {
 		g.printf("\n")
 	}
 	if s.Min != nil {
-		op, word := "<", "at least"
+		op, word, kw := "<", "at least", "minimum"
 		if s.ExclusiveMin.IsTrue() {
-			op, word = "<=", "greater than"
+			op, word, kw = "<=", "greater than", "exclusiveMinimum"
 		}
-		g.printf("if f %s %s {\ns.Schema(at, \"minimum\", %s)\n}\n", op, floatLit(*s.Min), strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Min, 'g', -1, 64))))
+		g.printf("if f %s %s {\ns.Schema(at, %q, %s)\n}\n", op, floatLit(*s.Min), kw, strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Min, 'g', -1, 64))))
 	}
 	if s.Max != nil {
-		op, word := ">", "at most"
+		op, word, kw := ">", "at most", "maximum"
 		if s.ExclusiveMax.IsTrue() {
-			op, word = ">=", "less than"
+			op, word, kw = ">=", "less than", "exclusiveMaximum"
 		}
-		g.printf("if f %s %s {\ns.Schema(at, \"maximum\", %s)\n}\n", op, floatLit(*s.Max), strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Max, 'g', -1, 64))))
+		g.printf("if f %s %s {\ns.Schema(at, %q, %s)\n}\n", op, floatLit(*s.Max), kw, strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Max, 'g', -1, 64))))
 	}
 	g.enumCheck(s, "number")
 }

@@ -63,7 +63,7 @@ func TestGeneratedShapes(t *testing.T) {
 		{`{"kind":"cat","name":"Tomasz the great"}`, "maxLength@/name"},
 		{`{"kind":"cat"}`, "required@/name"},
 		{`{"kind":"dog","tags":["good","bad","loud"]}`, "maxItems@/tags enum@/tags/1"},
-		{`{"kind":"dog","tags":[],"scores":{"a":0}}`, "minimum@/scores/a"},
+		{`{"kind":"dog","tags":[],"scores":{"a":0}}`, "exclusiveMinimum@/scores/a"},
 		{`{"kind":"cow"}`, "discriminator@/kind"},
 		{`{"name":"Tom"}`, "required@/kind"},
 		{`{"kind":"cat","name":"Tom","name":"Jerry"}`, "duplicate-key@/name"},
