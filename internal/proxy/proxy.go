@@ -166,13 +166,14 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	deadline := start.Add(st.budget)
 	body := ctx.PostBody()
 	found := -1 // violations found; -1: not checked
-	// Three clock reads per request: before validation, between validation
-	// and the upstream call, after it (time.Now shows in profiles).
+	// Two clock reads per request (time.Now shows in profiles): fasthttp
+	// stamps ctx.Time() just before calling the handler, so it is the start
+	// of validation too; then between validation and the upstream call, and
+	// after it.
 	t0 := start
 	if st.mode != ModeOff && st.op.Request != nil {
 		r := p.reports.Get().(*validate.Report)
 		r.Reset()
-		t0 = time.Now()
 		st.op.Request(body, r)
 		found = len(r.Violations)
 		if found > 0 {
