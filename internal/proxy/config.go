@@ -133,6 +133,9 @@ type Config struct {
 	IdleTimeout          time.Duration // --idle-timeout: keep-alive connections idle this long are closed
 	MaxHeaderBytes       int           // --max-header-bytes: request line plus header; larger gets 431
 	MaxHeaders           int           // --max-headers: header fields; more get 431
+	MaxDepth             int           // --max-depth: JSON nesting; deeper bodies get 400 (0: off)
+	MaxString            int           // --max-string: bytes of one JSON string; longer get 400 (0: off)
+	MaxArray             int           // --max-array: elements of one JSON array; more get 400 (0: off)
 }
 
 // Defaults returns the configuration of `orderguard serve` with no flags.
@@ -249,6 +252,14 @@ func (c *Config) Check(ops []validate.Operation) error {
 	}{{"--max-concurrent", c.MaxConcurrent}, {"--max-header-bytes", c.MaxHeaderBytes}, {"--max-headers", c.MaxHeaders}} {
 		if n.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %d: want more than 0", n.flag, n.v))
+		}
+	}
+	for _, n := range []struct {
+		flag string
+		v    int
+	}{{"--max-depth", c.MaxDepth}, {"--max-string", c.MaxString}, {"--max-array", c.MaxArray}} {
+		if n.v < 0 {
+			errs = append(errs, fmt.Errorf("%s %d: want 0 (off) or more", n.flag, n.v))
 		}
 	}
 	if c.InboundSecretHeader == "" {

@@ -96,6 +96,7 @@ type envOpts struct {
 	apiKey   string
 	mut      func(*proxy.Config)
 	ready    map[string]func() error
+	outbox   outbox.Enqueuer // nil: a recording one (env.outbox)
 }
 
 func startProxy(t testing.TB, o envOpts) *env {
@@ -129,10 +130,14 @@ func startProxy(t testing.TB, o envOpts) *env {
 	if o.apiKey != "" {
 		key = secret.FromValue("api key", secret.New(o.apiKey))
 	}
+	var ob outbox.Enqueuer = e.outbox
+	if o.outbox != nil {
+		ob = o.outbox
+	}
 	e.p, err = proxy.New(cfg, proxy.Options{
 		Operations: gen.Operations,
 		Pool:       up,
-		Outbox:     e.outbox,
+		Outbox:     ob,
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		APIKey:     key,
 	})

@@ -94,6 +94,9 @@ func settings(c *Config) []setting {
 		{"idle-timeout", "keep-alive client connections idle this long are closed", (*durationValue)(&c.IdleTimeout)},
 		{"max-header-bytes", "largest request line plus header (bytes, or with KiB); larger gets 431", (*sizeValue)(&c.MaxHeaderBytes)},
 		{"max-headers", "most request header fields; more get 431", (*intValue)(&c.MaxHeaders)},
+		{"max-depth", "deepest nesting of JSON objects and arrays in a body, on every route and mode; deeper gets 400 (0: off; the validators refuse more than 64 on spec routes)", (*intValue)(&c.MaxDepth)},
+		{"max-string", "longest JSON string in a body, in bytes as sent; longer gets 400 (0: off)", (*sizeValue)(&c.MaxString)},
+		{"max-array", "most elements of one JSON array in a body; more get 400 (0: off)", (*intValue)(&c.MaxArray)},
 	}
 }
 

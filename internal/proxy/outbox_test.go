@@ -1,0 +1,87 @@
+package proxy_test
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/proxy"
+	"github.com/orderguard/orderguard/internal/sandbox"
+)
+
+// TestOutboxHandoff is the seam with internal/outbox end to end: orders
+// answered by the open fallback while the sandbox is down are in the outbox
+// file before the client hears back, and the proxy's Sender (its warm pool
+// and credentials) delivers every one once the sandbox is back.
+func TestOutboxHandoff(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	store, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", outbox: store, mut: func(c *proxy.Config) {
+		c.BreakerFailures = 2
+		c.BreakerCooldown = 200 * time.Millisecond
+	}})
+	if err := sb.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	body := validOrder(t)
+	const n = 4
+	for i := range n {
+		a := e.do("POST", "/v2/orders/ob-"+strconv.Itoa(i), body)
+		if a.status != 200 || a.header.Get(proxy.HeaderFallback) == "" {
+			t.Fatalf("order %d with the sandbox down: %d %v", i, a.status, a.header)
+		}
+		st, err := store.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Pending != i+1 {
+			t.Fatalf("after %d fallbacks the outbox holds %d", i+1, st.Pending)
+		}
+	}
+	if !e.p.Paused() {
+		t.Fatal("circuit not open after the outage: the resender would not pause")
+	}
+	if err := sb.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	rs := store.Resender(e.p.Sender(), outbox.ResendOptions{
+		Rate: 100, BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
+		Paused: e.p.Paused, PausePoll: 20 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rs.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// The circuit stays open until a live request probes it: send one.
+	time.Sleep(250 * time.Millisecond)
+	if a := e.do("POST", "/v2/orders/probe", body); a.status != 200 || a.header.Get(proxy.HeaderFallback) != "" {
+		t.Fatalf("probe after the outage: %d %v", a.status, a.header)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := store.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Pending == 0 && st.Delivered == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox not drained: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rec := sb.Received()
+	for i := range n {
+		if c := rec.Order(sandbox.EndpointOrderV2, "ob-"+strconv.Itoa(i)); c.OK != 1 {
+			t.Errorf("order ob-%d reached the sandbox %+v, want once OK", i, c)
+		}
+	}
+}
