@@ -15,6 +15,8 @@ import (
 	"slices"
 	"syscall"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
@@ -189,11 +191,17 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 		MaxHeaders:     cfg.MaxHeaders,
 		MaxConcurrent:  cfg.MaxConcurrent,
 	}
+	// Outermost first: the secret check, then the JSON shape limits, then the
+	// proxy (inside the concurrency cap and header count of so.Limits).
+	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray}
+	check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
+	so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+		return check.Wrap(jsonLimits.Wrap(h))
+	}
 	if inboundSecret.IsSet() {
-		check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
-		so.Wrap = check.Wrap
 		p.Registry().MustRegister(inboundAuthRejected(check))
 	}
+	p.Registry().MustRegister(jsonLimitRejections(jsonLimits))
 	if store != nil {
 		p.Registry().MustRegister(newOutboxCollector(store))
 	}

@@ -69,3 +69,11 @@ func inboundAuthRejected(c *inbound.SecretCheck) prometheus.Collector {
 		Help: "Requests answered 401 for a missing or wrong inbound shared secret.",
 	}, func() float64 { return float64(c.Rejected()) })
 }
+
+// jsonLimitRejections counts bodies refused by --max-depth, --max-string or --max-array.
+func jsonLimitRejections(l *inbound.JSONLimits) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "orderguard_inbound_json_limit_rejections_total",
+		Help: "Requests answered 400 because the body broke --max-depth, --max-string or --max-array.",
+	}, func() float64 { return float64(l.Rejected()) })
+}
