@@ -117,3 +117,56 @@ func TestGenerateOperationsShapes(t *testing.T) {
 	}
 	_ = os.Remove
 }
+
+func TestRuleDeclarationErrors(t *testing.T) {
+	doc, err := Load(filepath.Join("testdata", "specs", "rules-no-description.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := GenerateSchemas(doc, []string{"Order"}, Options{}); err == nil || !strings.Contains(err.Error(), `#/components/schemas/Order/x-orderguard-rules/0: rule "r1" needs a description and a source`) {
+		t.Errorf("got %v, want the rule's location and what it lacks", err)
+	}
+	if err := ApplyRules(doc, filepath.Join("testdata", "specs", "rules-overlay-unknown.yaml")); err == nil || !strings.Contains(err.Error(), `schema "NoSuchSchema" is not in the spec's components`) {
+		t.Errorf("got %v, want the unknown schema named", err)
+	}
+}
+
+// Rules written inline in a spec, beside their schema: a deferred condition
+// on a top-level member that comes after the objects it governs, severities,
+// and the card-number guard with its exempt field.
+func TestInlineRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program; run without -short")
+	}
+	doc, err := Load(filepath.Join("testdata", "specs", "rules-inline.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := GenerateSchemas(doc, []string{"Order"}, Options{Package: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type input struct {
+		Group string          `json:"group"`
+		Data  json.RawMessage `json:"data"`
+	}
+	cases := []struct{ body, want string }{
+		{`{"items":[{"label":"a","weight":1}],"kind":"LARGE"}`, ""},
+		{`{"items":[{"label":"a"},{"weight":2}],"kind":"LARGE"}`, "box-size@/items/0/weight box-label@/items/1/label"},
+		{`{"items":[{"label":"a"}],"kind":"SMALL"}`, ""},
+		{`{"pan":"4111111111111111","items":[{"label":"4111 1111 1111 1111"}]}`, "no-pan@/items/0/label"},
+	}
+	var in []input
+	for _, c := range cases {
+		in = append(in, input{"Order", json.RawMessage(c.body)})
+	}
+	got := runGeneratedReports(t, src, in)
+	for i, c := range cases {
+		if got[i] != c.want {
+			t.Errorf("%s: got %q, want %q", c.body, got[i], c.want)
+		}
+	}
+	if !strings.Contains(string(src), `{ID: "box-label", Severity: validate.SeverityWarning, Description: "A box carries a label", Source: "test"}`) {
+		t.Error("Rules table lacks box-label as a warning")
+	}
+}
