@@ -97,6 +97,7 @@ type envOpts struct {
 	mut      func(*proxy.Config)
 	ready    map[string]func() error
 	outbox   outbox.Enqueuer // nil: a recording one (env.outbox)
+	key      *secret.Key     // instead of apiKey: a key that can be reloaded
 }
 
 func startProxy(t testing.TB, o envOpts) *env {
@@ -129,6 +130,9 @@ func startProxy(t testing.TB, o envOpts) *env {
 	var key *secret.Key
 	if o.apiKey != "" {
 		key = secret.FromValue("api key", secret.New(o.apiKey))
+	}
+	if o.key != nil {
+		key = o.key
 	}
 	var ob outbox.Enqueuer = e.outbox
 	if o.outbox != nil {

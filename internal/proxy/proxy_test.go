@@ -20,6 +20,7 @@ import (
 	"github.com/orderguard/orderguard/internal/pool/pooltest"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
+	"github.com/orderguard/orderguard/internal/secret"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -722,5 +723,46 @@ func TestRetryAfterReadTimeout(t *testing.T) {
 	}
 	if n := sb.Received().Order(sandbox.EndpointOrderV2, "rt1").Received; n != 2 {
 		t.Fatalf("sandbox received %d attempts, want 2", n)
+	}
+}
+
+// TestAPIKeyRotation: a reloaded key file (SIGHUP in serve) is used from the
+// next request on, without a restart.
+func TestAPIKeyRotation(t *testing.T) {
+	var mu sync.Mutex
+	var auth string
+	up := pooltest.Start(t, func(ctx *fasthttp.RequestCtx) {
+		mu.Lock()
+		auth = string(ctx.Request.Header.Peek("Authorization"))
+		mu.Unlock()
+		ctx.SetBodyString(`{"status":"success","transaction":"k1","action":"approve"}`)
+	}, false)
+	path := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(path, []byte("first-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, err := secret.Load("api key", path, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startProxy(t, envOpts{upstream: up.URL, key: key})
+	basic := func(k string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(k+":")) }
+	last := func() string { mu.Lock(); defer mu.Unlock(); return auth }
+	e.do("POST", "/v2/orders/k1", validOrder(t))
+	if got := last(); got != basic("first-key") {
+		t.Fatalf("Authorization = %q, want the first key", got)
+	}
+	if err := os.WriteFile(path, []byte("second-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := key.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	e.do("POST", "/v2/orders/k1", validOrder(t))
+	if got := last(); got != basic("second-key") {
+		t.Fatalf("after reload: Authorization = %q, want the second key", got)
+	}
+	if strings.Contains(e.logs.String(), "first-key") || strings.Contains(e.logs.String(), "second-key") {
+		t.Fatal("a key was logged")
 	}
 }
