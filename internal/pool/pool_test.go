@@ -213,3 +213,41 @@ func TestLimits(t *testing.T) {
 		t.Errorf("after Close: err = %v, want ErrClosed", err)
 	}
 }
+
+// TestKeepWarm: idle connections outlive MaxIdleConnDuration because the
+// keep-warm loop gives each one a request in time; without it they close.
+func TestKeepWarm(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		wantOpen int64
+	}{
+		{"kept warm", 50 * time.Millisecond, 3},
+		{"not refreshed", time.Hour, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := pooltest.Start(t, echo, false)
+			p, err := pool.New(pool.Config{
+				Upstream: srv.URL, WarmConns: 3,
+				MaxIdleConnDuration: 400 * time.Millisecond, KeepWarmInterval: tc.interval,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if err := p.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// fasthttp's cleaner closes connections idle past the limit
+			// within about twice the limit.
+			time.Sleep(1500 * time.Millisecond)
+			st := p.Stats()
+			if st.ConnsOpen != tc.wantOpen {
+				t.Fatalf("after 1.5s idle: %d connections open, want %d (stats %+v)", st.ConnsOpen, tc.wantOpen, st)
+			}
+			if tc.wantOpen > 0 && (st.ConnsOpened != 3 || srv.Accepted.Load() != 3) {
+				t.Fatalf("kept warm by reconnecting, not by reuse: %+v, server accepted %d", st, srv.Accepted.Load())
+			}
+		})
+	}
+}
