@@ -216,7 +216,7 @@ func vOrderRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 3
 				}
 				sp1.Start = s.Pos()
@@ -245,7 +245,7 @@ func vOrderRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				vConnectionInformation(s)
@@ -272,7 +272,7 @@ func vOrderRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 10
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				sp0.Start = s.Pos()
@@ -307,7 +307,7 @@ func vOrderRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 13
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				vDeliveryDetails(s)
@@ -611,7 +611,7 @@ func vStatusRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				vEpochTime(s)
@@ -620,7 +620,7 @@ func vStatusRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				vStatusRequestPropertiesOrderId(s)
@@ -661,7 +661,7 @@ func vStatusRequest(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 12
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				vUpdatedStatus(s)
@@ -1266,7 +1266,7 @@ func vConnectionInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				vIPAddress(s)
@@ -1275,7 +1275,7 @@ func vConnectionInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				if s.AtString() {
@@ -1288,7 +1288,7 @@ func vConnectionInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				vConnectionInformationPropertiesForterTokenCookie(s)
@@ -1357,7 +1357,7 @@ func vConnectionInformation(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 9
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 3
 				}
 				if s.AtString() {
@@ -1724,7 +1724,7 @@ func vDeliveryDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				if s.AtString() {
@@ -1737,7 +1737,7 @@ func vDeliveryDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				vMoney(s)
@@ -1931,7 +1931,7 @@ func vMoney(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				sp0.Start = s.Pos()
@@ -1942,7 +1942,7 @@ func vMoney(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				sp1.Start = s.Pos()
@@ -1953,7 +1953,7 @@ func vMoney(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				sp2.Start = s.Pos()
@@ -2776,7 +2776,7 @@ func vVerificationResults(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				if s.AtString() {
@@ -2809,7 +2809,7 @@ func vVerificationResults(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 3
 				}
 				if s.AtString() {
@@ -2862,7 +2862,7 @@ func vVerificationResults(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 11
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 4
 				}
 				if s.AtString() {
@@ -2921,7 +2921,7 @@ func vVerificationResults(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 17
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				if s.AtString() {
@@ -2934,7 +2934,7 @@ func vVerificationResults(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 18
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				if s.AtString() {
@@ -4241,7 +4241,7 @@ func vPersonalDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				if s.AtString() {
@@ -4264,7 +4264,7 @@ func vPersonalDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				if s.AtString() {
@@ -4513,7 +4513,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 13
 				}
 				vPaymentPropertiesAch(s)
@@ -4528,7 +4528,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 3
 				}
 				vCardData(s)
@@ -4537,7 +4537,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				vCardData(s)
@@ -4546,7 +4546,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 12
 				}
 				vBankTransfer(s)
@@ -4555,7 +4555,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 16
 				}
 				vBillingDetails(s)
@@ -4574,7 +4574,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 14
 				}
 				vPaymentPropertiesCheck(s)
@@ -4583,7 +4583,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 8
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				vCardData(s)
@@ -4592,7 +4592,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 9
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 11
 				}
 				vMoney(s)
@@ -4627,7 +4627,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 13
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 6
 				}
 				vDigitalWallet(s)
@@ -4636,7 +4636,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 14
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 15
 				}
 				vGeneralPaymentMethod(s)
@@ -4645,7 +4645,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 15
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 8
 				}
 				vStoredValue(s)
@@ -4654,7 +4654,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 16
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 4
 				}
 				vCardData(s)
@@ -4663,7 +4663,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 17
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 7
 				}
 				vInstallmentService(s)
@@ -4672,7 +4672,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 18
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 10
 				}
 				vLoyaltyPoints(s)
@@ -4697,7 +4697,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 21
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 5
 				}
 				vPayPal(s)
@@ -4712,7 +4712,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 23
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 9
 				}
 				vStoredValue(s)
@@ -4721,7 +4721,7 @@ func vPayment(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 24
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				vCardData(s)
@@ -4968,7 +4968,7 @@ func vAddress(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				if s.AtString() {
@@ -4991,7 +4991,7 @@ func vAddress(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				if s.AtString() {
@@ -5014,7 +5014,7 @@ func vAddress(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 4
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				vCountryCode(s)
@@ -6363,7 +6363,7 @@ func vBasicItemData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				if s.AtString() {
@@ -6376,7 +6376,7 @@ func vBasicItemData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 3
 				}
 				vMoney(s)
@@ -6395,7 +6395,7 @@ func vBasicItemData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				vBasicItemDataPropertiesQuantity(s)
@@ -6404,7 +6404,7 @@ func vBasicItemData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				vBasicItemDataPropertiesType(s)
@@ -6778,7 +6778,7 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 4
 				}
 				vCardDataPropertiesBin(s)
@@ -6825,7 +6825,7 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				vCardDataPropertiesExpirationMonth(s)
@@ -6834,7 +6834,7 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 3
 				}
 				vCardDataPropertiesExpirationYear(s)
@@ -6865,7 +6865,7 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 11
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				vCardDataPropertiesLastFourDigits(s)
@@ -6874,7 +6874,7 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 12
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				if s.AtString() {
@@ -6911,7 +6911,7 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 17
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 5
 				}
 				if s.AtString() {
@@ -6924,7 +6924,7 @@ func vCardData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 18
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 6
 				}
 				vVerificationResults(s)
@@ -7045,7 +7045,7 @@ func vBillingDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				vAddress(s)
@@ -7054,7 +7054,7 @@ func vBillingDetails(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				vPersonalDetails(s)
@@ -7231,7 +7231,7 @@ func vDigitalWallet(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				sp0.Start = s.Pos()
@@ -7505,7 +7505,7 @@ func vInstallmentService(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 5
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				sp0.Start = s.Pos()
@@ -7722,7 +7722,7 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 6
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				vEmail(s)
@@ -7731,7 +7731,7 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 7
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 3
 				}
 				if s.AtString() {
@@ -7744,7 +7744,7 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 8
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 2
 				}
 				if s.AtString() {
@@ -7757,7 +7757,7 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 9
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 5
 				}
 				if s.AtString() {
@@ -7776,7 +7776,7 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 11
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 6
 				}
 				if s.AtString() {
@@ -7789,7 +7789,7 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 12
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 1
 				}
 				if s.AtString() {
@@ -7802,7 +7802,7 @@ func vPayPal(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 13
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 4
 				}
 				if s.AtString() {
@@ -8802,7 +8802,7 @@ func vPaymentGatewayData(s *validate.Scanner) {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.Peek() != validate.TypeNull {
+				if !s.AtNull() {
 					pres |= 1 << 0
 				}
 				sp0.Start = s.Pos()

@@ -457,7 +457,7 @@ func (g *Generator) messageOf(id, detail string) string {
 func (o *objRules) member(name string) (pre, post string) {
 	var b, a strings.Builder
 	if bit, ok := o.pres[name]; ok {
-		fmt.Fprintf(&b, "if s.Peek() != validate.TypeNull {\npres |= 1 << %d\n}\n", bit)
+		fmt.Fprintf(&b, "if !s.AtNull() {\npres |= 1 << %d\n}\n", bit)
 	}
 	if v, ok := o.value[name]; ok {
 		fmt.Fprintf(&b, "sp%d.Start = s.Pos()\n", v)

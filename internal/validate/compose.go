@@ -156,3 +156,6 @@ func (s *Scanner) AtBool() bool {
 
 // SkipString consumes a string whose value no keyword looks at.
 func (s *Scanner) SkipString() { s.skipString() }
+
+// AtNull reports whether the next byte starts null (no white space before it).
+func (s *Scanner) AtNull() bool { return s.pos < len(s.buf) && s.buf[s.pos] == 'n' }

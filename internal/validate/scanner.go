@@ -374,6 +374,7 @@ func (s *Scanner) NextMember() bool {
 		return false
 	}
 	s.pos++
+	s.ws() // so that the value's first byte is next: the generated fast paths look at it
 	return true
 }
 
@@ -485,6 +486,7 @@ func (s *Scanner) NextElem() bool {
 	}
 	f.cur = seg{idx: int32(f.n), isIndex: true}
 	f.n++
+	s.ws()
 	return true
 }
 
