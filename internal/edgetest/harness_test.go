@@ -3,6 +3,7 @@ package edgetest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/inbound"
+	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
@@ -52,6 +54,7 @@ func (s *syncBuffer) Bytes() []byte {
 // edge is a proxy served on 127.0.0.1 (inbound secret required) in front of
 // a sandbox on 127.0.0.1 over TLS, logging everything at debug level.
 type edge struct {
+	store *outbox.Store
 	sb    *sandbox.Running
 	p     *proxy.Proxy
 	addr  string
@@ -64,6 +67,9 @@ type edgeOpts struct {
 	fallback  proxy.Fallback
 	budget    time.Duration
 	logFormat string
+	// outbox keeps fallbacks in a real store with its resender running, as
+	// serve wires it (the resender logs through the same logger).
+	outbox bool
 }
 
 func startEdge(t *testing.T, o edgeOpts) *edge {
@@ -132,9 +138,31 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	if err := up.Start(context.Background()); err != nil {
 		t.Fatalf("warm upstream: %v", err)
 	}
-	p, err := proxy.New(cfg, proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: key})
+	popts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: key}
+	var store *outbox.Store
+	if o.outbox {
+		store, err = outbox.Open(filepath.Join(dir, "outbox.db"), outbox.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = store.Close() })
+		popts.Outbox = store
+	}
+	p, err := proxy.New(cfg, popts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if store != nil {
+		rs := store.Resender(p.Sender(), outbox.ResendOptions{
+			Rate: 100, BackoffMin: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
+			Logf: func(format string, args ...any) {
+				log.Info(fmt.Sprintf(format, args...), slog.String("component", "outbox"))
+			},
+		})
+		rctx, rcancel := context.WithCancel(context.Background())
+		rdone := make(chan struct{})
+		go func() { defer close(rdone); _ = rs.Run(rctx) }()
+		t.Cleanup(func() { rcancel(); <-rdone })
 	}
 	ln, err := inbound.Listen(context.Background(), inbound.Config{Addr: "127.0.0.1:0", Secret: inSecret})
 	if err != nil {
@@ -156,5 +184,5 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &edge{sb: sb, p: p, addr: ln.Addr().String(), admin: adminLn.Addr().String(), logs: logs}
+	return &edge{store: store, sb: sb, p: p, addr: ln.Addr().String(), admin: adminLn.Addr().String(), logs: logs}
 }

@@ -359,3 +359,55 @@ func sendWithSecret(t *testing.T, c *fasthttp.Client, e *edge, s *leakScanner, p
 	s.scan(p.name+": answer body", resp.Body())
 	return resp.StatusCode()
 }
+
+// Requests kept by the outbox are resent while Forter is down: the
+// resender's failure lines (which quote transport errors) must not leak
+// what the requests carried either.
+func TestNothingLeaksFromTheOutbox(t *testing.T) {
+	e := startEdge(t, edgeOpts{mode: proxy.ModeReport, fallback: proxy.FallbackOpen,
+		budget: 150 * time.Millisecond, logFormat: "json", outbox: true})
+	s := newLeakScanner(t)
+	c := &fasthttp.Client{ReadTimeout: 30 * time.Second}
+	// Forter is down from the start: the live attempt fails, the request goes
+	// to the outbox, and every resend fails too.
+	if err := e.sb.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []payload{
+		{name: "query string", method: "POST", path: "/v2/orders/ob1?pan=4111111111111111&cvv=737", body: []byte(`{"orderId":"4111111111111111"}`)},
+		{name: "status", method: "PUT", path: "/v2/status/ob2?card=5555555555554444", body: []byte(`{"orderId":"ob2","updatedStatus":"4111 1111 1111 1111"}`)},
+	} {
+		if got := send(t, c, e, s, p, nil); got != 200 && got != 202 {
+			t.Fatalf("%s: status %d, want the open fallback", p.name, got)
+		}
+	}
+	// Wait for failed resends; the bound only keeps a stuck resender from
+	// hanging the run.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		st, err := e.store.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Failures >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed resend while the sandbox is down: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	logs := e.logs.Bytes()
+	if !bytes.Contains(logs, []byte(`"component":"outbox"`)) {
+		t.Fatalf("the resender logged nothing:\n%s", redact.Mask(logs))
+	}
+	s.scan("logs", logs)
+	for _, path := range []string{"/metrics"} {
+		resp, err := http.Get("http://" + e.admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		s.scan("admin "+path, b)
+	}
+}

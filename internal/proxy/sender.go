@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -44,7 +45,10 @@ func (s outboxSender) Send(ctx context.Context, r outbox.Request) (int, []byte, 
 		deadline = time.Now().Add(defaultSendTimeout)
 	}
 	if err := s.p.pool.Do(req, resp, deadline); err != nil {
-		return 0, nil, fmt.Errorf("resend %s %s: %w", r.Method, r.Path, err)
+		// The error is logged and kept in the outbox: name the path without
+		// its query string, which is client data like the body.
+		path, _, _ := strings.Cut(r.Path, "?")
+		return 0, nil, fmt.Errorf("resend %s %s: %w", r.Method, path, err)
 	}
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), nil
 }
