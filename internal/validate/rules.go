@@ -139,43 +139,51 @@ func (s *Scanner) Decimals(sp Span) int {
 // accepted names; "*" accepts any token.
 type PathPattern [][]string
 
-// At reports whether the current pointer matches p.
+// At reports whether the current pointer matches p. It compares depths
+// first and tokens from the last, the most selective, back.
 func (s *Scanner) At(p PathPattern) bool {
-	i := 0
-	for f := range s.frames {
-		if s.frames[f].n == 0 {
-			continue
-		}
-		if i >= len(p) {
-			return false
-		}
-		alts, seg := p[i], s.frames[f].cur
-		i++
-		ok := false
-		for _, a := range alts {
-			if a == "*" {
-				ok = true
-				break
-			}
-			if seg.isIndex {
-				continue
-			}
-			var name []byte
-			if seg.arena {
-				name = s.arena[seg.off : seg.off+seg.n]
-			} else {
-				name = s.buf[seg.off : seg.off+seg.n]
-			}
-			if string(name) == a {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
+	d := 0
+	for i := range s.frames {
+		if s.frames[i].n > 0 {
+			d++
 		}
 	}
-	return i == len(p)
+	if d != len(p) {
+		return false
+	}
+	i := len(p) - 1
+	for f := len(s.frames) - 1; f >= 0; f-- {
+		fr := &s.frames[f]
+		if fr.n == 0 {
+			continue
+		}
+		if !s.tokenIn(fr.cur, p[i]) {
+			return false
+		}
+		i--
+	}
+	return true
+}
+
+func (s *Scanner) tokenIn(seg seg, alts []string) bool {
+	for _, a := range alts {
+		if a == "*" {
+			return true
+		}
+		if seg.isIndex {
+			continue
+		}
+		var name []byte
+		if seg.arena {
+			name = s.arena[seg.off : seg.off+seg.n]
+		} else {
+			name = s.buf[seg.off : seg.off+seg.n]
+		}
+		if string(name) == a {
+			return true
+		}
+	}
+	return false
 }
 
 // RuleAt reports rule id at the current object (child names the member
