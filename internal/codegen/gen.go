@@ -668,7 +668,6 @@ func (g *Generator) str(s *openapi3.Schema, loc string) {
 			g.reIndex[s.Pattern] = i
 		}
 		g.printf("if !re%d.Match(v) {\ns.Schema(at, \"pattern\", %s)\n}\n", i, strconv.Quote("must match the pattern "+s.Pattern))
-		_ = i
 	}
 	if fn, ok := formatFuncs[s.Format]; ok {
 		g.printf("if !validate.%s(v) {\ns.Schema(at, \"format\", %s)\n}\n", fn, strconv.Quote(formatMsgs[s.Format]))

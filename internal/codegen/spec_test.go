@@ -3,7 +3,6 @@ package codegen
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,7 +114,6 @@ func TestGenerateOperationsShapes(t *testing.T) {
 	if string(again) != string(src) {
 		t.Error("two generations of the same spec differ")
 	}
-	_ = os.Remove
 }
 
 func TestRuleDeclarationErrors(t *testing.T) {
