@@ -273,6 +273,10 @@ func send(t *testing.T, c *fasthttp.Client, e *edge, s *leakScanner, p payload, 
 // every mode, and the fallback paths, at debug level.
 func TestNothingLeaks(t *testing.T) {
 	all := corpus(t, 7)
+	values := bodyValues(all)
+	if len(values) < 20 { // the corpus holds dozens of e-mails, names, addresses
+		t.Fatalf("%d distinctive body values to look for: the corpus did not load", len(values))
+	}
 	c := &fasthttp.Client{MaxConnsPerHost: 8, ReadTimeout: 30 * time.Second}
 	cases := []struct {
 		name  string
@@ -323,6 +327,13 @@ func TestNothingLeaks(t *testing.T) {
 			}
 			logs := e.logs.Bytes()
 			s.scan("logs", logs)
+			// Never a body: no e-mail address or free-text value that was sent
+			// (names, addresses, user agents) shows up in the logs.
+			for _, v := range values {
+				if bytes.Contains(logs, []byte(v)) {
+					t.Errorf("logs hold a value from a request body: %q", v)
+				}
+			}
 			// Proof the test looked at something: the debug log has a line per
 			// request, and the expected outcomes happened.
 			if lines := bytes.Count(logs, []byte("\n")); lines < sent/2 {
@@ -410,4 +421,39 @@ func TestNothingLeaksFromTheOutbox(t *testing.T) {
 		resp.Body.Close()
 		s.scan("admin "+path, b)
 	}
+}
+
+// bodyValues returns the distinctive string values of the payloads' bodies:
+// e-mail addresses and free text of 10 bytes or more with a space in it.
+func bodyValues(ps []payload) []string {
+	seen := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case string:
+			if strings.Contains(x, "@") || (len(x) >= 10 && strings.Contains(x, " ")) {
+				seen[x] = true
+			}
+		}
+	}
+	for _, p := range ps {
+		var doc any
+		if json.Unmarshal(p.body, &doc) == nil {
+			walk(doc)
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
 }
