@@ -260,7 +260,9 @@ func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx) {
 
 // Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
 // Connection and Transfer-Encoding are handled by fasthttp's own fields.
-var hopHeaders = []string{"Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Trailer", "Upgrade", "Transfer-Encoding"}
+// Expect is answered by the proxy's server (100 Continue) and the body is
+// already read: forwarding it would make the upstream expect to pause.
+var hopHeaders = []string{"Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "Proxy-Authenticate", "TE", "Trailer", "Upgrade", "Transfer-Encoding", "Expect"}
 
 // hopReq and hopResp report whether a header holds a hop-by-hop field: one
 // pass over the fields instead of a lookup per hop-by-hop name per request.
@@ -284,7 +286,7 @@ func hopResp(h *fasthttp.ResponseHeader) bool {
 
 func isHop(k []byte) bool {
 	switch len(k) {
-	case 2, 7, 10, 16, 17, 18, 19:
+	case 2, 6, 7, 10, 16, 17, 18, 19:
 		for _, h := range hopHeaders {
 			if len(h) == len(k) && equalFold(k, h) {
 				return true

@@ -481,7 +481,7 @@ func TestAuthAndHeaders(t *testing.T) {
 			c.SiteID = "site-7"
 			c.APIVersion = "2.17"
 		}})
-		a := e.do("POST", "/v2/orders/a1", body, "Authorization", "Basic Y2xpZW50Og==", "Proxy-Authorization", "x", "Upgrade", "h2c", "X-Custom", "kept")
+		a := e.do("POST", "/v2/orders/a1", body, "Authorization", "Basic Y2xpZW50Og==", "Proxy-Authorization", "x", "Upgrade", "h2c", "X-Custom", "kept", "Expect", "100-continue")
 		if a.status != 200 || a.header.Get("X-Upstream") != "yes" || a.header.Get("Keep-Alive") != "" {
 			t.Fatalf("answer %d %v", a.status, a.header)
 		}
@@ -490,7 +490,7 @@ func TestAuthAndHeaders(t *testing.T) {
 		if h.Get("Authorization") != want || h.Get("X-Forter-Siteid") != "site-7" || h.Get("Api-Version") != "2.17" {
 			t.Fatalf("injected headers wrong: %v", h)
 		}
-		if h.Get("Proxy-Authorization") != "" || h.Get("Upgrade") != "" || h.Get("X-Custom") != "kept" {
+		if h.Get("Proxy-Authorization") != "" || h.Get("Upgrade") != "" || h.Get("Expect") != "" || h.Get("X-Custom") != "kept" {
 			t.Fatalf("hop-by-hop handling wrong: %v", h)
 		}
 		// The client's api-version wins over the default.
