@@ -8,6 +8,6 @@
 // The pool must never decide what a response means (retry, fallback and the
 // circuit breaker belong to internal/proxy), never read or log a request body
 // or header value, and never retry on its own except to replay a request once
-// on a kept-alive connection the server had already closed, which the server
-// cannot have processed.
+// when a kept-alive connection turns out to have been closed by the server
+// (EOF before the first byte of the answer: the server shut it while idle).
 package pool
