@@ -67,7 +67,7 @@ func TestGoldenFormats(t *testing.T) {
 }
 
 // One subtest per corpus file: its JSON report is a golden, and files under
-// valid/ and invalid/ exit 0 and 1.
+// valid/, invalid/ and warning/ exit 0, 1 and 0 with warnings only.
 func TestGoldenFiles(t *testing.T) {
 	err := filepath.WalkDir(corpus, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -85,6 +85,10 @@ func TestGoldenFiles(t *testing.T) {
 			case "invalid":
 				if code != ExitInvalid {
 					t.Errorf("exit code: got %d, want %d", code, ExitInvalid)
+				}
+			case "warning":
+				if code != ExitOK || !bytes.Contains(out, []byte(`"severity": "warning"`)) || bytes.Contains(out, []byte(`"severity": "error"`)) {
+					t.Errorf("exit code %d, want %d with warnings only\n%s", code, ExitOK, out)
 				}
 			}
 		})
