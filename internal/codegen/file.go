@@ -101,6 +101,7 @@ func OperationByID(id string) (validate.Operation, bool) {
 	g.rulesTable(&b)
 	b.Write(g.roots.Bytes())
 	b.Write(g.funcs.Bytes())
+	b.Write(g.matchers.Bytes())
 	return gofmt(b.Bytes())
 }
 
@@ -179,6 +180,7 @@ func GenerateSchemas(doc *openapi3.T, names []string, opt Options) ([]byte, erro
 	g.rulesTable(&b)
 	b.Write(g.roots.Bytes())
 	b.Write(g.funcs.Bytes())
+	b.Write(g.matchers.Bytes())
 	return gofmt(b.Bytes())
 }
 

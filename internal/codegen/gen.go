@@ -25,15 +25,16 @@ const RuntimeImport = "github.com/orderguard/orderguard/internal/validate"
 // produces one Go file; functions are shared between every root that
 // reaches the same schema.
 type Generator struct {
-	doc     *openapi3.T
-	names   map[*openapi3.Schema]string // schema -> function name
-	used    map[string]bool             // function names taken
-	queue   []pending
-	funcs   bytes.Buffer
-	roots   bytes.Buffer
-	regexps []string       // patterns, index = variable suffix
-	reIndex map[string]int // pattern -> index
-	err     error
+	doc      *openapi3.T
+	names    map[*openapi3.Schema]string // schema -> function name
+	used     map[string]bool             // function names taken
+	queue    []pending
+	funcs    bytes.Buffer
+	roots    bytes.Buffer
+	matchers bytes.Buffer   // enum matchers of object and array values
+	regexps  []string       // patterns, index = variable suffix
+	reIndex  map[string]int // pattern -> index
+	err      error
 
 	// Business rules (rules.go).
 	rules        []ruleDecl
@@ -211,7 +212,7 @@ func check(s *openapi3.Schema, loc string) error {
 	}
 	for _, e := range s.Enum {
 		switch e.(type) {
-		case string, float64, bool, nil, int, int64:
+		case string, float64, bool, nil, int, int64, map[string]any, []any:
 		default:
 			return bad(fmt.Sprintf("enum value of type %T", e))
 		}
@@ -390,6 +391,11 @@ func hasOwnKeywords(s *openapi3.Schema) bool {
 func (g *Generator) body(s *openapi3.Schema, loc string) {
 	t := typeOf(s)
 	g.printf("at := s.Pos()\n_ = at\n")
+	if eqs := g.structuredEnum(s); len(eqs) > 0 {
+		// Objects and arrays in enum: compare the value with each, rewinding,
+		// before validating it.
+		g.printf("enumOK := false\nif t := s.Peek(); t == validate.TypeObject || t == validate.TypeArray {\nm := s.Save()\nfor _, eq := range []func(*validate.Scanner) bool{%s} {\nok := eq(s)\nif s.Failed() {\nreturn\n}\ns.Rewind(m, false)\nif ok {\nenumOK = true\nbreak\n}\n}\n}\n", strings.Join(eqs, ", "))
+	}
 	g.printf("switch s.Peek() {\n")
 	if s.Nullable {
 		g.printf("case validate.TypeNull:\ns.Null()\n")
@@ -477,9 +483,89 @@ func (g *Generator) enumCheck(s *openapi3.Schema, jt string) {
 			return
 		}
 		g.printf("if !(%s) {\ns.Schema(at, \"enum\", %s)\n}\n", strings.Join(cs, " || "), strconv.Quote(msg))
-	default: // object, array: never equal to a scalar enum value
+	default: // object, array: equal to one of the structured values, or to none
+		if len(g.structuredEnumValues(s)) > 0 {
+			g.printf("if !enumOK {\ns.Schema(at, \"enum\", %s)\n}\n", strconv.Quote(msg))
+			return
+		}
 		g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
 	}
+}
+
+func (g *Generator) structuredEnumValues(s *openapi3.Schema) []any {
+	var out []any
+	for _, e := range s.Enum {
+		switch e.(type) {
+		case map[string]any, []any:
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// structuredEnum emits one matcher per object or array value of s's enum.
+func (g *Generator) structuredEnum(s *openapi3.Schema) []string {
+	var names []string
+	for _, e := range g.structuredEnumValues(s) {
+		names = append(names, g.matcher(e))
+	}
+	return names
+}
+
+// matcher emits a function reporting whether the next value equals v (as
+// kin-openapi compares: numbers by value, members in any order). It may stop
+// early; the caller rewinds.
+func (g *Generator) matcher(v any) string {
+	name := g.unique("enumEq")
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nfunc %s(s *validate.Scanner) bool {\n", name)
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("return s.Peek() == validate.TypeNull && s.Null()\n")
+	case bool:
+		fmt.Fprintf(&b, "if s.Peek() != validate.TypeBool {\nreturn false\n}\nb, ok := s.Bool()\nreturn ok && b == %v\n", x)
+	case string:
+		fmt.Fprintf(&b, "if s.Peek() != validate.TypeString {\nreturn false\n}\nv, ok := s.String()\nreturn ok && string(v) == %s\n", strconv.Quote(x))
+	case float64, int, int64:
+		fmt.Fprintf(&b, "if s.Peek() != validate.TypeNumber {\nreturn false\n}\nraw, ok := s.Number()\nreturn ok && validate.Float(raw) == %s\n", floatLit(toFloat(x)))
+	case []any:
+		b.WriteString("if s.Peek() != validate.TypeArray || !s.EnterArray() {\nreturn false\n}\ni := 0\nfor s.NextElem() {\nswitch i {\n")
+		for i, e := range x {
+			fmt.Fprintf(&b, "case %d:\nif !%s(s) {\nreturn false\n}\n", i, g.matcher(e))
+		}
+		fmt.Fprintf(&b, "default:\nreturn false\n}\ni++\n}\nreturn !s.Failed() && i == %d\n", len(x))
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if len(keys) > 64 {
+			g.fail(fmt.Errorf("enum object value with more than 64 members"))
+		}
+		b.WriteString("if s.Peek() != validate.TypeObject || !s.EnterObject() {\nreturn false\n}\nvar seen uint64\nfor s.NextMember() {\nswitch string(s.Key()) {\n")
+		for i, k := range keys {
+			fmt.Fprintf(&b, "case %s:\nif seen&(1<<%d) != 0 || !%s(s) {\nreturn false\n}\nseen |= 1 << %d\n", strconv.Quote(k), i, g.matcher(x[k]), i)
+		}
+		fmt.Fprintf(&b, "default:\nreturn false\n}\n}\nreturn !s.Failed() && seen == %#x\n", uint64(1)<<len(keys)-1)
+	default:
+		g.fail(fmt.Errorf("enum value of type %T", v))
+	}
+	b.WriteString("}\n")
+	g.matchers.WriteString(b.String())
+	return name
+}
+
+func toFloat(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case int:
+		return float64(n)
+	case int64:
+		return float64(n)
+	}
+	return 0
 }
 
 func dedupe(xs []string) []string {
