@@ -124,6 +124,9 @@ func TestCorpusModes(t *testing.T) {
 						if received != 1 {
 							t.Fatalf("upstream received %d requests for %s, want 1 (status %d: %s)", received, id, a.status, a.body)
 						}
+						if f.errors == 0 && a.status != 200 {
+							t.Fatalf("a body the spec accepts got %d from the sandbox: %s", a.status, a.body)
+						}
 						got := a.header.Get(proxy.HeaderViolations)
 						want := ""
 						if mode == proxy.ModeReport {
