@@ -136,6 +136,12 @@ func (g *Generator) collectRules() {
 			return
 		}
 		seen[s] = true
+		// Every schema of the spec, used by an operation or not, must be one
+		// the generator compiles: a spec never holds a silently skipped keyword.
+		if err := check(s, loc); err != nil {
+			g.fail(err)
+			return
+		}
 		if raw, ok := s.Extensions[ruleExt]; ok {
 			g.parseRules(s, raw, loc)
 		}
@@ -151,13 +157,13 @@ func (g *Generator) collectRules() {
 		}
 		for _, sub := range []*openapi3.SchemaRef{s.Items, s.AdditionalProperties.Schema, s.Not} {
 			if sub != nil && sub.Ref == "" {
-				walk(sub.Value, loc+"/…")
+				walk(sub.Value, loc+"/"+subName(sub, s))
 			}
 		}
 		for _, list := range []openapi3.SchemaRefs{s.AllOf, s.AnyOf, s.OneOf} {
 			for i, sub := range list {
 				if sub != nil && sub.Ref == "" {
-					walk(sub.Value, fmt.Sprintf("%s/…/%d", loc, i))
+					walk(sub.Value, fmt.Sprintf("%s/%s/%d", loc, listName(list, s), i))
 				}
 			}
 		}
@@ -689,4 +695,24 @@ func ApplyRules(doc *openapi3.T, path string) error {
 		}
 	}
 	return nil
+}
+
+func subName(sub *openapi3.SchemaRef, s *openapi3.Schema) string {
+	switch sub {
+	case s.Items:
+		return "items"
+	case s.AdditionalProperties.Schema:
+		return "additionalProperties"
+	}
+	return "not"
+}
+
+func listName(list openapi3.SchemaRefs, s *openapi3.Schema) string {
+	switch {
+	case len(list) > 0 && len(s.AllOf) > 0 && &list[0] == &s.AllOf[0]:
+		return "allOf"
+	case len(list) > 0 && len(s.AnyOf) > 0 && &list[0] == &s.AnyOf[0]:
+		return "anyOf"
+	}
+	return "oneOf"
 }

@@ -27,6 +27,11 @@ func TestUnsupportedFailsWithLocation(t *testing.T) {
 			if err == nil || !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an ErrUnsupported naming %q", err, tt.want)
 			}
+			// No operation uses Order: the whole spec is checked all the same.
+			_, err = GenerateOperations(doc, Options{})
+			if err == nil || !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("GenerateOperations: got %v, want an ErrUnsupported naming %q", err, tt.want)
+			}
 		})
 	}
 }
