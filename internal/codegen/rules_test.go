@@ -166,3 +166,43 @@ func TestRulesTable(t *testing.T) {
 		}
 	}
 }
+
+// Validators share only read-only tables: goroutines with their own Reports
+// get the same answers as one goroutine (run with -race).
+func TestConcurrentValidators(t *testing.T) {
+	files := ruleCases(t)
+	want := make([]string, len(files))
+	bodies := make([][]byte, len(files))
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies[i] = b
+		var r validate.Report
+		caseOp(f)(b, &r)
+		want[i] = violationLines(&r)
+	}
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var r validate.Report
+			for n := 0; n < 20; n++ {
+				for i := range files {
+					r.Reset()
+					caseOp(files[i])(bodies[i], &r)
+					if got := violationLines(&r); got != want[i] {
+						errs <- fmt.Sprintf("%s: got %q, want %q", files[i], got, want[i])
+						return
+					}
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}
