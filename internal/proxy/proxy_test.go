@@ -769,3 +769,30 @@ func TestAPIKeyRotation(t *testing.T) {
 		t.Fatal("a key was logged")
 	}
 }
+
+// TestPerOperationSettings: --op-budget and --op-mode apply to their
+// operation only.
+func TestPerOperationSettings(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) {
+		c.OpBudgets = map[string]time.Duration{"orderV3": 150 * time.Millisecond}
+		c.OpModes = map[string]proxy.Mode{"orderV3": proxy.ModeOff}
+	}})
+	// v3: 150ms budget, unchecked: a 400ms answer is too late.
+	a := e.do("POST", "/v3/orders/po1", validOrder(t), sandboxFault, "slow:400")
+	if a.header.Get(proxy.HeaderFallback) != "timeout" {
+		t.Fatalf("v3 with a 150ms budget: %d %v %s", a.status, a.header, a.body)
+	}
+	// v2: the 2s default budget waits for the same answer.
+	a = e.do("POST", "/v2/orders/po2", validOrder(t), sandboxFault, "slow:400")
+	if a.status != 200 || a.header.Get(proxy.HeaderFallback) != "" {
+		t.Fatalf("v2 with the default budget: %d %v %s", a.status, a.header, a.body)
+	}
+	// v3 is off: an invalid body is forwarded; v2 enforces.
+	if a := e.do("POST", "/v3/orders/po3", invalidOrder); sb.Received().Order(sandbox.EndpointOrderV3, "po3").Received != 1 {
+		t.Fatalf("v3 in off mode did not forward: %d %s", a.status, a.body)
+	}
+	if a := e.do("POST", "/v2/orders/po4", invalidOrder); a.status != 400 || sb.Received().Order(sandbox.EndpointOrderV2, "po4").Received != 0 {
+		t.Fatalf("v2 in enforce mode: %d %s", a.status, a.body)
+	}
+}
