@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -96,14 +97,24 @@ func BenchmarkProxy(b *testing.B) {
 			return p.Handler
 		}
 	}
+	big, err := os.ReadFile("testdata/corpus/order-maisonette_01_pre-auth_full-sample-payload.json")
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name    string
 		handler func(b *testing.B) fasthttp.RequestHandler
+		body    []byte
 	}{
-		{"bare", bare},
-		{"enforce", orderguard(proxy.ModeEnforce)},
-		{"report", orderguard(proxy.ModeReport)},
+		{"bare", bare, body},
+		{"enforce", orderguard(proxy.ModeEnforce), body},
+		{"report", orderguard(proxy.ModeReport), body},
+		// Forter's 19.6 KB documentation sample (it breaks business rules,
+		// so report mode: forwarded and counted).
+		{"bare-20KB", bare, big},
+		{"report-20KB", orderguard(proxy.ModeReport), big},
 	} {
+		body := bc.body
 		b.Run(bc.name, func(b *testing.B) {
 			front := memServer(b, bc.handler(b))
 			client := memClient(front)
