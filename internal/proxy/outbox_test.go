@@ -85,3 +85,50 @@ func TestOutboxHandoff(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusQueuesBehindItsOrder: a status update whose order still waits in
+// the outbox is queued behind it rather than sent live, so Forter never hears
+// of an update before the order; an update for an order not in the outbox
+// goes live.
+func TestStatusQueuesBehindItsOrder(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	store, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", outbox: store, mut: func(c *proxy.Config) {
+		c.BreakerFailures = 100 // keep the circuit closed: this test is about ordering alone
+	}})
+	if err := sb.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.do("POST", "/v2/orders/q-1", validOrder(t)); a.header.Get(proxy.HeaderFallback) == "" {
+		t.Fatalf("order with the sandbox down: %d %v", a.status, a.header)
+	}
+	if err := sb.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	status := `{"orderId":"q-1","eventTime":1574090977000,"updatedStatus":"PROCESSING"}`
+	a := e.do("POST", "/v2/status/q-1", status, "api-version", "2.3")
+	if a.status != 202 || a.header.Get(proxy.HeaderFallback) != "queued-behind-order" {
+		t.Fatalf("status of a queued order: %d %q, want 202 queued-behind-order", a.status, a.header.Get(proxy.HeaderFallback))
+	}
+	if c := sb.Received().Order(sandbox.EndpointStatusPost, "q-1"); c.Received != 0 {
+		t.Errorf("the status update overtook its order: the sandbox got it %+v", c)
+	}
+	st, err := store.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Pending != 2 {
+		t.Errorf("outbox holds %d, want the order and its update", st.Pending)
+	}
+	other := `{"orderId":"q-2","eventTime":1574090977000,"updatedStatus":"PROCESSING"}`
+	if a := e.do("POST", "/v2/status/q-2", other, "api-version", "2.3"); a.status != 200 || a.header.Get(proxy.HeaderFallback) != "" {
+		t.Errorf("status of an order not in the outbox: %d %v, want 200 live", a.status, a.header)
+	}
+	if got := metric(t, e.p.Registry(), "orderguard_fallbacks_total", "operation", "statusPost", "reason", "queued-behind-order"); got != 1 {
+		t.Errorf("queued-behind-order fallbacks counted %v, want 1", got)
+	}
+}

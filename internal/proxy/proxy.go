@@ -71,9 +71,9 @@ type opState struct {
 	shape  fallbackShape
 	forwarded, rejected, fallbackN, passthrough,
 	unknown, tooLarge prometheus.Counter
-	fbTimeout, fbUpstream, fbCircuit prometheus.Counter
-	drift, retries                   prometheus.Counter
-	validation, upstream, total      prometheus.Observer
+	fbTimeout, fbUpstream, fbCircuit, fbQueued prometheus.Counter
+	drift, retries                             prometheus.Counter
+	validation, upstream, total                prometheus.Observer
 }
 
 // New builds a proxy. cfg must have passed Check.
@@ -136,6 +136,7 @@ func (p *Proxy) newOpState(id string, mode Mode, budget time.Duration) *opState 
 		fbTimeout:   m.fallbacks.WithLabelValues(id, reasonTimeout),
 		fbUpstream:  m.fallbacks.WithLabelValues(id, reasonUpstream),
 		fbCircuit:   m.fallbacks.WithLabelValues(id, reasonCircuit),
+		fbQueued:    m.fallbacks.WithLabelValues(id, reasonQueued),
 		drift:       m.drift.WithLabelValues(id),
 		retries:     m.retries.WithLabelValues(id),
 		validation:  m.validation.WithLabelValues(id),
@@ -195,6 +196,11 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	t1 := time.Now()
 	if found >= 0 {
 		st.validation.Observe(t1.Sub(t0).Seconds())
+	}
+	if p.mustQueueBehind(st, orderID) {
+		p.fallback(ctx, st, orderID, resQueued, clientClose, body)
+		st.total.Observe(time.Since(start).Seconds())
+		return
 	}
 	res := p.call(&ctx.Request, &ctx.Response, deadline, st)
 	t2 := time.Now()
@@ -374,6 +380,7 @@ const (
 	resTimeout                // the budget ran out
 	resUpstream               // connection error, 500/502/503/504, answer too large
 	resCircuit                // the circuit is open: not tried
+	resQueued                 // not tried: an earlier request of the same order waits in the outbox
 )
 
 // Fallback reasons, as X-Orderguard-Fallback and the reason label spell them.
@@ -381,6 +388,7 @@ const (
 	reasonTimeout  = "timeout"
 	reasonUpstream = "upstream-error"
 	reasonCircuit  = "circuit-open"
+	reasonQueued   = "queued-behind-order"
 )
 
 func (r result) reason() string {
@@ -389,6 +397,8 @@ func (r result) reason() string {
 		return reasonTimeout
 	case resCircuit:
 		return reasonCircuit
+	case resQueued:
+		return reasonQueued
 	}
 	return reasonUpstream
 }
@@ -413,6 +423,18 @@ func (p *Proxy) call(req *fasthttp.Request, resp *fasthttp.Response, deadline ti
 		}
 		st.retries.Inc()
 	}
+}
+
+// mustQueueBehind reports whether a status update must wait in the outbox
+// because its order (or an earlier update) still does: sent live, it would
+// reach Forter before the order it updates. Only status updates are asked, so
+// orders pay nothing for it.
+func (p *Proxy) mustQueueBehind(st *opState, orderID []byte) bool {
+	if st.shape != shapeStatus || p.cfg.Fallback != FallbackOpen {
+		return false
+	}
+	line, ok := p.outbox.(outbox.OrderLine)
+	return ok && line.HasPending(string(orderID))
 }
 
 // tryAgain allows one retry, only for a retryable failure, and only while
@@ -456,6 +478,8 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 		st.fbTimeout.Inc()
 	case resCircuit:
 		st.fbCircuit.Inc()
+	case resQueued:
+		st.fbQueued.Inc()
 	default:
 		st.fbUpstream.Inc()
 	}
