@@ -155,6 +155,11 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 		}
 		defer store.Close()
 		opts.Outbox = store
+		if !apiKey.IsSet() {
+			// The outbox never stores a client's Authorization (a credential on
+			// disk), so resends can only carry the configured key.
+			log.Warn("no API key configured: requests kept in the outbox will be resent without credentials and dead-lettered if Forter answers 401; set --api-key-file or " + proxy.EnvAPIKey)
+		}
 	}
 	p, err := proxy.New(cfg, opts)
 	if err != nil {
