@@ -234,7 +234,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 	log.Info("orderguard serving",
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
-		slog.Duration("budget", cfg.Budget), slog.String("fallback", cfg.Fallback.String()),
+		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
 		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()),
 		slog.String("inbound_auth", inboundAuth(in)))
 	return p.Serve(ctx, so)
