@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -53,10 +54,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	log := newLogger(cfg, stderr)
+	logOut := newAsyncWriter(stderr, 100*time.Millisecond, 64<<10)
+	defer logOut.Close()
+	log := newLogger(cfg, logOut)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, cfg, log); err != nil {
+	if err := serve(ctx, cfg, log, logOut.Flush); err != nil {
 		log.Error("orderguard serve failed", slog.String("error", err.Error()))
 		return 1
 	}
@@ -73,7 +76,10 @@ func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
+// serve runs the proxy until ctx ends. flushLog writes buffered log lines at
+// once: the startup lines are flushed so that whoever waits for them (an
+// operator, a supervisor, a test) sees them without the buffering delay.
+func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, flushLog func()) error {
 	// Who may connect is settled first: a refused --listen should not wait
 	// for the sandbox and the upstream warm-up to be reported.
 	inboundSecret, err := secret.Load("inbound secret", cfg.InboundSecretFile, proxy.EnvInboundSecret, nil)
@@ -237,6 +243,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger) error {
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
 		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()),
 		slog.String("inbound_auth", inboundAuth(in)))
+	flushLog()
 	return p.Serve(ctx, so)
 }
 

@@ -220,13 +220,21 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	st.forwarded.Inc()
 	st.total.Observe(t2.Sub(start).Seconds())
-	if p.log.Enabled(context.Background(), slog.LevelDebug) {
-		p.log.LogAttrs(context.Background(), slog.LevelDebug, "request",
+	// One line per forwarded request (rejections and fallbacks log their
+	// own); --log-level warn silences it.
+	if p.log.Enabled(context.Background(), slog.LevelInfo) {
+		p.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
 			slog.String("outcome", outcomeForwarded), slog.Int("status", ctx.Response.StatusCode()),
-			slog.Duration("duration", time.Since(start)))
+			slog.Int("violations", max(found, 0)),
+			slog.Float64("validation_ms", millis(t1.Sub(t0))), slog.Float64("upstream_ms", millis(t2.Sub(t1))),
+			slog.Float64("total_ms", millis(time.Since(start))))
 	}
 }
+
+// millis writes a duration as fractional milliseconds, the unit people read
+// latency in (slog's Duration is integer nanoseconds in JSON).
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // arrival is when the request was read: the start of its budget. fasthttp
 // sets it before calling the handler; a RequestCtx built by hand (Init) has
