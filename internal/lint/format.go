@@ -2,6 +2,7 @@ package lint
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,12 +127,8 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// JSON contract (other tools depend on it; change only by adding fields).
-type jsonReport struct {
-	Files   []jsonFile `json:"files"`
-	Summary Summary    `json:"summary"`
-}
-
+// JSON contract (other tools depend on it; change only by adding fields):
+// {"files":[jsonFile…],"summary":Summary}.
 type jsonFile struct {
 	Path       string          `json:"path"`
 	Index      *int            `json:"index,omitempty"`
@@ -151,8 +148,18 @@ type jsonViolation struct {
 	Offset   int               `json:"offset"`
 }
 
+// writeJSON streams the report one payload at a time (the bytes are those
+// json.Encoder with two-space indent writes for the whole report), so that a
+// large run is never held twice in memory.
 func writeJSON(w io.Writer, res *Result) error {
-	rep := jsonReport{Files: []jsonFile{}, Summary: res.Summary}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	if _, err := io.WriteString(w, "{\n  \"files\": ["); err != nil {
+		return err
+	}
+	sep := "\n    "
 	for i := range res.Files {
 		for j := range res.Files[i].Payloads {
 			p := &res.Files[i].Payloads[j]
@@ -167,13 +174,30 @@ func writeJSON(w io.Writer, res *Result) error {
 					Message: v.Message, Line: v.Line, Column: v.Column, Offset: v.Offset,
 				})
 			}
-			rep.Files = append(rep.Files, f)
+			buf.Reset()
+			if err := enc.Encode(f); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(w, sep); err != nil {
+				return err
+			}
+			if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})); err != nil {
+				return err
+			}
+			sep = ",\n    "
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rep)
+	end := "\n  ],\n  \"summary\": "
+	if sep == "\n    " {
+		end = "],\n  \"summary\": " // no payload: "files": []
+	}
+	buf.Reset()
+	enc.SetIndent("  ", "  ")
+	if err := enc.Encode(res.Summary); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%s%s}\n", end, buf.Bytes())
+	return err
 }
 
 // writeGitHub writes workflow commands that GitHub Actions turns into

@@ -174,3 +174,50 @@ func TestJUnitWarningsAndCDATA(t *testing.T) {
 		t.Errorf("system-out: got %+v", c.SystemOut)
 	}
 }
+
+// The streamed JSON report is byte for byte what encoding/json writes for the
+// whole report, with payloads and without any.
+func TestJSONStreamMatchesEncoder(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"a.json":     `{"orderId":"1","x":"BAD","y":"WARN"}`,
+		"b.ndjson":   "{\"orderId\":\"2\"}\n{\"z\":\"<&>\"}\n",
+		"empty.har":  `{"log":{"entries":[]}}`,
+		"c/d.json":   `{"orderId":"3"}`,
+		"c/e.ndjson": "\n",
+	})
+	for _, paths := range [][]string{{dir}, {filepath.Join(dir, "empty.har")}} {
+		res := lintPaths(t, newFake(t, Options{}), paths...)
+		var got bytes.Buffer
+		if err := Write(&got, "json", res, FormatOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		whole := struct {
+			Files   []jsonFile `json:"files"`
+			Summary Summary    `json:"summary"`
+		}{Files: []jsonFile{}, Summary: res.Summary}
+		for _, f := range res.Files {
+			for _, p := range f.Payloads {
+				jf := jsonFile{Path: p.Path, Operation: p.Operation, Valid: p.Valid(), Violations: []jsonViolation{}}
+				if p.Index >= 0 {
+					idx := p.Index
+					jf.Index = &idx
+				}
+				for _, v := range p.Violations {
+					jf.Violations = append(jf.Violations, jsonViolation{v.Pointer, v.Kind, v.Rule, v.Severity, v.Message, v.Line, v.Column, v.Offset})
+				}
+				whole.Files = append(whole.Files, jf)
+			}
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(whole); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%v:\ngot  %s\nwant %s", paths, got.String(), want.String())
+		}
+	}
+}
