@@ -78,6 +78,9 @@ type Result struct {
 	// Scheduled is the number of requests the clock scheduled in the measured window
 	// (for a closed loop: the number sent).
 	Scheduled int64
+	// Sent counts every request sent, warmup included: the work the target did
+	// during the run, to divide its CPU time by.
+	Sent int64
 	// Responses is the number of HTTP responses received for measured requests.
 	Responses int64
 	// Elapsed runs from the start of the measured window to the last measured
@@ -244,6 +247,7 @@ type worker struct {
 	status   map[int]int64
 	errs     map[string]int64
 	sent     int64
+	all      int64 // sent, warmup included
 	resps    int64
 	lastDone time.Time
 }
@@ -304,6 +308,7 @@ func (r *runner) run(ctx context.Context) *Result {
 		}
 		res.Responses += w.resps
 		res.Scheduled += w.sent
+		res.Sent += w.all
 		if w.lastDone.After(last) {
 			last = w.lastDone
 		}
@@ -400,6 +405,7 @@ func (r *runner) do(w *worker, req *fasthttp.Request, resp *fasthttp.Response, i
 	}
 	err := r.hc.DoTimeout(req, resp, r.cfg.Timeout)
 	done := time.Now()
+	w.all++
 	if !measured {
 		return
 	}

@@ -154,6 +154,9 @@ func TestClosedLoopMax(t *testing.T) {
 	if len(res.Errors) != 0 || res.Status[200] != res.Responses {
 		t.Errorf("errors %v, status %v", res.Errors, res.Status)
 	}
+	if res.Sent != n.Load() {
+		t.Errorf("sent %d, server saw %d: Sent counts every request, warmup included", res.Sent, n.Load())
+	}
 	if n.Load() <= res.Responses {
 		t.Errorf("server saw %d requests, measured %d: the warmup should have sent some unmeasured", n.Load(), res.Responses)
 	}

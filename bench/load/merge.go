@@ -17,6 +17,7 @@ func Merge(results ...*Result) *Result {
 		out.Duration += r.Duration
 		out.Elapsed += r.Elapsed
 		out.Scheduled += r.Scheduled
+		out.Sent += r.Sent
 		out.Responses += r.Responses
 		out.Latency.Merge(r.Latency)
 		if r.TimerLag != nil {

@@ -76,9 +76,11 @@ type Target struct {
 type Run struct {
 	Target string `json:"target"`
 	// Rate is the requested rate; 0 is "max" (closed loop).
-	Rate      float64          `json:"rate"`
-	Closed    bool             `json:"closed_loop"`
-	Scheduled int64            `json:"scheduled"`
+	Rate      float64 `json:"rate"`
+	Closed    bool    `json:"closed_loop"`
+	Scheduled int64   `json:"scheduled"`
+	// Sent counts every request sent, warmup included (see CPU).
+	Sent      int64            `json:"sent_with_warmup"`
 	Responses int64            `json:"responses"`
 	Achieved  float64          `json:"achieved_rps"`
 	Latency   load.Percentiles `json:"latency"`
@@ -199,6 +201,7 @@ func NewRun(target string, res *load.Result) Run {
 		Rate:      res.Rate,
 		Closed:    res.Closed,
 		Scheduled: res.Scheduled,
+		Sent:      res.Sent,
 		Responses: res.Responses,
 		Achieved:  res.Achieved,
 		Latency:   load.Summarize(res.Latency),

@@ -28,7 +28,7 @@ func fakeResult(rate float64, lo, hi time.Duration, n int64, achieved float64) *
 	_ = lag.RecordValues(int64(40*time.Microsecond), 99)
 	_ = lag.RecordValue(int64(90 * time.Microsecond))
 	return &load.Result{
-		TimerLag: lag, Rate: rate, Closed: rate == 0, Scheduled: n, Responses: n, Achieved: achieved, Latency: h,
+		TimerLag: lag, Rate: rate, Closed: rate == 0, Scheduled: n, Sent: n + n/4, Responses: n, Achieved: achieved, Latency: h,
 		Status: map[int]int64{200: n * 9 / 10, 400: n / 10}, Errors: map[string]int64{}, Conn: load.ConnStats{Dials: 32},
 	}
 }

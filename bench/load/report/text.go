@@ -95,11 +95,16 @@ func WriteText(w io.Writer, r *Report) error {
 		tw.Flush()
 	}
 
-	fmt.Fprintln(ew, "\nCPU AND MEMORY (CPU seconds spent during each run by the target's process, the sandbox and the load generator)")
+	fmt.Fprintln(ew, "\nCPU AND MEMORY (CPU seconds spent during each run, warmup included, by the target's process, the sandbox and the")
+	fmt.Fprintln(ew, "load generator; target µs/req = target CPU over every request sent)")
 	tw = newTab(ew)
-	fmt.Fprintln(tw, "target\trate\ttarget cpu s\tsandbox cpu s\tgenerator cpu s")
+	fmt.Fprintln(tw, "target\trate\trequests\ttarget cpu s\ttarget µs/req\tsandbox cpu s\tgenerator cpu s")
 	for _, run := range r.Runs {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.2f\n", run.Target, RateLabel(run.Rate), run.CPU.Target, run.CPU.Sandbox, run.CPU.Generator)
+		perReq := "-"
+		if run.Sent > 0 && run.CPU.Target > 0 {
+			perReq = strconv.FormatFloat(run.CPU.Target/float64(run.Sent)*1e6, 'f', 0, 64)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%s\t%.2f\t%.2f\n", run.Target, RateLabel(run.Rate), run.Sent, run.CPU.Target, perReq, run.CPU.Sandbox, run.CPU.Generator)
 	}
 	tw.Flush()
 	fmt.Fprintln(ew)
