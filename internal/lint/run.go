@@ -84,6 +84,9 @@ func (c Command) Run(args []string) int {
 	if !validFormat(*format) {
 		return fail(fmt.Errorf("format %q: want %s", *format, strings.Join(Formats, ", ")))
 	}
+	if *color != "auto" && *color != "always" && *color != "never" {
+		return fail(fmt.Errorf("color %q: want auto, always or never", *color))
+	}
 	var sev map[string]validate.Severity
 	if *configFile != "" {
 		cfg, err := LoadConfig(*configFile)
@@ -126,16 +129,8 @@ func (c Command) Run(args []string) int {
 		defer f.Close()
 		out = f
 	}
-	useColor := false
-	switch *color {
-	case "always":
-		useColor = true
-	case "never":
-	case "auto":
-		useColor = os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && c.isTerminal(out)
-	default:
-		return fail(fmt.Errorf("color %q: want auto, always or never", *color))
-	}
+	useColor := *color == "always" ||
+		*color == "auto" && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && c.isTerminal(out)
 	if err := Write(out, *format, res, FormatOptions{Color: useColor, Rules: c.Rules, Version: c.Version}); err != nil {
 		return fail(fmt.Errorf("write report: %w", err))
 	}

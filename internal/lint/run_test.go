@@ -53,6 +53,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing file", []string{j("valid.json"), j("missing.json")}, "", ExitUsage, "missing.json"},
 		{"no paths", nil, "", ExitUsage, "no PATH given"},
 		{"bad format", []string{"--format", "xml", j("valid.json")}, "", ExitUsage, `format "xml"`},
+		{"bad color", []string{"--color", "rainbow", j("valid.json")}, "", ExitUsage, `color "rainbow"`},
 		{"bad operation", []string{"--operation", "refund", j("valid.json")}, "", ExitUsage, `operation "refund"`},
 		{"bad flag", []string{"--nope", j("valid.json")}, "", ExitUsage, "flag provided but not defined"},
 		{"flags after paths", []string{j("invalid.json"), "--operation", "status"}, "", ExitInvalid, ""},
