@@ -132,8 +132,9 @@ type Figure struct {
 	Value  float64 `json:"value"`
 	Target string  `json:"target"`
 	Pass   bool    `json:"pass"`
-	// Verdict is "reached", "missed" or "inconclusive" (the baseline added no
-	// measurable latency, so there is no ratio to judge).
+	// Verdict is "reached", "missed" or "inconclusive": the baseline added no
+	// measurable latency (no ratio to judge), or the all-request figure and the
+	// slice median disagree. Value is the all-request ratio.
 	Verdict string `json:"verdict"`
 	Detail  string `json:"detail"`
 }
@@ -282,38 +283,64 @@ func Derive(r *Report) {
 	r.Figures = nil
 	og, b := find(FigureTarget, FigureRate), find(Baseline, FigureRate)
 	if og != nil && b != nil && og.Added != nil && b.Added != nil {
-		// The slice medians when there are enough slices to take one; all
-		// requests otherwise. Both are in the detail.
-		ogA, bA, basis := og.Added, b.Added, "all requests"
-		if og.AddedMedian != nil && b.AddedMedian != nil && len(og.Slices) >= 3 {
-			ogA, bA, basis = og.AddedMedian, b.AddedMedian, fmt.Sprintf("median of %d slices", len(og.Slices))
-		}
 		f := Figure{Name: "p99 added latency ratio to baseline at 5000 req/s", Target: fmt.Sprintf("<= %.1f", FigureP99Ratio)}
-		if bA.P99 > 0 {
-			f.Value = ratio(ogA, bA)
-			f.Pass = f.Value <= FigureP99Ratio
-			f.Verdict = verdict(f.Pass)
-		} else {
-			f.Verdict = "inconclusive"
+		all := judge(ratio(og.Added, b.Added), b.Added.P99 > 0, func(v float64) bool { return v <= FigureP99Ratio })
+		f.Detail = fmt.Sprintf("all requests: orderguard +%s ms, baseline +%s ms at p99 (%s)", ms(og.Added.P99), ms(b.Added.P99), all.text())
+		f.Value, f.Verdict = all.value, all.verdict
+		if og.AddedMedian != nil && b.AddedMedian != nil && len(og.Slices) >= 3 {
+			med := judge(ratio(og.AddedMedian, b.AddedMedian), b.AddedMedian.P99 > 0, func(v float64) bool { return v <= FigureP99Ratio })
+			f.Detail += fmt.Sprintf("; median of %d slices: orderguard +%s ms, baseline +%s ms (%s)",
+				len(og.Slices), ms(og.AddedMedian.P99), ms(b.AddedMedian.P99), med.text())
+			f.Verdict = agree(all.verdict, med.verdict)
 		}
-		f.Detail = fmt.Sprintf("%s: orderguard +%s ms, baseline +%s ms at p99; all requests: orderguard +%s ms, baseline +%s ms",
-			basis, ms(ogA.P99), ms(bA.P99), ms(og.Added.P99), ms(b.Added.P99))
+		f.Pass = f.Verdict == "reached"
 		r.Figures = append(r.Figures, f)
 	}
 	og, b = find(FigureTarget, 0), find(Baseline, 0)
 	if og != nil && b != nil && b.Achieved > 0 {
-		value, basis := og.ThroughputRatio, "all requests"
+		f := Figure{Name: "max throughput ratio to baseline", Target: fmt.Sprintf(">= %.2f", FigureMaxRatio)}
+		all := judge(og.ThroughputRatio, true, func(v float64) bool { return v >= FigureMaxRatio })
+		f.Detail = fmt.Sprintf("all requests: orderguard %.0f req/s, baseline %.0f req/s (%s)", og.Achieved, b.Achieved, all.text())
+		f.Value, f.Verdict = all.value, all.verdict
 		if og.ThroughputRatioMedian > 0 && len(og.SliceAchieved) >= 3 {
-			value, basis = og.ThroughputRatioMedian, fmt.Sprintf("median of %d slices: orderguard %.0f req/s, baseline %.0f req/s; all requests",
-				len(og.SliceAchieved), og.AchievedMedian, b.AchievedMedian)
+			med := judge(og.ThroughputRatioMedian, true, func(v float64) bool { return v >= FigureMaxRatio })
+			f.Detail += fmt.Sprintf("; median of %d slices: orderguard %.0f req/s, baseline %.0f req/s (%s)",
+				len(og.SliceAchieved), og.AchievedMedian, b.AchievedMedian, med.text())
+			f.Verdict = agree(all.verdict, med.verdict)
 		}
-		pass := value >= FigureMaxRatio
-		r.Figures = append(r.Figures, Figure{
-			Name: "max throughput ratio to baseline", Target: fmt.Sprintf(">= %.2f", FigureMaxRatio),
-			Value: value, Pass: pass, Verdict: verdict(pass),
-			Detail: fmt.Sprintf("%s: orderguard %.0f req/s, baseline %.0f req/s", basis, og.Achieved, b.Achieved),
-		})
+		f.Pass = f.Verdict == "reached"
+		r.Figures = append(r.Figures, f)
 	}
+}
+
+// judgement is one estimator's ratio and verdict.
+type judgement struct {
+	value   float64
+	verdict string
+}
+
+func judge(v float64, defined bool, ok func(float64) bool) judgement {
+	if !defined {
+		return judgement{verdict: "inconclusive"}
+	}
+	return judgement{value: v, verdict: verdict(ok(v))}
+}
+
+func (j judgement) text() string {
+	if j.verdict == "inconclusive" {
+		return "no ratio: the baseline added nothing measurable"
+	}
+	return fmt.Sprintf("%.2f, %s", j.value, j.verdict)
+}
+
+// agree is the verdict of two estimators: theirs when they agree, otherwise
+// inconclusive. On a shared machine the all-request tail and the slice median
+// can disagree; a figure is reached only when both say so.
+func agree(a, b string) string {
+	if a == b {
+		return a
+	}
+	return "inconclusive"
 }
 
 func verdict(pass bool) string {

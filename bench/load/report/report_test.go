@@ -285,3 +285,28 @@ func TestNiceScale(t *testing.T) {
 		}
 	}
 }
+
+// TestFigureEstimatorsDisagree: the slice median reaches the figure while the
+// all-request tail misses it; the figure must say inconclusive, not reached.
+func TestFigureEstimatorsDisagree(t *testing.T) {
+	r := sample()
+	var base []load.Percentiles
+	for _, run := range r.Runs {
+		if run.Target == Baseline && run.Rate == FigureRate {
+			base = run.Slices
+		}
+	}
+	for i := range r.Runs {
+		if r.Runs[i].Target == FigureTarget && r.Runs[i].Rate == FigureRate {
+			r.Runs[i].SetSlices(base) // median ratio 1.0, all-request ratio still 2.0
+		}
+	}
+	Derive(r)
+	f := r.Figures[0]
+	if f.Verdict != "inconclusive" || f.Pass || f.Value < 1.9 || f.Value > 2.1 {
+		t.Errorf("figure %+v: want inconclusive with the all-request value about 2", f)
+	}
+	if !strings.Contains(f.Detail, "2.00, missed") || !strings.Contains(f.Detail, "1.00, reached") {
+		t.Errorf("detail %q: want both estimators' verdicts", f.Detail)
+	}
+}

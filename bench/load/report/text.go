@@ -127,13 +127,9 @@ func WriteText(w io.Writer, r *Report) error {
 	tw.Flush()
 
 	if len(r.Figures) > 0 {
-		fmt.Fprintln(ew, "\nFIGURES")
+		fmt.Fprintln(ew, "\nFIGURES (reached only when the all-request figure and the slice median both reach it)")
 		for _, f := range r.Figures {
-			value := strconv.FormatFloat(f.Value, 'f', 2, 64)
-			if f.Verdict == "inconclusive" {
-				value = "no ratio"
-			}
-			fmt.Fprintf(ew, "%s: %s (want %s) %s; %s\n", f.Name, value, f.Target, strings.ToUpper(f.Verdict), f.Detail)
+			fmt.Fprintf(ew, "%s (want %s): %s\n  %s\n", f.Name, f.Target, strings.ToUpper(f.Verdict), f.Detail)
 		}
 	}
 	if len(r.Notes) > 0 {
