@@ -8,8 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/orderguard/orderguard/bench/load/report"
 )
@@ -162,5 +165,38 @@ func TestRevisionOfBuiltBinary(t *testing.T) {
 	}
 	if revision("/nonexistent") != "" {
 		t.Error("revision of a missing file should be empty")
+	}
+}
+
+// TestUserURLTarget: a url= target is loaded beside direct and compared with it;
+// nothing is started for it.
+func TestUserURLTarget(t *testing.T) {
+	bin := orderguardBinary(t)
+	ln := listen(t)
+	var seen atomic.Int64
+	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		seen.Add(1)
+		ctx.SetBodyString(`{"status":"success","action":"approve"}`)
+	}}
+	go s.Serve(ln)
+	defer s.Shutdown()
+	user := "url=http://" + ln.Addr().String()
+	o := Options{
+		Targets: []string{TargetDirect, user}, Rates: []float64{100}, Duration: 300 * time.Millisecond, Rounds: 1,
+		Payloads: "../../testdata/load", Copies: 2, Binary: bin,
+	}
+	rep, err := Run(context.Background(), o, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertNoChildren(t)
+	if len(rep.Runs) != 2 || rep.Runs[1].Target != user || rep.Runs[1].Status["200"] != 30 || rep.Runs[1].Added == nil {
+		t.Fatalf("runs %+v: want the user target's 30 answers compared with direct", rep.Runs)
+	}
+	if seen.Load() < 30 {
+		t.Errorf("user server saw %d requests, want at least 30", seen.Load())
+	}
+	if tg := rep.Targets[1]; tg.Command != "" || tg.PeakRSS != 0 {
+		t.Errorf("user target %+v: nothing should have been started for it", tg)
 	}
 }
