@@ -175,7 +175,7 @@ func validateOrderV3Error(body []byte, r *validate.Report) {
 func vOrderRequest(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -386,7 +386,7 @@ func vOrderRequest(s *validate.Scanner) {
 func vOrderV2Response(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -481,7 +481,7 @@ func vOrderV2Response(s *validate.Scanner) {
 func vErrorResponse(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -546,7 +546,7 @@ func vErrorResponse(s *validate.Scanner) {
 func vStatusRequest(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -714,7 +714,7 @@ func vStatusRequest(s *validate.Scanner) {
 func vStatusResponse(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -764,7 +764,7 @@ func vStatusResponse(s *validate.Scanner) {
 func vOrderV3Response(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -866,7 +866,7 @@ func vOrderV3Response(s *validate.Scanner) {
 func vAccountOwner(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1017,7 +1017,7 @@ func vAccountOwner(s *validate.Scanner) {
 func vAdditionalIdentifiers(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1132,7 +1132,7 @@ func vAdditionalIdentifiers(s *validate.Scanner) {
 func vOrderRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1159,7 +1159,7 @@ func vOrderRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 func vAuthorizationStep(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1186,7 +1186,7 @@ func vAuthorizationStep(s *validate.Scanner) {
 func vOrderRequestPropertiesCartItems(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1217,7 +1217,7 @@ func vOrderRequestPropertiesCartItems(s *validate.Scanner) {
 func vEpochTime(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1248,7 +1248,7 @@ func vEpochTime(s *validate.Scanner) {
 func vConnectionInformation(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1403,7 +1403,7 @@ func vConnectionInformation(s *validate.Scanner) {
 func vCustomerAccountData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1506,7 +1506,7 @@ func vCustomerAccountData(s *validate.Scanner) {
 func vHistoricalData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1567,7 +1567,7 @@ func vHistoricalData(s *validate.Scanner) {
 func vOrderRequestPropertiesOrderId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1596,7 +1596,7 @@ func vOrderRequestPropertiesOrderId(s *validate.Scanner) {
 func vOrderType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1623,7 +1623,7 @@ func vOrderType(s *validate.Scanner) {
 func vOrderRequestPropertiesPayment(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1649,7 +1649,7 @@ func vOrderRequestPropertiesPayment(s *validate.Scanner) {
 func vPhoneOrderInformation(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1690,7 +1690,7 @@ func vPhoneOrderInformation(s *validate.Scanner) {
 func vDeliveryDetails(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1824,7 +1824,7 @@ func vDeliveryDetails(s *validate.Scanner) {
 func vRecipient(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1879,7 +1879,7 @@ func vRecipient(s *validate.Scanner) {
 func vEpochMillis(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -1910,7 +1910,7 @@ func vEpochMillis(s *validate.Scanner) {
 func vMoney(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2010,7 +2010,7 @@ func vMoney(s *validate.Scanner) {
 func vTotalDiscount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 	case validate.TypeObject:
@@ -2066,7 +2066,7 @@ func vTotalDiscount(s *validate.Scanner) {
 func vOrderV2ResponsePropertiesAction(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2093,7 +2093,7 @@ func vOrderV2ResponsePropertiesAction(s *validate.Scanner) {
 func vOrderV2ResponsePropertiesAdditionalTags(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2111,7 +2111,7 @@ func vOrderV2ResponsePropertiesAdditionalTags(s *validate.Scanner) {
 func vOrderV2ResponsePropertiesMessage(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2129,7 +2129,7 @@ func vOrderV2ResponsePropertiesMessage(s *validate.Scanner) {
 func vOrderV2ResponsePropertiesReasonCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2147,7 +2147,7 @@ func vOrderV2ResponsePropertiesReasonCode(s *validate.Scanner) {
 func vOrderV2ResponsePropertiesRecommendations(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2173,7 +2173,7 @@ func vOrderV2ResponsePropertiesRecommendations(s *validate.Scanner) {
 func vOrderV2ResponsePropertiesStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2200,7 +2200,7 @@ func vOrderV2ResponsePropertiesStatus(s *validate.Scanner) {
 func vOrderV2ResponsePropertiesTransaction(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2218,7 +2218,7 @@ func vOrderV2ResponsePropertiesTransaction(s *validate.Scanner) {
 func vErrorResponsePropertiesErrors(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2244,7 +2244,7 @@ func vErrorResponsePropertiesErrors(s *validate.Scanner) {
 func vErrorResponsePropertiesErrorsCount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2273,7 +2273,7 @@ func vErrorResponsePropertiesErrorsCount(s *validate.Scanner) {
 func vErrorResponsePropertiesMessage(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2291,7 +2291,7 @@ func vErrorResponsePropertiesMessage(s *validate.Scanner) {
 func vErrorResponsePropertiesStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2318,7 +2318,7 @@ func vErrorResponsePropertiesStatus(s *validate.Scanner) {
 func vStatusRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2345,7 +2345,7 @@ func vStatusRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 func vStatusRequestPropertiesCartItems(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2371,7 +2371,7 @@ func vStatusRequestPropertiesCartItems(s *validate.Scanner) {
 func vStatusRequestPropertiesCompensationStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2398,7 +2398,7 @@ func vStatusRequestPropertiesCompensationStatus(s *validate.Scanner) {
 func vDeliveryStatusInfo(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2489,7 +2489,7 @@ func vDeliveryStatusInfo(s *validate.Scanner) {
 func vStatusRequestPropertiesEndpointLocation(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2507,7 +2507,7 @@ func vStatusRequestPropertiesEndpointLocation(s *validate.Scanner) {
 func vStatusRequestPropertiesEventId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2525,7 +2525,7 @@ func vStatusRequestPropertiesEventId(s *validate.Scanner) {
 func vStatusRequestPropertiesOrderId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2554,7 +2554,7 @@ func vStatusRequestPropertiesOrderId(s *validate.Scanner) {
 func vStatusRequestPropertiesPayment(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2580,7 +2580,7 @@ func vStatusRequestPropertiesPayment(s *validate.Scanner) {
 func vRefundInformation(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2669,7 +2669,7 @@ func vRefundInformation(s *validate.Scanner) {
 func vStatusRequestPropertiesStatusChangeReason(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2687,7 +2687,7 @@ func vStatusRequestPropertiesStatusChangeReason(s *validate.Scanner) {
 func vStatusRequestPropertiesUpdatedMerchantStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2705,7 +2705,7 @@ func vStatusRequestPropertiesUpdatedMerchantStatus(s *validate.Scanner) {
 func vUpdatedStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -2732,7 +2732,7 @@ func vUpdatedStatus(s *validate.Scanner) {
 func vVerificationResults(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3039,7 +3039,7 @@ func vVerificationResults(s *validate.Scanner) {
 func vStatusResponsePropertiesMessage(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3057,7 +3057,7 @@ func vStatusResponsePropertiesMessage(s *validate.Scanner) {
 func vStatusResponsePropertiesStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3084,7 +3084,7 @@ func vStatusResponsePropertiesStatus(s *validate.Scanner) {
 func vOrderV3ResponsePropertiesDecisionReason(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3102,7 +3102,7 @@ func vOrderV3ResponsePropertiesDecisionReason(s *validate.Scanner) {
 func vOrderV3ResponsePropertiesForterDecision(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3129,7 +3129,7 @@ func vOrderV3ResponsePropertiesForterDecision(s *validate.Scanner) {
 func vOrderV3ResponsePropertiesLinkToEventInDashboard(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3147,7 +3147,7 @@ func vOrderV3ResponsePropertiesLinkToEventInDashboard(s *validate.Scanner) {
 func vOrderV3ResponsePropertiesManagedOrderToken(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3165,7 +3165,7 @@ func vOrderV3ResponsePropertiesManagedOrderToken(s *validate.Scanner) {
 func vOrderV3ResponsePropertiesMerchantPolicyId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3183,7 +3183,7 @@ func vOrderV3ResponsePropertiesMerchantPolicyId(s *validate.Scanner) {
 func vOrderV3ResponsePropertiesOrderId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3201,7 +3201,7 @@ func vOrderV3ResponsePropertiesOrderId(s *validate.Scanner) {
 func vRecommendation(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3228,7 +3228,7 @@ func vRecommendation(s *validate.Scanner) {
 func vVerificationMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3321,7 +3321,7 @@ func vVerificationMethod(s *validate.Scanner) {
 func vAccountOwnerPropertiesAccountId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3339,7 +3339,7 @@ func vAccountOwnerPropertiesAccountId(s *validate.Scanner) {
 func vAccountOwnerPropertiesBirthDate(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3357,7 +3357,7 @@ func vAccountOwnerPropertiesBirthDate(s *validate.Scanner) {
 func vEmail(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3386,7 +3386,7 @@ func vEmail(s *validate.Scanner) {
 func vAccountOwnerPropertiesFirstName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3404,7 +3404,7 @@ func vAccountOwnerPropertiesFirstName(s *validate.Scanner) {
 func vAccountOwnerPropertiesFullName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3422,7 +3422,7 @@ func vAccountOwnerPropertiesFullName(s *validate.Scanner) {
 func vAccountOwnerPropertiesGender(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3440,7 +3440,7 @@ func vAccountOwnerPropertiesGender(s *validate.Scanner) {
 func vAccountOwnerPropertiesLastLoginIP(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3458,7 +3458,7 @@ func vAccountOwnerPropertiesLastLoginIP(s *validate.Scanner) {
 func vAccountOwnerPropertiesLastName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3476,7 +3476,7 @@ func vAccountOwnerPropertiesLastName(s *validate.Scanner) {
 func vAccountOwnerPropertiesLoyaltyProgramsInAccount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3502,7 +3502,7 @@ func vAccountOwnerPropertiesLoyaltyProgramsInAccount(s *validate.Scanner) {
 func vAccountOwnerPropertiesPastOrdersCount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3531,7 +3531,7 @@ func vAccountOwnerPropertiesPastOrdersCount(s *validate.Scanner) {
 func vAccountOwnerPropertiesPastOrdersSum(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3549,7 +3549,7 @@ func vAccountOwnerPropertiesPastOrdersSum(s *validate.Scanner) {
 func vAccountOwnerPropertiesRegistrationIP(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3567,7 +3567,7 @@ func vAccountOwnerPropertiesRegistrationIP(s *validate.Scanner) {
 func vAccountOwnerPropertiesSocialNetworkData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3593,7 +3593,7 @@ func vAccountOwnerPropertiesSocialNetworkData(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesAdditionalOrderId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3611,7 +3611,7 @@ func vAdditionalIdentifiersPropertiesAdditionalOrderId(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesCustomerReferralMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3629,7 +3629,7 @@ func vAdditionalIdentifiersPropertiesCustomerReferralMethod(s *validate.Scanner)
 func vAdditionalIdentifiersPropertiesCustomerReferralName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3647,7 +3647,7 @@ func vAdditionalIdentifiersPropertiesCustomerReferralName(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesIsSplitOrder(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3665,7 +3665,7 @@ func vAdditionalIdentifiersPropertiesIsSplitOrder(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3726,7 +3726,7 @@ func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesOrderSegment(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3744,7 +3744,7 @@ func vAdditionalIdentifiersPropertiesOrderSegment(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesPaymentGatewayId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3762,7 +3762,7 @@ func vAdditionalIdentifiersPropertiesPaymentGatewayId(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3815,7 +3815,7 @@ func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesSplitOrderIds(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3845,7 +3845,7 @@ func vAdditionalIdentifiersPropertiesSplitOrderIds(s *validate.Scanner) {
 func vCartItem(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3909,7 +3909,7 @@ func vCartItem(s *validate.Scanner) {
 func vIPAddressOwn(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3947,7 +3947,7 @@ func vIPAddress(s *validate.Scanner) {
 func vConnectionInformationPropertiesForterMobileUID(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -3965,7 +3965,7 @@ func vConnectionInformationPropertiesForterMobileUID(s *validate.Scanner) {
 func vConnectionInformationPropertiesForterTokenCookie(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 	case validate.TypeString:
@@ -3982,7 +3982,7 @@ func vConnectionInformationPropertiesForterTokenCookie(s *validate.Scanner) {
 func vConnectionInformationPropertiesFullHeaders(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4000,7 +4000,7 @@ func vConnectionInformationPropertiesFullHeaders(s *validate.Scanner) {
 func vConnectionInformationPropertiesMerchantDeviceIdentifier(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4018,7 +4018,7 @@ func vConnectionInformationPropertiesMerchantDeviceIdentifier(s *validate.Scanne
 func vConnectionInformationPropertiesMobileAppVersion(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4036,7 +4036,7 @@ func vConnectionInformationPropertiesMobileAppVersion(s *validate.Scanner) {
 func vConnectionInformationPropertiesMobileDeviceBrand(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4054,7 +4054,7 @@ func vConnectionInformationPropertiesMobileDeviceBrand(s *validate.Scanner) {
 func vConnectionInformationPropertiesMobileDeviceModel(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4072,7 +4072,7 @@ func vConnectionInformationPropertiesMobileDeviceModel(s *validate.Scanner) {
 func vConnectionInformationPropertiesMobileOSType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4090,7 +4090,7 @@ func vConnectionInformationPropertiesMobileOSType(s *validate.Scanner) {
 func vConnectionInformationPropertiesUserAgent(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4108,7 +4108,7 @@ func vConnectionInformationPropertiesUserAgent(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesAssetsInAccount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4135,7 +4135,7 @@ func vCustomerAccountDataPropertiesAssetsInAccount(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesCustomerEngagement(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4162,7 +4162,7 @@ func vCustomerAccountDataPropertiesCustomerEngagement(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesMerchantAccountStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4180,7 +4180,7 @@ func vCustomerAccountDataPropertiesMerchantAccountStatus(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesPasswordData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4207,7 +4207,7 @@ func vCustomerAccountDataPropertiesPasswordData(s *validate.Scanner) {
 func vPersonalDetails(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4324,7 +4324,7 @@ func vPersonalDetails(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesSellingBehaviourData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4351,7 +4351,7 @@ func vCustomerAccountDataPropertiesSellingBehaviourData(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4378,7 +4378,7 @@ func vCustomerAccountDataPropertiesStatus(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesStatusChangeBy(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4396,7 +4396,7 @@ func vCustomerAccountDataPropertiesStatusChangeBy(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesStatusChangeReason(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4414,7 +4414,7 @@ func vCustomerAccountDataPropertiesStatusChangeReason(s *validate.Scanner) {
 func vCustomerAccountDataPropertiesType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4441,7 +4441,7 @@ func vCustomerAccountDataPropertiesType(s *validate.Scanner) {
 func vHistoricalDataPropertiesFraud(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4459,7 +4459,7 @@ func vHistoricalDataPropertiesFraud(s *validate.Scanner) {
 func vHistoricalDataPropertiesMerchantOrderStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4477,7 +4477,7 @@ func vHistoricalDataPropertiesMerchantOrderStatus(s *validate.Scanner) {
 func vHistoricalDataPropertiesOrderStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4495,7 +4495,7 @@ func vHistoricalDataPropertiesOrderStatus(s *validate.Scanner) {
 func vPayment(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4773,7 +4773,7 @@ func vPayment(s *validate.Scanner) {
 func vPhoneOrderInformationPropertiesCustomerWebId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4791,7 +4791,7 @@ func vPhoneOrderInformationPropertiesCustomerWebId(s *validate.Scanner) {
 func vDeliveryDetailsPropertiesCarrier(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 	case validate.TypeString:
@@ -4808,7 +4808,7 @@ func vDeliveryDetailsPropertiesCarrier(s *validate.Scanner) {
 func vDeliveryDetailsPropertiesDeliveryComments(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4826,7 +4826,7 @@ func vDeliveryDetailsPropertiesDeliveryComments(s *validate.Scanner) {
 func vDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4844,7 +4844,7 @@ func vDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
 func vDeliveryType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4871,7 +4871,7 @@ func vDeliveryType(s *validate.Scanner) {
 func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4896,7 +4896,7 @@ func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
 func vDeliveryDetailsPropertiesLeaveOutside(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4914,7 +4914,7 @@ func vDeliveryDetailsPropertiesLeaveOutside(s *validate.Scanner) {
 func vDeliveryDetailsPropertiesSmsUpdates(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4932,7 +4932,7 @@ func vDeliveryDetailsPropertiesSmsUpdates(s *validate.Scanner) {
 func vDeliveryDetailsPropertiesWaitToShipTogether(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -4950,7 +4950,7 @@ func vDeliveryDetailsPropertiesWaitToShipTogether(s *validate.Scanner) {
 func vAddress(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5081,7 +5081,7 @@ func vAddress(s *validate.Scanner) {
 func vComments(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5142,7 +5142,7 @@ func vComments(s *validate.Scanner) {
 func vPhones(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5168,7 +5168,7 @@ func vPhones(s *validate.Scanner) {
 func vDecimalAmount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5197,7 +5197,7 @@ func vDecimalAmount(s *validate.Scanner) {
 func vMoneyPropertiesAmountUSD(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 	case validate.TypeString:
@@ -5225,7 +5225,7 @@ func vMoneyPropertiesAmountUSD(s *validate.Scanner) {
 func vCurrencyCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5250,7 +5250,7 @@ func vCurrencyCode(s *validate.Scanner) {
 func vTotalDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5268,7 +5268,7 @@ func vTotalDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
 func vTotalDiscountPropertiesDiscountType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5286,7 +5286,7 @@ func vTotalDiscountPropertiesDiscountType(s *validate.Scanner) {
 func vErrorItem(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5340,7 +5340,7 @@ func vErrorItem(s *validate.Scanner) {
 func vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5358,7 +5358,7 @@ func vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s *validate.Scanner) {
 func vDeliveryStatusInfoPropertiesCarrier(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5376,7 +5376,7 @@ func vDeliveryStatusInfoPropertiesCarrier(s *validate.Scanner) {
 func vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5394,7 +5394,7 @@ func vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s *validate.Scanner) {
 func vDeliveryStatusInfoPropertiesProofOfShippingURL(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5412,7 +5412,7 @@ func vDeliveryStatusInfoPropertiesProofOfShippingURL(s *validate.Scanner) {
 func vDeliveryStatusInfoPropertiesSignedProofOfShipping(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5430,7 +5430,7 @@ func vDeliveryStatusInfoPropertiesSignedProofOfShipping(s *validate.Scanner) {
 func vDeliveryStatusInfoPropertiesTrackingNumber(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5448,7 +5448,7 @@ func vDeliveryStatusInfoPropertiesTrackingNumber(s *validate.Scanner) {
 func vRefundInformationPropertiesIsAutomatedRefund(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5466,7 +5466,7 @@ func vRefundInformationPropertiesIsAutomatedRefund(s *validate.Scanner) {
 func vRefundInformationPropertiesIsFullRefund(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5484,7 +5484,7 @@ func vRefundInformationPropertiesIsFullRefund(s *validate.Scanner) {
 func vRefundInformationPropertiesRefundAuthorizationCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5502,7 +5502,7 @@ func vRefundInformationPropertiesRefundAuthorizationCode(s *validate.Scanner) {
 func vRefundInformationPropertiesRefundInitiatedBy(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5520,7 +5520,7 @@ func vRefundInformationPropertiesRefundInitiatedBy(s *validate.Scanner) {
 func vRefundInformationPropertiesRefundMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5547,7 +5547,7 @@ func vRefundInformationPropertiesRefundMethod(s *validate.Scanner) {
 func vRefundInformationPropertiesRefundStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5574,7 +5574,7 @@ func vRefundInformationPropertiesRefundStatus(s *validate.Scanner) {
 func vVerificationResultsPropertiesAuthenticationMethodType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5592,7 +5592,7 @@ func vVerificationResultsPropertiesAuthenticationMethodType(s *validate.Scanner)
 func vVerificationResultsPropertiesAuthenticationTriggered(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5610,7 +5610,7 @@ func vVerificationResultsPropertiesAuthenticationTriggered(s *validate.Scanner) 
 func vVerificationResultsPropertiesAuthorizationCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5628,7 +5628,7 @@ func vVerificationResultsPropertiesAuthorizationCode(s *validate.Scanner) {
 func vVerificationResultsPropertiesAuthorizationPolicy(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5646,7 +5646,7 @@ func vVerificationResultsPropertiesAuthorizationPolicy(s *validate.Scanner) {
 func vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5664,7 +5664,7 @@ func vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s *validate.Sca
 func vVerificationResultsPropertiesAvsFullResult(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5682,7 +5682,7 @@ func vVerificationResultsPropertiesAvsFullResult(s *validate.Scanner) {
 func vVerificationResultsPropertiesAvsNameResult(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5700,7 +5700,7 @@ func vVerificationResultsPropertiesAvsNameResult(s *validate.Scanner) {
 func vVerificationResultsPropertiesAvsStreetResult(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5718,7 +5718,7 @@ func vVerificationResultsPropertiesAvsStreetResult(s *validate.Scanner) {
 func vVerificationResultsPropertiesAvsZipResult(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5736,7 +5736,7 @@ func vVerificationResultsPropertiesAvsZipResult(s *validate.Scanner) {
 func vVerificationResultsPropertiesCavvResult(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5754,7 +5754,7 @@ func vVerificationResultsPropertiesCavvResult(s *validate.Scanner) {
 func vVerificationResultsPropertiesCvvResult(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5772,7 +5772,7 @@ func vVerificationResultsPropertiesCvvResult(s *validate.Scanner) {
 func vVerificationResultsPropertiesEciValue(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5790,7 +5790,7 @@ func vVerificationResultsPropertiesEciValue(s *validate.Scanner) {
 func vVerificationResultsPropertiesExemptionStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5808,7 +5808,7 @@ func vVerificationResultsPropertiesExemptionStatus(s *validate.Scanner) {
 func vVerificationResultsPropertiesExternal3dsVendorPayload(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5835,7 +5835,7 @@ func vVerificationResultsPropertiesExternal3dsVendorPayload(s *validate.Scanner)
 func vVerificationResultsPropertiesLiabilityShift(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5853,7 +5853,7 @@ func vVerificationResultsPropertiesLiabilityShift(s *validate.Scanner) {
 func vVerificationResultsPropertiesPartyExecuted3DS(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5871,7 +5871,7 @@ func vVerificationResultsPropertiesPartyExecuted3DS(s *validate.Scanner) {
 func vVerificationResultsPropertiesProcessorResponseCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5889,7 +5889,7 @@ func vVerificationResultsPropertiesProcessorResponseCode(s *validate.Scanner) {
 func vVerificationResultsPropertiesProcessorResponseText(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5907,7 +5907,7 @@ func vVerificationResultsPropertiesProcessorResponseText(s *validate.Scanner) {
 func vVerificationResultsPropertiesThreeDsChallengeCancelCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5925,7 +5925,7 @@ func vVerificationResultsPropertiesThreeDsChallengeCancelCode(s *validate.Scanne
 func vVerificationResultsPropertiesThreeDsInteractionMode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5943,7 +5943,7 @@ func vVerificationResultsPropertiesThreeDsInteractionMode(s *validate.Scanner) {
 func vVerificationResultsPropertiesThreeDsStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5961,7 +5961,7 @@ func vVerificationResultsPropertiesThreeDsStatus(s *validate.Scanner) {
 func vVerificationResultsPropertiesThreeDsStatusCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5979,7 +5979,7 @@ func vVerificationResultsPropertiesThreeDsStatusCode(s *validate.Scanner) {
 func vVerificationResultsPropertiesThreeDsStatusReasonCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -5997,7 +5997,7 @@ func vVerificationResultsPropertiesThreeDsStatusReasonCode(s *validate.Scanner) 
 func vVerificationResultsPropertiesThreeDsVersion(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6015,7 +6015,7 @@ func vVerificationResultsPropertiesThreeDsVersion(s *validate.Scanner) {
 func vVerificationMethodPropertiesCorrelationId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6033,7 +6033,7 @@ func vVerificationMethodPropertiesCorrelationId(s *validate.Scanner) {
 func vVerificationStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6060,7 +6060,7 @@ func vVerificationStatus(s *validate.Scanner) {
 func vVerificationMethodPropertiesStatusCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6078,7 +6078,7 @@ func vVerificationMethodPropertiesStatusCode(s *validate.Scanner) {
 func vVerificationMethodPropertiesStatusMessage(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6096,7 +6096,7 @@ func vVerificationMethodPropertiesStatusMessage(s *validate.Scanner) {
 func vVerificationMethodPropertiesType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6114,7 +6114,7 @@ func vVerificationMethodPropertiesType(s *validate.Scanner) {
 func vVerificationMethodPropertiesVerificationId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6132,7 +6132,7 @@ func vVerificationMethodPropertiesVerificationId(s *validate.Scanner) {
 func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6159,7 +6159,7 @@ func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) 
 func vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6186,7 +6186,7 @@ func vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s *validate.Scanner) {
 func vAccountOwnerPropertiesSocialNetworkDataItems(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6213,7 +6213,7 @@ func vAccountOwnerPropertiesSocialNetworkDataItems(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6231,7 +6231,7 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s *validat
 func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6249,7 +6249,7 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s *validate.Sc
 func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6267,7 +6267,7 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s *validate.
 func vCountryCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6293,7 +6293,7 @@ func vCountryCode(s *validate.Scanner) {
 func vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6311,7 +6311,7 @@ func vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s *valid
 func vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6329,7 +6329,7 @@ func vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s *validate.Scanner) {
 func vBasicItemData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6448,7 +6448,7 @@ func vBasicItemData(s *validate.Scanner) {
 func vCartItemPropertiesBeneficiaries(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6474,7 +6474,7 @@ func vCartItemPropertiesBeneficiaries(s *validate.Scanner) {
 func vItemDeliveryDetails(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6521,7 +6521,7 @@ func vItemDeliveryDetails(s *validate.Scanner) {
 func vCartItemPropertiesItemSpecificData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6548,7 +6548,7 @@ func vCartItemPropertiesItemSpecificData(s *validate.Scanner) {
 func vCartItemPropertiesSeller(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6575,7 +6575,7 @@ func vCartItemPropertiesSeller(s *validate.Scanner) {
 func vIPAddressAnyOf0(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6600,7 +6600,7 @@ func vIPAddressAnyOf0(s *validate.Scanner) {
 func vIPAddressAnyOf1(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6625,7 +6625,7 @@ func vIPAddressAnyOf1(s *validate.Scanner) {
 func vPersonalDetailsPropertiesAccountId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6643,7 +6643,7 @@ func vPersonalDetailsPropertiesAccountId(s *validate.Scanner) {
 func vPersonalDetailsPropertiesFirstName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6661,7 +6661,7 @@ func vPersonalDetailsPropertiesFirstName(s *validate.Scanner) {
 func vPersonalDetailsPropertiesFullName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6679,7 +6679,7 @@ func vPersonalDetailsPropertiesFullName(s *validate.Scanner) {
 func vPersonalDetailsPropertiesLastName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6697,7 +6697,7 @@ func vPersonalDetailsPropertiesLastName(s *validate.Scanner) {
 func vPersonalDetailsPropertiesMiddleInitials(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6715,7 +6715,7 @@ func vPersonalDetailsPropertiesMiddleInitials(s *validate.Scanner) {
 func vPersonalDetailsPropertiesUsername(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6733,7 +6733,7 @@ func vPersonalDetailsPropertiesUsername(s *validate.Scanner) {
 func vPaymentPropertiesAch(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6760,7 +6760,7 @@ func vPaymentPropertiesAch(s *validate.Scanner) {
 func vCardData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -6984,7 +6984,7 @@ func vCardData(s *validate.Scanner) {
 func vBankTransfer(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7027,7 +7027,7 @@ func vBankTransfer(s *validate.Scanner) {
 func vBillingDetails(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7096,7 +7096,7 @@ func vBillingDetails(s *validate.Scanner) {
 func vPaymentPropertiesCameraCaptured(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7114,7 +7114,7 @@ func vPaymentPropertiesCameraCaptured(s *validate.Scanner) {
 func vPaymentPropertiesCheck(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7141,7 +7141,7 @@ func vPaymentPropertiesCheck(s *validate.Scanner) {
 func vPaymentPropertiesDefaultPaymentMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7159,7 +7159,7 @@ func vPaymentPropertiesDefaultPaymentMethod(s *validate.Scanner) {
 func vPaymentPropertiesDelayedCharge(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7177,7 +7177,7 @@ func vPaymentPropertiesDelayedCharge(s *validate.Scanner) {
 func vPaymentPropertiesDelayedChargeDate(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7202,7 +7202,7 @@ func vPaymentPropertiesDelayedChargeDate(s *validate.Scanner) {
 func vDigitalWallet(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7302,7 +7302,7 @@ func vDigitalWallet(s *validate.Scanner) {
 func vGeneralPaymentMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7349,7 +7349,7 @@ func vGeneralPaymentMethod(s *validate.Scanner) {
 func vStoredValue(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7444,7 +7444,7 @@ func vStoredValue(s *validate.Scanner) {
 func vInstallmentService(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7548,7 +7548,7 @@ func vInstallmentService(s *validate.Scanner) {
 func vLoyaltyPoints(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7605,7 +7605,7 @@ func vLoyaltyPoints(s *validate.Scanner) {
 func vPaymentPropertiesNumberOfInstallments(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7634,7 +7634,7 @@ func vPaymentPropertiesNumberOfInstallments(s *validate.Scanner) {
 func vPaymentPropertiesPaymentMethodNickname(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7652,7 +7652,7 @@ func vPaymentPropertiesPaymentMethodNickname(s *validate.Scanner) {
 func vPayPal(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7868,7 +7868,7 @@ func vPayPal(s *validate.Scanner) {
 func vSavedData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7919,7 +7919,7 @@ func vSavedData(s *validate.Scanner) {
 func vUpdateTimes(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7968,7 +7968,7 @@ func vUpdateTimes(s *validate.Scanner) {
 func vAddressPropertiesAddress1(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -7986,7 +7986,7 @@ func vAddressPropertiesAddress1(s *validate.Scanner) {
 func vAddressPropertiesAddress2(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8004,7 +8004,7 @@ func vAddressPropertiesAddress2(s *validate.Scanner) {
 func vAddressPropertiesCity(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8022,7 +8022,7 @@ func vAddressPropertiesCity(s *validate.Scanner) {
 func vAddressPropertiesCompany(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8040,7 +8040,7 @@ func vAddressPropertiesCompany(s *validate.Scanner) {
 func vAddressPropertiesRegion(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8058,7 +8058,7 @@ func vAddressPropertiesRegion(s *validate.Scanner) {
 func vAddressPropertiesZip(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8076,7 +8076,7 @@ func vAddressPropertiesZip(s *validate.Scanner) {
 func vCommentsPropertiesMerchantComments(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8094,7 +8094,7 @@ func vCommentsPropertiesMerchantComments(s *validate.Scanner) {
 func vCommentsPropertiesMessageToBeneficiary(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8112,7 +8112,7 @@ func vCommentsPropertiesMessageToBeneficiary(s *validate.Scanner) {
 func vCommentsPropertiesUserCommentsToMerchant(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8130,7 +8130,7 @@ func vCommentsPropertiesUserCommentsToMerchant(s *validate.Scanner) {
 func vPhone(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8167,7 +8167,7 @@ func vPhone(s *validate.Scanner) {
 func vErrorItemPropertiesMessage(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8185,7 +8185,7 @@ func vErrorItemPropertiesMessage(s *validate.Scanner) {
 func vErrorItemPropertiesPath(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8203,7 +8203,7 @@ func vErrorItemPropertiesPath(s *validate.Scanner) {
 func vBasicItemDataPropertiesCategory(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8221,7 +8221,7 @@ func vBasicItemDataPropertiesCategory(s *validate.Scanner) {
 func vItemDiscount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8278,7 +8278,7 @@ func vItemDiscount(s *validate.Scanner) {
 func vBasicItemDataPropertiesName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8296,7 +8296,7 @@ func vBasicItemDataPropertiesName(s *validate.Scanner) {
 func vBasicItemDataPropertiesProductId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8314,7 +8314,7 @@ func vBasicItemDataPropertiesProductId(s *validate.Scanner) {
 func vBasicItemDataPropertiesQuantity(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8340,7 +8340,7 @@ func vBasicItemDataPropertiesQuantity(s *validate.Scanner) {
 func vBasicItemDataPropertiesType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8367,7 +8367,7 @@ func vBasicItemDataPropertiesType(s *validate.Scanner) {
 func vBeneficiary(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8416,7 +8416,7 @@ func vBeneficiary(s *validate.Scanner) {
 func vItemDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8434,7 +8434,7 @@ func vItemDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
 func vCardDataPropertiesBin(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8459,7 +8459,7 @@ func vCardDataPropertiesBin(s *validate.Scanner) {
 func vCardDataPropertiesCardBank(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8477,7 +8477,7 @@ func vCardDataPropertiesCardBank(s *validate.Scanner) {
 func vCardDataPropertiesCardBrand(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8495,7 +8495,7 @@ func vCardDataPropertiesCardBrand(s *validate.Scanner) {
 func vCardType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8522,7 +8522,7 @@ func vCardType(s *validate.Scanner) {
 func vCardDataPropertiesExpirationMonth(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8547,7 +8547,7 @@ func vCardDataPropertiesExpirationMonth(s *validate.Scanner) {
 func vCardDataPropertiesExpirationYear(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8572,7 +8572,7 @@ func vCardDataPropertiesExpirationYear(s *validate.Scanner) {
 func vCardDataPropertiesFingerprint(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8590,7 +8590,7 @@ func vCardDataPropertiesFingerprint(s *validate.Scanner) {
 func vCardDataPropertiesFullCreditCard(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8616,7 +8616,7 @@ func vCardDataPropertiesFullCreditCard(s *validate.Scanner) {
 func vCardDataPropertiesFullResponsePayload(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8643,7 +8643,7 @@ func vCardDataPropertiesFullResponsePayload(s *validate.Scanner) {
 func vCardDataPropertiesLastFourDigits(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8668,7 +8668,7 @@ func vCardDataPropertiesLastFourDigits(s *validate.Scanner) {
 func vCardDataPropertiesNameOnCard(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8686,7 +8686,7 @@ func vCardDataPropertiesNameOnCard(s *validate.Scanner) {
 func vAcquirerData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8783,7 +8783,7 @@ func vAcquirerData(s *validate.Scanner) {
 func vPaymentGatewayData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8878,7 +8878,7 @@ func vPaymentGatewayData(s *validate.Scanner) {
 func vPaymentProcessorData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -8939,7 +8939,7 @@ func vPaymentProcessorData(s *validate.Scanner) {
 func vThreeDSecure(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9022,7 +9022,7 @@ func vThreeDSecure(s *validate.Scanner) {
 func vCardDataPropertiesToken(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9040,7 +9040,7 @@ func vCardDataPropertiesToken(s *validate.Scanner) {
 func vDigitalWalletPropertiesAuthorizationId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9058,7 +9058,7 @@ func vDigitalWalletPropertiesAuthorizationId(s *validate.Scanner) {
 func vDigitalWalletPropertiesDigitalWalletName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9076,7 +9076,7 @@ func vDigitalWalletPropertiesDigitalWalletName(s *validate.Scanner) {
 func vDigitalWalletPropertiesDigitalWalletPayerId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9094,7 +9094,7 @@ func vDigitalWalletPropertiesDigitalWalletPayerId(s *validate.Scanner) {
 func vDigitalWalletPropertiesFreeTextDigitalWalletName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9112,7 +9112,7 @@ func vDigitalWalletPropertiesFreeTextDigitalWalletName(s *validate.Scanner) {
 func vDigitalWalletPropertiesUnderlyingPaymentMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9153,7 +9153,7 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethod(s *validate.Scanner) {
 func vGeneralPaymentMethodPropertiesName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9171,7 +9171,7 @@ func vGeneralPaymentMethodPropertiesName(s *validate.Scanner) {
 func vGeneralPaymentMethodPropertiesPayload(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9198,7 +9198,7 @@ func vGeneralPaymentMethodPropertiesPayload(s *validate.Scanner) {
 func vStoredValuePropertiesCreditOrigin(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9216,7 +9216,7 @@ func vStoredValuePropertiesCreditOrigin(s *validate.Scanner) {
 func vStoredValuePropertiesEmailOriginallySentFrom(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9234,7 +9234,7 @@ func vStoredValuePropertiesEmailOriginallySentFrom(s *validate.Scanner) {
 func vStoredValuePropertiesEmailOriginallySentTo(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9252,7 +9252,7 @@ func vStoredValuePropertiesEmailOriginallySentTo(s *validate.Scanner) {
 func vStoredValuePropertiesMerchantPaymentId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9270,7 +9270,7 @@ func vStoredValuePropertiesMerchantPaymentId(s *validate.Scanner) {
 func vInstallmentServicePropertiesFirstName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9288,7 +9288,7 @@ func vInstallmentServicePropertiesFirstName(s *validate.Scanner) {
 func vInstallmentServicePropertiesFullResponsePayload(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9315,7 +9315,7 @@ func vInstallmentServicePropertiesFullResponsePayload(s *validate.Scanner) {
 func vInstallmentServicePropertiesLastName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9333,7 +9333,7 @@ func vInstallmentServicePropertiesLastName(s *validate.Scanner) {
 func vInstallmentServicePropertiesPaymentId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9351,7 +9351,7 @@ func vInstallmentServicePropertiesPaymentId(s *validate.Scanner) {
 func vInstallmentServicePropertiesServiceName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9369,7 +9369,7 @@ func vInstallmentServicePropertiesServiceName(s *validate.Scanner) {
 func vInstallmentServicePropertiesServiceResponseCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9387,7 +9387,7 @@ func vInstallmentServicePropertiesServiceResponseCode(s *validate.Scanner) {
 func vLoyaltyPointsPropertiesLoyaltyPointsCount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9416,7 +9416,7 @@ func vLoyaltyPointsPropertiesLoyaltyPointsCount(s *validate.Scanner) {
 func vLoyaltyPointsPropertiesLoyaltyPointsSource(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9434,7 +9434,7 @@ func vLoyaltyPointsPropertiesLoyaltyPointsSource(s *validate.Scanner) {
 func vLoyaltyPointsPropertiesMerchantPaymentId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9452,7 +9452,7 @@ func vLoyaltyPointsPropertiesMerchantPaymentId(s *validate.Scanner) {
 func vPayPalPropertiesAuthorizationId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9470,7 +9470,7 @@ func vPayPalPropertiesAuthorizationId(s *validate.Scanner) {
 func vPayPalPropertiesCheckoutToken(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9488,7 +9488,7 @@ func vPayPalPropertiesCheckoutToken(s *validate.Scanner) {
 func vPayPalPropertiesCorrelationId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9506,7 +9506,7 @@ func vPayPalPropertiesCorrelationId(s *validate.Scanner) {
 func vPayPalPropertiesFullPaypalResponsePayload(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9533,7 +9533,7 @@ func vPayPalPropertiesFullPaypalResponsePayload(s *validate.Scanner) {
 func vPayPalPropertiesPayerAddressStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9551,7 +9551,7 @@ func vPayPalPropertiesPayerAddressStatus(s *validate.Scanner) {
 func vPayPalPropertiesPayerID(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9569,7 +9569,7 @@ func vPayPalPropertiesPayerID(s *validate.Scanner) {
 func vPayPalPropertiesPayerId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9587,7 +9587,7 @@ func vPayPalPropertiesPayerId(s *validate.Scanner) {
 func vPayPalPropertiesPayerStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9605,7 +9605,7 @@ func vPayPalPropertiesPayerStatus(s *validate.Scanner) {
 func vPayPalPropertiesPaymentId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9623,7 +9623,7 @@ func vPayPalPropertiesPaymentId(s *validate.Scanner) {
 func vPayPalPropertiesPaymentMethod(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9641,7 +9641,7 @@ func vPayPalPropertiesPaymentMethod(s *validate.Scanner) {
 func vPayPalPropertiesPaymentStatus(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9659,7 +9659,7 @@ func vPayPalPropertiesPaymentStatus(s *validate.Scanner) {
 func vPayPalPropertiesProtectionEligibility(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9677,7 +9677,7 @@ func vPayPalPropertiesProtectionEligibility(s *validate.Scanner) {
 func vSavedDataPropertiesChoseToSaveData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9695,7 +9695,7 @@ func vSavedDataPropertiesChoseToSaveData(s *validate.Scanner) {
 func vSavedDataPropertiesUsedSavedData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9713,7 +9713,7 @@ func vSavedDataPropertiesUsedSavedData(s *validate.Scanner) {
 func vPhonePropertiesPhone(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9739,7 +9739,7 @@ func vPhonePropertiesPhone(s *validate.Scanner) {
 func vItemDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9757,7 +9757,7 @@ func vItemDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
 func vItemDiscountPropertiesDiscountType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9775,7 +9775,7 @@ func vItemDiscountPropertiesDiscountType(s *validate.Scanner) {
 func vAcquirerDataPropertiesAcquirerBIN(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9793,7 +9793,7 @@ func vAcquirerDataPropertiesAcquirerBIN(s *validate.Scanner) {
 func vAcquirerDataPropertiesAcquirerMerchantId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9811,7 +9811,7 @@ func vAcquirerDataPropertiesAcquirerMerchantId(s *validate.Scanner) {
 func vAcquirerDataPropertiesAcquirerMerchantName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9829,7 +9829,7 @@ func vAcquirerDataPropertiesAcquirerMerchantName(s *validate.Scanner) {
 func vAcquirerDataPropertiesAcquirerName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9847,7 +9847,7 @@ func vAcquirerDataPropertiesAcquirerName(s *validate.Scanner) {
 func vAcquirerDataPropertiesMerchantCategoryCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9865,7 +9865,7 @@ func vAcquirerDataPropertiesMerchantCategoryCode(s *validate.Scanner) {
 func vAcquirerDataPropertiesMerchantCountryCode(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9883,7 +9883,7 @@ func vAcquirerDataPropertiesMerchantCountryCode(s *validate.Scanner) {
 func vPaymentGatewayDataPropertiesAuthorizationStep(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9901,7 +9901,7 @@ func vPaymentGatewayDataPropertiesAuthorizationStep(s *validate.Scanner) {
 func vPaymentGatewayDataPropertiesGatewayMerchantId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9919,7 +9919,7 @@ func vPaymentGatewayDataPropertiesGatewayMerchantId(s *validate.Scanner) {
 func vPaymentGatewayDataPropertiesGatewayName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9937,7 +9937,7 @@ func vPaymentGatewayDataPropertiesGatewayName(s *validate.Scanner) {
 func vPaymentGatewayDataPropertiesGatewayTransactionId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9955,7 +9955,7 @@ func vPaymentGatewayDataPropertiesGatewayTransactionId(s *validate.Scanner) {
 func vPaymentGatewayDataPropertiesIntegrationType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9973,7 +9973,7 @@ func vPaymentGatewayDataPropertiesIntegrationType(s *validate.Scanner) {
 func vPaymentProcessorDataPropertiesProcessorMerchantId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -9991,7 +9991,7 @@ func vPaymentProcessorDataPropertiesProcessorMerchantId(s *validate.Scanner) {
 func vPaymentProcessorDataPropertiesProcessorName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10009,7 +10009,7 @@ func vPaymentProcessorDataPropertiesProcessorName(s *validate.Scanner) {
 func vPaymentProcessorDataPropertiesProcessorTransactionId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10027,7 +10027,7 @@ func vPaymentProcessorDataPropertiesProcessorTransactionId(s *validate.Scanner) 
 func vThreeDSecurePropertiesExecute3ds(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10045,7 +10045,7 @@ func vThreeDSecurePropertiesExecute3ds(s *validate.Scanner) {
 func vThreeDSecurePropertiesForcePSD2Exemption(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10096,7 +10096,7 @@ func vThreeDSecurePropertiesForcePSD2Exemption(s *validate.Scanner) {
 func vThreeDSecurePropertiesScaExemption(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10114,7 +10114,7 @@ func vThreeDSecurePropertiesScaExemption(s *validate.Scanner) {
 func vThreeDSecurePropertiesScaOutOfScope(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10132,7 +10132,7 @@ func vThreeDSecurePropertiesScaOutOfScope(s *validate.Scanner) {
 func vThreeDSecurePropertiesThreeDSServerTransID(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10150,7 +10150,7 @@ func vThreeDSecurePropertiesThreeDSServerTransID(s *validate.Scanner) {
 func vDigitalWalletPropertiesUnderlyingPaymentMethodPropertiesUnderlyingPaymentMethodType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10168,7 +10168,7 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethodPropertiesUnderlyingPaymentM
 func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")
@@ -10186,7 +10186,7 @@ func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s *validate.Scan
 func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
-	switch s.Peek() {
+	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.Null()
 		s.Schema(at, "nullable", "null is not allowed here")

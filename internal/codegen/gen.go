@@ -396,7 +396,7 @@ func (g *Generator) body(s *openapi3.Schema, loc string) {
 		// before validating it.
 		g.printf("enumOK := false\nif t := s.Peek(); t == validate.TypeObject || t == validate.TypeArray {\nm := s.Save()\nfor _, eq := range []func(*validate.Scanner) bool{%s} {\nok := eq(s)\nif s.Failed() {\nreturn\n}\ns.Rewind(m, false)\nif ok {\nenumOK = true\nbreak\n}\n}\n}\n", strings.Join(eqs, ", "))
 	}
-	g.printf("switch s.Peek() {\n")
+	g.printf("switch s.PeekHere() {\n")
 	if s.Nullable {
 		g.printf("case validate.TypeNull:\ns.Null()\n")
 	} else {

@@ -95,7 +95,7 @@ func (s *Scanner) Discriminated(prop string, pick func([]byte) int, branches []f
 	found, idx := false, -1
 	if s.EnterObject() {
 		for s.NextMember() {
-			if string(s.key) == prop && !found {
+			if string(s.Key()) == prop && !found {
 				found = true
 				if s.Peek() == TypeString {
 					v, _ := s.String()

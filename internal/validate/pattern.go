@@ -21,8 +21,9 @@ func (d *DFA) Match(b []byte) bool {
 	if len(b) == 0 {
 		return d.Empty
 	}
+	next, class, accept, dead, cols := d.Next, &d.Class, d.Accept, d.Dead, d.Cols
 	st := 0
-	if d.Accept[0] {
+	if accept[0] {
 		return true
 	}
 	for i := 0; i < len(b); {
@@ -35,11 +36,11 @@ func (d *DFA) Match(b []byte) bool {
 			i += n
 			sym = 128
 		}
-		st = int(d.Next[st*d.Cols+int(d.Class[sym])])
-		if d.Accept[st] {
+		st = int(next[st*cols+int(class[sym])])
+		if accept[st] {
 			return true
 		}
-		if d.Dead[st] {
+		if dead[st] {
 			return false
 		}
 	}

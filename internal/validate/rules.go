@@ -139,28 +139,19 @@ func (s *Scanner) Decimals(sp Span) int {
 // accepted names; "*" accepts any token.
 type PathPattern [][]string
 
-// At reports whether the current pointer matches p. It compares depths
-// first and tokens from the last, the most selective, back.
+// At reports whether the current pointer matches p. Rules call it when an
+// object has closed: then every open frame is at a member or element, so the
+// depth is the number of frames; tokens are compared from the last, the most
+// selective, back.
 func (s *Scanner) At(p PathPattern) bool {
-	d := 0
-	for i := range s.frames {
-		if s.frames[i].n > 0 {
-			d++
-		}
-	}
-	if d != len(p) {
+	if len(s.frames) != len(p) {
 		return false
 	}
-	i := len(p) - 1
-	for f := len(s.frames) - 1; f >= 0; f-- {
-		fr := &s.frames[f]
-		if fr.n == 0 {
-			continue
-		}
-		if !s.tokenIn(fr.cur, p[i]) {
+	for i := len(p) - 1; i >= 0; i-- {
+		fr := &s.frames[i]
+		if fr.n == 0 || !s.tokenIn(fr.cur, p[i]) {
 			return false
 		}
-		i--
 	}
 	return true
 }

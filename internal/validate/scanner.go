@@ -12,6 +12,9 @@ import (
 	"unsafe"
 )
 
+// MaxBody is the largest document the scanner reads.
+const MaxBody = math.MaxInt32
+
 // DefaultMaxDepth is the nesting limit of objects and arrays: deeper documents
 // are refused so that a hostile body cannot grow the scanner's stacks unboundedly.
 const DefaultMaxDepth = 64
@@ -19,20 +22,19 @@ const DefaultMaxDepth = 64
 // seg is one step of the current JSON pointer: a member name (a span of the
 // body or of the key arena) or an array index.
 type seg struct {
-	off, n  int32
-	idx     int32
+	off, n  int32 // the name's span; off is the index when isIndex
 	isIndex bool
 	arena   bool
 }
 
 // frame is one open object or array.
 type frame struct {
-	start    int // offset of '{' or '['
-	n        int // members or elements seen so far
-	keyBase  int // first entry of keys belonging to this object
+	start    int32 // offset of '{' or '['
+	n        int32 // members or elements seen so far
+	keyBase  int32 // first entry of keys belonging to this object
+	unknown  int32 // unknown member names so far
+	bulkFrom int32 // offset of the first name checked in bulk at the close, 0 if none
 	object   bool
-	unknown  int // unknown member names so far
-	bulkFrom int // offset of the first name checked in bulk at the close, 0 if none
 	cur      seg // the current member's name or element's index (when n > 0)
 }
 
@@ -66,10 +68,9 @@ type Scanner struct {
 	arena  []byte // decoded member names that held escapes
 	strbuf []byte // the decoded value of the last string that held escapes
 
-	key    []byte // the decoded name of the current member
 	keyAt  int    // the offset of its opening quote
-	cur    keyRef // where its name is
 	vstart int    // the first violation of this body in r.Violations
+	key    []byte // the decoded name of the current member
 
 	rules // business-rule state; see rules.go
 }
@@ -86,9 +87,13 @@ func (r *Report) Begin(body []byte) *Scanner {
 		s.MaxDepth = DefaultMaxDepth
 	}
 	s.frames, s.keys, s.arena, s.strbuf = s.frames[:0], s.keys[:0], s.arena[:0], s.strbuf[:0]
-	s.key = nil
 	s.vstart = len(r.Violations)
 	s.resetRules()
+	if len(body) > MaxBody {
+		// Offsets are kept in 32 bits; no Forter body comes near this.
+		s.syntax(0, "too-large", "the document is larger than 2 GiB")
+		s.pos = len(body)
+	}
 	return s
 }
 
@@ -162,11 +167,13 @@ const (
 
 // Peek returns the type of the next value without consuming it.
 func (s *Scanner) Peek() Type {
-	if s.failed {
-		return TypeInvalid
-	}
 	s.ws()
-	if s.pos >= len(s.buf) {
+	return s.PeekHere()
+}
+
+// PeekHere is Peek when white space has been skipped already (Pos does).
+func (s *Scanner) PeekHere() Type {
+	if s.failed || s.pos >= len(s.buf) {
 		return TypeInvalid
 	}
 	switch c := s.buf[s.pos]; c {
@@ -189,6 +196,14 @@ func (s *Scanner) Peek() Type {
 }
 
 func (s *Scanner) ws() {
+	// Compact JSON, the common case: no white space at all.
+	if s.pos < len(s.buf) && s.buf[s.pos] > ' ' {
+		return
+	}
+	s.skipWS()
+}
+
+func (s *Scanner) skipWS() {
 	for s.pos < len(s.buf) {
 		switch s.buf[s.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -294,7 +309,7 @@ func (s *Scanner) enter(c byte, object bool) bool {
 		s.syntax(s.pos, "max-depth", "objects and arrays nest deeper than "+strconv.Itoa(s.MaxDepth)+" levels")
 		return false
 	}
-	s.frames = append(s.frames, frame{start: s.pos, keyBase: len(s.keys), object: object})
+	s.frames = append(s.frames, frame{start: int32(s.pos), keyBase: int32(len(s.keys)), object: object})
 	s.pos++
 	return true
 }
@@ -304,7 +319,7 @@ func (s *Scanner) ObjectStart() int {
 	if len(s.frames) == 0 {
 		return 0
 	}
-	return s.frames[len(s.frames)-1].start
+	return int(s.frames[len(s.frames)-1].start)
 }
 
 // NextMember moves to the next member of the innermost object: it consumes
@@ -316,14 +331,16 @@ func (s *Scanner) NextMember() bool {
 		return false
 	}
 	f := &s.frames[len(s.frames)-1]
-	s.ws()
-	if s.pos >= len(s.buf) {
+	// The hot path works on locals and stores the position once.
+	b, i := s.buf, skipWS(s.buf, s.pos)
+	if i >= len(b) {
+		s.pos = i
 		s.unexpected("a member name or '}'")
 		return false
 	}
-	c := s.buf[s.pos]
+	c := b[i]
 	if c == '}' {
-		s.pos++
+		s.pos = i + 1
 		if f.bulkFrom > 0 {
 			s.bulkDuplicates(f)
 		}
@@ -333,49 +350,80 @@ func (s *Scanner) NextMember() bool {
 	}
 	if f.n > 0 {
 		if c != ',' {
-			s.syntax(s.pos, "syntax", "expected ',' or '}' after an object member")
+			s.syntax(i, "syntax", "expected ',' or '}' after an object member")
 			return false
 		}
-		s.pos++
-		s.ws()
-		if s.pos >= len(s.buf) {
+		i = skipWS(b, i+1)
+		if i >= len(b) {
+			s.pos = i
 			s.unexpected("a member name")
 			return false
 		}
 	}
-	if s.buf[s.pos] != '"' {
-		s.syntax(s.pos, "syntax", "expected a member name in double quotes")
+	if b[i] != '"' {
+		s.syntax(i, "syntax", "expected a member name in double quotes")
 		return false
 	}
-	at := s.pos
-	s.keyAt = at
-	raw, esc, ok := s.scanString()
-	if !ok {
-		return false
+	s.keyAt = i
+	// A plain name: the first byte that needs a look is its closing quote.
+	j := i + 1
+	for j+8 <= len(b) {
+		if m := special8(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			j += bits.TrailingZeros64(m) >> 3
+			break
+		}
+		j += 8
 	}
-	if esc {
-		start := len(s.arena)
-		s.arena = appendUnescaped(s.arena, raw)
-		s.cur = keyRef{off: int32(start), n: int32(len(s.arena) - start), arena: true}
-		s.key = s.arena[start:]
+	if j+8 > len(b) {
+		for j < len(b) && b[j] >= 0x20 && b[j] != '"' && b[j] != '\\' && b[j] < 0x80 {
+			j++
+		}
+	}
+	if j < len(b) && b[j] == '"' {
+		f.cur = seg{off: int32(i + 1), n: int32(j - i - 1)}
+		s.key = b[i+1 : j]
+		i = j + 1
 	} else {
-		s.cur = keyRef{off: int32(at + 1), n: int32(len(raw))}
-		s.key = raw
+		// Escapes, non-ASCII or a fault: the general string scanner.
+		s.pos = i
+		raw, esc, ok := s.scanString()
+		if !ok {
+			return false
+		}
+		if esc {
+			start := len(s.arena)
+			s.arena = appendUnescaped(s.arena, raw)
+			f.cur = seg{off: int32(start), n: int32(len(s.arena) - start), arena: true}
+			s.key = s.arena[start:]
+		} else {
+			f.cur = seg{off: int32(i + 1), n: int32(len(raw))}
+			s.key = raw
+		}
+		i = s.pos
 	}
 	f.n++
-	f.cur = seg{off: s.cur.off, n: s.cur.n, arena: s.cur.arena}
-	s.ws()
-	if s.pos >= len(s.buf) {
+	i = skipWS(b, i)
+	if i >= len(b) {
+		s.pos = i
 		s.unexpected("':'")
 		return false
 	}
-	if s.buf[s.pos] != ':' {
-		s.syntax(s.pos, "syntax", "expected ':' after a member name")
+	if b[i] != ':' {
+		s.syntax(i, "syntax", "expected ':' after a member name")
 		return false
 	}
-	s.pos++
-	s.ws() // so that the value's first byte is next: the generated fast paths look at it
+	// Leave the value's first byte next: the generated fast paths look at it.
+	s.pos = skipWS(b, i+1)
 	return true
+}
+
+// skipWS returns the offset of the first byte at or after i that is not
+// JSON white space.
+func skipWS(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // Unknown checks the current member, whose name the validator does not know,
@@ -386,20 +434,21 @@ func (s *Scanner) Unknown() {
 		return
 	}
 	f := &s.frames[len(s.frames)-1]
-	k := s.cur
-	k.hash = hashKey(s.key)
+	k := keyRef{off: f.cur.off, n: f.cur.n, arena: f.cur.arena}
+	key := s.Key()
+	k.hash = hashKey(key)
 	k.at = int32(s.keyAt)
 	f.unknown++
 	switch {
 	case f.unknown <= linearKeys:
 		for _, o := range s.keys[f.keyBase:] {
-			if o.hash == k.hash && string(s.keyBytes(o)) == string(s.key) {
+			if o.hash == k.hash && string(s.keyBytes(o)) == string(key) {
 				s.Duplicate()
 				break
 			}
 		}
 	case f.bulkFrom == 0:
-		f.bulkFrom = s.keyAt
+		f.bulkFrom = int32(s.keyAt)
 	}
 	s.keys = append(s.keys, k)
 }
@@ -418,7 +467,7 @@ func (s *Scanner) bulkDuplicates(f *frame) {
 	f.n = 0 // the pointer is the object's, plus the name
 	for i := 1; i < len(ks); i++ {
 		k := ks[i]
-		if int(k.at) < f.bulkFrom {
+		if k.at < f.bulkFrom {
 			continue
 		}
 		for j := i - 1; j >= 0 && ks[j].hash == k.hash; j-- {
@@ -484,18 +533,11 @@ func (s *Scanner) NextElem() bool {
 		}
 		s.pos++
 	}
-	f.cur = seg{idx: int32(f.n), isIndex: true}
+	f.cur = seg{off: f.n, isIndex: true}
 	f.n++
 	s.ws()
 	return true
 }
-
-// Index is the position of the current array element.
-func (s *Scanner) Index() int { return int(s.frames[len(s.frames)-1].n - 1) }
-
-// Count is the number of members or elements of the innermost open object or
-// array seen so far; after the loop, use the value NextMember/NextElem left.
-func (s *Scanner) Count() int { return s.frames[len(s.frames)-1].n }
 
 // String consumes a string and returns its decoded value: a slice of the body
 // when it holds no escapes, else of a buffer reused by the next string.
@@ -831,7 +873,7 @@ func (s *Scanner) pointerOf(path []seg, child string) string {
 	for _, p := range path {
 		b = append(b, '/')
 		if p.isIndex {
-			b = strconv.AppendInt(b, int64(p.idx), 10)
+			b = strconv.AppendInt(b, int64(p.off), 10)
 			continue
 		}
 		var name []byte
