@@ -2,6 +2,7 @@ package codegen
 
 import (
 	"fmt"
+	"github.com/orderguard/orderguard/internal/validate"
 	"regexp/syntax"
 	"slices"
 	"strings"
@@ -249,23 +250,30 @@ func (d *dfa) goLiteral() string {
 		}
 		fmt.Fprint(&b, c)
 	}
-	b.WriteString("}, Accept: []bool{")
-	writeBools(&b, d.accept)
-	b.WriteString("}, AtEnd: []bool{")
-	writeBools(&b, d.atEnd)
-	b.WriteString("}, Dead: []bool{")
-	writeBools(&b, d.dead)
+	b.WriteString("}, Flags: []uint8{")
+	for i := range d.accept {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, d.flags(i))
+	}
 	fmt.Fprintf(&b, "}, Empty: %v}", d.empty)
 	return b.String()
 }
 
-func writeBools(b *strings.Builder, xs []bool) {
-	for i, x := range xs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprint(b, x)
+// flags packs state i's verdicts as validate.DFA wants them.
+func (d *dfa) flags(i int) uint8 {
+	var f uint8
+	if d.accept[i] {
+		f |= validate.Accept
 	}
+	if d.atEnd[i] {
+		f |= validate.AtEnd
+	}
+	if d.dead[i] {
+		f |= validate.Dead
+	}
+	return f
 }
 
 func isValidUTF8(s string) bool { return utf8.ValidString(s) }

@@ -9,7 +9,11 @@ import (
 )
 
 func runtimeDFA(d *dfa) *validate.DFA {
-	return &validate.DFA{Class: d.class, Cols: d.cols, Next: d.next, Accept: d.accept, AtEnd: d.atEnd, Dead: d.dead, Empty: d.empty}
+	flags := make([]uint8, len(d.accept))
+	for i := range flags {
+		flags[i] = d.flags(i)
+	}
+	return &validate.DFA{Class: d.class, Cols: d.cols, Next: d.next, Flags: flags, Empty: d.empty}
 }
 
 var dfaPatterns = []string{

@@ -7,23 +7,28 @@ import "unicode/utf8"
 // (128). It matches exactly what Go's regexp Match would, without regexp's
 // per-call machinery.
 type DFA struct {
-	Class  [129]uint8 // symbol -> column
-	Cols   int        // columns per state
-	Next   []uint8    // Next[state*Cols+column]; state 0 is the start
-	Accept []bool     // a match has been found: the whole string matches
-	AtEnd  []bool     // the string matches if it ends in this state
-	Dead   []bool     // no match can follow
-	Empty  bool       // the verdict on the empty string
+	Class [129]uint8 // symbol -> column
+	Cols  int        // columns per state
+	Next  []uint8    // Next[state*Cols+column]; state 0 is the start
+	Flags []uint8    // per state: Accept, AtEnd, Dead
+	Empty bool       // the verdict on the empty string
 }
+
+// State flags of a DFA.
+const (
+	Accept = 1 << iota // a match has been found: the whole string matches
+	AtEnd              // the string matches if it ends in this state
+	Dead               // no match can follow
+)
 
 // Match reports whether b (valid UTF-8) holds a match of the pattern.
 func (d *DFA) Match(b []byte) bool {
 	if len(b) == 0 {
 		return d.Empty
 	}
-	next, class, accept, dead, cols := d.Next, &d.Class, d.Accept, d.Dead, d.Cols
+	next, class, flags, cols := d.Next, &d.Class, d.Flags, d.Cols
 	st := 0
-	if accept[0] {
+	if flags[0]&Accept != 0 {
 		return true
 	}
 	for i := 0; i < len(b); {
@@ -37,12 +42,9 @@ func (d *DFA) Match(b []byte) bool {
 			sym = 128
 		}
 		st = int(next[st*cols+int(class[sym])])
-		if accept[st] {
-			return true
-		}
-		if dead[st] {
-			return false
+		if f := flags[st]; f&(Accept|Dead) != 0 {
+			return f&Accept != 0
 		}
 	}
-	return d.AtEnd[st]
+	return flags[st]&AtEnd != 0
 }

@@ -366,20 +366,7 @@ func (s *Scanner) NextMember() bool {
 	}
 	s.keyAt = i
 	// A plain name: the first byte that needs a look is its closing quote.
-	j := i + 1
-	for j+8 <= len(b) {
-		if m := special8(binary.LittleEndian.Uint64(b[j:])); m != 0 {
-			j += bits.TrailingZeros64(m) >> 3
-			break
-		}
-		j += 8
-	}
-	if j+8 > len(b) {
-		for j < len(b) && b[j] >= 0x20 && b[j] != '"' && b[j] != '\\' && b[j] < 0x80 {
-			j++
-		}
-	}
-	if j < len(b) && b[j] == '"' {
+	if j := plainEnd(b, i+1); j < len(b) && b[j] == '"' {
 		f.cur = seg{off: int32(i + 1), n: int32(j - i - 1)}
 		s.key = b[i+1 : j]
 		i = j + 1
@@ -415,6 +402,21 @@ func (s *Scanner) NextMember() bool {
 	// Leave the value's first byte next: the generated fast paths look at it.
 	s.pos = skipWS(b, i+1)
 	return true
+}
+
+// plainEnd returns the offset of the first byte at or after j that is a
+// quote, a backslash, a control character or non-ASCII (or len(b)).
+func plainEnd(b []byte, j int) int {
+	for j+8 <= len(b) {
+		if m := special8(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+			return j + bits.TrailingZeros64(m)>>3
+		}
+		j += 8
+	}
+	for j < len(b) && b[j] >= 0x20 && b[j] != '"' && b[j] != '\\' && b[j] < 0x80 {
+		j++
+	}
+	return j
 }
 
 // skipWS returns the offset of the first byte at or after i that is not
@@ -546,11 +548,20 @@ func (s *Scanner) String() ([]byte, bool) {
 		return nil, false
 	}
 	s.ws()
-	if s.pos >= len(s.buf) || s.buf[s.pos] != '"' {
+	b, at := s.buf, s.pos
+	if at >= len(b) || b[at] != '"' {
 		s.unexpected("a string")
 		return nil, false
 	}
-	at := s.pos
+	// A plain string: the first byte that needs a look is its closing quote.
+	if j := plainEnd(b, at+1); j < len(b) && b[j] == '"' {
+		v := b[at+1 : j]
+		s.pos = j + 1
+		if s.pan.on {
+			s.panCheck(at, v)
+		}
+		return v, true
+	}
 	raw, esc, ok := s.scanString()
 	if !ok {
 		return nil, false
