@@ -305,11 +305,17 @@ func (s *Scanner) enter(c byte, object bool) bool {
 		}
 		return false
 	}
-	if len(s.frames) >= s.MaxDepth {
+	n := len(s.frames)
+	if n >= s.MaxDepth {
 		s.syntax(s.pos, "max-depth", "objects and arrays nest deeper than "+strconv.Itoa(s.MaxDepth)+" levels")
 		return false
 	}
-	s.frames = append(s.frames, frame{start: int32(s.pos), keyBase: int32(len(s.keys)), object: object})
+	if n < cap(s.frames) {
+		s.frames = s.frames[:n+1]
+		s.frames[n] = frame{start: int32(s.pos), keyBase: int32(len(s.keys)), object: object}
+	} else {
+		s.frames = append(s.frames, frame{start: int32(s.pos), keyBase: int32(len(s.keys)), object: object})
+	}
 	s.pos++
 	return true
 }
