@@ -46,6 +46,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		duration    = fs.Duration("duration", 8*time.Second, "measured time of each target at each rate")
 		rounds      = fs.Int("rounds", 8, "slices the duration is split into, interleaved across targets")
 		warmup      = fs.Duration("warmup", 250*time.Millisecond, "unmeasured time before each slice, at the same rate")
+		firstWarmup = fs.Duration("first-warmup", time.Second, "warmup of each target's first slice at a rate (pools and heaps grow to the new rate)")
 		connections = fs.Int("connections", 32, "client connections (and requests in flight) per run")
 		timeout     = fs.Duration("timeout", 5*time.Second, "timeout of one request")
 		payloads    = fs.String("payloads", filepath.Join("bench", "testdata", "load"), "payload directory (order-*.json, status-*.json, invalid-*.json)")
@@ -103,7 +104,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		return 2
 	}
 	o := Options{
-		Targets: splitList(*targets), Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, Connections: *connections,
+		Targets: splitList(*targets), Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, FirstWarmup: *firstWarmup, Connections: *connections,
 		Timeout: *timeout, Payloads: *payloads, Copies: *copies, Binary: *binary, LogDir: *logDir, Pause: *pause,
 		URL: *url, APIKeyFile: *apiKeyFile, SiteID: *siteID, APIVersion: *apiVersion, MaxRate: *maxRate, CAFile: *caFile,
 	}

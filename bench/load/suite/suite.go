@@ -35,10 +35,13 @@ var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetOrderguard, Ta
 
 // Options configure one suite run.
 type Options struct {
-	Targets     []string
-	Rates       []float64 // 0 is "max"
-	Duration    time.Duration
-	Warmup      time.Duration
+	Targets  []string
+	Rates    []float64 // 0 is "max"
+	Duration time.Duration
+	Warmup   time.Duration
+	// FirstWarmup is the warmup of each target's first slice at a rate, when
+	// longer than Warmup.
+	FirstWarmup time.Duration
 	Connections int
 	Timeout     time.Duration
 	Payloads    string
@@ -179,8 +182,8 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 	loadBefore := loadAverage()
 	rep.Machine.CPUSharing = fmt.Sprintf(cpuSharing, rep.Machine.CPUs, rep.Machine.CPUs)
 	rep.Notes = append(rep.Notes, fmt.Sprintf("each target's %s at a rate is measured in %d slices of %s (each after %s of warmup), "+
-		"interleaved with the other targets' in rotating order, so that noise from other work on the machine falls on all targets alike",
-		o.Duration, o.Rounds, o.Duration/time.Duration(o.Rounds), o.Warmup))
+		"interleaved with the other targets' in rotating order, so that noise from other work on the machine falls on all targets alike; "+
+		"the first slice of each target at each rate has %s of warmup", o.Duration, o.Rounds, o.Duration/time.Duration(o.Rounds), o.Warmup, max(o.Warmup, o.FirstWarmup)))
 	cfg := load.Config{Duration: o.Duration / time.Duration(o.Rounds), Warmup: o.Warmup, Connections: o.Connections, Timeout: o.Timeout,
 		Requests: reqs, Header: localHeaders}
 	for _, rate := range o.Rates {
@@ -194,7 +197,12 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 					return nil, err
 				}
 				fmt.Fprintf(progress, "%s at %s req/s (%d/%d)\n", t.name, report.RateLabel(rate), round+1, o.Rounds)
-				cfg.Target, cfg.Rate = t.url, rate
+				cfg.Target, cfg.Rate, cfg.Warmup = t.url, rate, o.Warmup
+				if round == 0 {
+					// A new rate makes each process grow its connection pools and
+					// heap; the first slice waits that out.
+					cfg.Warmup = max(o.Warmup, o.FirstWarmup)
+				}
 				res, cpu, err := measure(ctx, cfg, t, sb)
 				if err != nil {
 					return nil, err
