@@ -253,3 +253,33 @@ func BenchmarkManyKeys(b *testing.B) {
 		skipAll(body, &r)
 	}
 }
+
+// Member names of every length around the eight-byte word, near the end of
+// the body, with escapes and non-ASCII, give the right pointer.
+func TestNamePointers(t *testing.T) {
+	for _, name := range []string{"", "a", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "é", "aé", `a\"b`, `a\u00e9`, "a~b/c"} {
+		for _, pad := range []string{"", "                "} {
+			body := `{"` + name + `":1,"` + name + `":2` + pad + `}`
+			var r Report
+			skipAll([]byte(body), &r)
+			if len(r.Violations) != 1 || r.Violations[0].Rule != "duplicate-key" {
+				t.Fatalf("%s: got %+v, want one duplicate-key", body, r.Violations)
+			}
+			var decoded string
+			if err := json.Unmarshal([]byte(`"`+name+`"`), &decoded); err != nil {
+				t.Fatal(err)
+			}
+			want := "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(decoded)
+			if got := r.Violations[0].Pointer; got != want {
+				t.Errorf("%s: pointer %q, want %q", body, got, want)
+			}
+		}
+	}
+	for _, body := range []string{`{"abc`, `{"abcdefghijkl`, `{"a`, `{"`} {
+		var r Report
+		skipAll([]byte(body), &r)
+		if len(r.Violations) != 1 || r.Violations[0].Rule != "truncated" {
+			t.Errorf("%q: got %+v, want truncated", body, r.Violations)
+		}
+	}
+}
