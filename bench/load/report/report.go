@@ -330,7 +330,7 @@ func (j judgement) text() string {
 	if j.verdict == "inconclusive" {
 		return "no ratio: the baseline added nothing measurable"
 	}
-	return fmt.Sprintf("%.2f, %s", j.value, j.verdict)
+	return fmt.Sprintf("%.3f, %s", j.value, j.verdict)
 }
 
 // agree is the verdict of two estimators: theirs when they agree, otherwise

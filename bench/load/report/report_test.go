@@ -306,7 +306,7 @@ func TestFigureEstimatorsDisagree(t *testing.T) {
 	if f.Verdict != "inconclusive" || f.Pass || f.Value < 1.9 || f.Value > 2.1 {
 		t.Errorf("figure %+v: want inconclusive with the all-request value about 2", f)
 	}
-	if !strings.Contains(f.Detail, "2.00, missed") || !strings.Contains(f.Detail, "1.00, reached") {
+	if !strings.Contains(f.Detail, "1.995, missed") || !strings.Contains(f.Detail, "1.000, reached") {
 		t.Errorf("detail %q: want both estimators' verdicts", f.Detail)
 	}
 }
