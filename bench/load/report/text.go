@@ -22,7 +22,7 @@ func WriteText(w io.Writer, r *Report) error {
 	fmt.Fprintf(ew, "orderguard latency benchmark, %s\n", r.Started.UTC().Format(time.RFC3339))
 	fmt.Fprintf(ew, "machine:    %d CPUs (%s), %s %s/%s\n", m.CPUs, m.CPUModel, m.GoVersion, m.OS, m.Arch)
 	if m.LoadAverage != "" {
-		fmt.Fprintf(ew, "load avg:   %s (1-minute, at start and end; other work on the machine competes with the suite)\n", m.LoadAverage)
+		fmt.Fprintf(ew, "load avg:   %s (1-minute, at start and end; the end figure includes the suite's own three busy processes)\n", m.LoadAverage)
 	}
 	if m.CPUSharing != "" {
 		fmt.Fprintf(ew, "cpu:        %s\n", m.CPUSharing)
