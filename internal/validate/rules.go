@@ -74,7 +74,8 @@ type Span struct{ Start, End int }
 // Text returns the decoded value of the string at sp, or nil when it is not
 // a string. It is valid until the next string is decoded.
 func (s *Scanner) Text(sp Span) []byte {
-	if sp.End-sp.Start < 2 || s.buf[sp.Start] != '"' {
+	// After a syntax fault a span may hold a broken string: no value then.
+	if s.failed || sp.Start < 0 || sp.End > len(s.buf) || sp.End-sp.Start < 2 || s.buf[sp.Start] != '"' || s.buf[sp.End-1] != '"' {
 		return nil
 	}
 	raw := s.buf[sp.Start+1 : sp.End-1]

@@ -101,3 +101,18 @@ func TestDeferredRule(t *testing.T) {
 		t.Fatalf("rule turned off still reported: %+v", r.Violations)
 	}
 }
+
+// Found by FuzzOrderValidator: a top-level member's value broken by a
+// truncated escape ({"orderType":"\b) must not panic when the rules look at it.
+func TestTextOfBrokenString(t *testing.T) {
+	s := &Scanner{buf: []byte(`"\`)}
+	if got := s.Text(Span{0, 2}); got != nil {
+		t.Errorf("Text of a broken string = %q, want nil", got)
+	}
+	if got := string(appendUnescaped(nil, []byte(`ab\`))); got != `ab\` {
+		t.Errorf("appendUnescaped of a trailing backslash = %q", got)
+	}
+	if got := string(appendUnescaped(nil, []byte(`\u12`))); got != `\u12` {
+		t.Errorf("appendUnescaped of a short \\u = %q", got)
+	}
+}

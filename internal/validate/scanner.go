@@ -704,11 +704,12 @@ func hex4(b []byte) (rune, bool) {
 }
 
 // appendUnescaped decodes the raw contents of a well-formed string. Lone
-// surrogates become U+FFFD, as encoding/json does.
+// surrogates become U+FFFD, as encoding/json does. A broken escape (never
+// passed by the scanner) is copied as is rather than read past the end.
 func appendUnescaped(dst, raw []byte) []byte {
 	for i := 0; i < len(raw); {
 		c := raw[i]
-		if c != '\\' {
+		if c != '\\' || i+1 >= len(raw) || (raw[i+1] == 'u' && i+6 > len(raw)) {
 			dst = append(dst, c)
 			i++
 			continue
