@@ -27,38 +27,38 @@ var (
 
 // Pointer patterns of the rules' at.
 var (
-	// at0 is /connectionInformation
-	at0 = validate.PathPattern{{"connectionInformation"}}
-	// at1 is /primaryDeliveryDetails
-	at1 = validate.PathPattern{{"primaryDeliveryDetails"}}
-	// at2 is /payment/*/amount
-	at2 = validate.PathPattern{{"payment"}, {"*"}, {"amount"}}
-	// at3 is /totalAmount
-	at3 = validate.PathPattern{{"totalAmount"}}
-	// at4 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}/verificationResults
-	at4 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}, {"verificationResults"}}
-	// at5 is /payment/*/billingDetails/personalDetails
-	at5 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"personalDetails"}}
-	// at6 is /payment/*
-	at6 = validate.PathPattern{{"payment"}, {"*"}}
-	// at7 is /payment/*/billingDetails/address
-	at7 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"address"}}
-	// at8 is /cartItems/*/basicItemData
-	at8 = validate.PathPattern{{"cartItems"}, {"*"}, {"basicItemData"}}
-	// at9 is /payment/*/{creditCard,tokenizedCard}
-	at9 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard"}}
-	// at10 is /payment/*/{applePay,androidPay,googlePay}
-	at10 = validate.PathPattern{{"payment"}, {"*"}, {"applePay", "androidPay", "googlePay"}}
-	// at11 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}
-	at11 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}}
-	// at12 is /payment/*/billingDetails
-	at12 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}}
-	// at13 is /payment/*/digitalWallet
-	at13 = validate.PathPattern{{"payment"}, {"*"}, {"digitalWallet"}}
-	// at14 is /payment/*/installmentService
-	at14 = validate.PathPattern{{"payment"}, {"*"}, {"installmentService"}}
-	// at15 is /payment/*/paypal
-	at15 = validate.PathPattern{{"payment"}, {"*"}, {"paypal"}}
+	// pat0 is /connectionInformation
+	pat0 = validate.PathPattern{{"connectionInformation"}}
+	// pat1 is /primaryDeliveryDetails
+	pat1 = validate.PathPattern{{"primaryDeliveryDetails"}}
+	// pat2 is /payment/*/amount
+	pat2 = validate.PathPattern{{"payment"}, {"*"}, {"amount"}}
+	// pat3 is /totalAmount
+	pat3 = validate.PathPattern{{"totalAmount"}}
+	// pat4 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}/verificationResults
+	pat4 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}, {"verificationResults"}}
+	// pat5 is /payment/*/billingDetails/personalDetails
+	pat5 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"personalDetails"}}
+	// pat6 is /payment/*
+	pat6 = validate.PathPattern{{"payment"}, {"*"}}
+	// pat7 is /payment/*/billingDetails/address
+	pat7 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"address"}}
+	// pat8 is /cartItems/*/basicItemData
+	pat8 = validate.PathPattern{{"cartItems"}, {"*"}, {"basicItemData"}}
+	// pat9 is /payment/*/{creditCard,tokenizedCard}
+	pat9 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard"}}
+	// pat10 is /payment/*/{applePay,androidPay,googlePay}
+	pat10 = validate.PathPattern{{"payment"}, {"*"}, {"applePay", "androidPay", "googlePay"}}
+	// pat11 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}
+	pat11 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}}
+	// pat12 is /payment/*/billingDetails
+	pat12 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}}
+	// pat13 is /payment/*/digitalWallet
+	pat13 = validate.PathPattern{{"payment"}, {"*"}, {"digitalWallet"}}
+	// pat14 is /payment/*/installmentService
+	pat14 = validate.PathPattern{{"payment"}, {"*"}, {"installmentService"}}
+	// pat15 is /payment/*/paypal
+	pat15 = validate.PathPattern{{"payment"}, {"*"}, {"paypal"}}
 )
 
 // Operations holds one entry per operationId of the spec, with its body validators.
@@ -219,7 +219,7 @@ func vOrderRequest(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 3
 				}
-				sp1.Start = s.Pos()
+				sp1.Start = s.Offset()
 				vAuthorizationStep(s)
 				sp1.End = s.Offset()
 				if s.Depth() == 1 {
@@ -275,7 +275,7 @@ func vOrderRequest(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 1
 				}
-				sp0.Start = s.Pos()
+				sp0.Start = s.Offset()
 				vOrderType(s)
 				sp0.End = s.Offset()
 				if s.Depth() == 1 {
@@ -1373,17 +1373,18 @@ func vConnectionInformation(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at0) {
+		in0 := (s.Depth() == 1 && s.At(pat0))
+		if in0 {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "forterTokenCookie", "web-token", validate.SeverityError, "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet (\"forterTokenCookie\" is missing)", validate.FactCond{All: 0x100, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at0) {
+		if in0 {
 			if pres&0x2 == 0 {
 				s.RuleAt(at, "forterMobileUID", "app-device-id", validate.SeverityError, "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK (\"forterMobileUID\" is missing)", validate.FactCond{All: 0x200, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at0) {
+		if in0 {
 			if pres&0x4 == 0 {
 				s.RuleAt(at, "customerIP", "connection-information", validate.SeverityError, "Web and app orders carry connectionInformation with customerIP and userAgent (\"customerIP\" is missing)", validate.FactCond{All: 0x400, None: 0x0, Any: 0x0})
 			}
@@ -1797,17 +1798,18 @@ func vDeliveryDetails(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at1) {
+		in0 := (s.Depth() == 1 && s.At(pat1))
+		if in0 {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "deliveryMethod", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at1) {
+		if in0 {
 			if pres&0x2 == 0 {
 				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x1})
 			}
 		}
-		if s.At(at1) {
+		if in0 {
 			if pres&0x2 == 0 {
 				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x800, Any: 0x2})
 			}
@@ -1934,7 +1936,7 @@ func vMoney(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 1
 				}
-				sp0.Start = s.Pos()
+				sp0.Start = s.Offset()
 				vDecimalAmount(s)
 				sp0.End = s.Offset()
 			case "amountUSD":
@@ -1945,7 +1947,7 @@ func vMoney(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 0
 				}
-				sp1.Start = s.Pos()
+				sp1.Start = s.Offset()
 				vMoneyPropertiesAmountUSD(s)
 				sp1.End = s.Offset()
 			case "currency":
@@ -1956,7 +1958,7 @@ func vMoney(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 2
 				}
-				sp2.Start = s.Pos()
+				sp2.Start = s.Offset()
 				vCurrencyCode(s)
 				sp2.End = s.Offset()
 			default:
@@ -1968,6 +1970,8 @@ func vMoney(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
+		in0 := (s.Depth() == 3 && s.At(pat2))
+		in1 := (s.Depth() == 1 && s.At(pat3))
 		{
 			if pres&0x3 == 0 {
 				s.RuleAt(at, "", "money-amount", validate.SeverityError, "An amount carries amountUSD or amountLocalCurrency (none of amountUSD, amountLocalCurrency is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
@@ -1986,11 +1990,11 @@ func vMoney(s *validate.Scanner) {
 				s.RuleAt(sp1.Start, "amountUSD", "money-decimals", validate.SeverityError, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountUSD\" has more than 2 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at2) {
+		if in0 {
 			s.SumAdd(0, validate.Present(pres&0x2 != 0, sp0), validate.Present(pres&0x4 != 0, sp2))
 			s.SumAdd(1, validate.Present(pres&0x1 != 0, sp1), validate.Span{})
 		}
-		if s.At(at3) {
+		if in1 {
 			if pres&0x2 != 0 {
 				s.SumEquals(sp0.Start, "amountLocalCurrency", 0, sp0, validate.Present(pres&0x4 != 0, sp2), "payment-total", validate.SeverityWarning, "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency (\"amountLocalCurrency\" differs from the sum of the payments amounts)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -3010,7 +3014,8 @@ func vVerificationResults(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at4) {
+		in0 := (s.Depth() == 4 && s.At(pat4))
+		if in0 {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "authorizationCode", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"authorizationCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
@@ -4300,7 +4305,8 @@ func vPersonalDetails(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at5) {
+		in0 := (s.Depth() == 4 && s.At(pat5))
+		if in0 {
 			if pres&0x1 != 0 {
 				s.SetFact(13)
 			} else {
@@ -4739,7 +4745,8 @@ func vPayment(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at6) {
+		in0 := (s.Depth() == 2 && s.At(pat6))
+		if in0 {
 			switch bits.OnesCount64(pres & 0xffff) {
 			case 1:
 			case 0:
@@ -4748,13 +4755,13 @@ func vPayment(s *validate.Scanner) {
 				s.RuleAt(at, "", "payment-one-method", validate.SeverityError, "Each payment item has exactly one payment-method member (more than one of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if (s.At(at6)) && pres&0x3f != 0 {
+		if in0 && pres&0x3f != 0 {
 			s.SetFact(0)
 		}
-		if (s.At(at6)) && pres&0x40 != 0 {
+		if in0 && pres&0x40 != 0 {
 			s.SetFact(1)
 		}
-		if (s.At(at6)) && pres&0x7f != 0 {
+		if in0 && pres&0x7f != 0 {
 			if pres&0x10000 != 0 {
 				s.SetFact(12)
 			} else {
@@ -5052,7 +5059,8 @@ func vAddress(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at7) {
+		in0 := (s.Depth() == 4 && s.At(pat7))
+		if in0 {
 			if pres&0x1 != 0 {
 				s.SetFact(2)
 			} else {
@@ -6422,7 +6430,8 @@ func vBasicItemData(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at8) {
+		in0 := (s.Depth() == 3 && s.At(pat8))
+		if in0 {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "name", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"name\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -6936,7 +6945,10 @@ func vCardData(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at9) {
+		in0 := (s.Depth() == 3 && s.At(pat9))
+		in1 := (s.Depth() == 3 && s.At(pat10))
+		in2 := (s.Depth() == 3 && s.At(pat11))
+		if in0 {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -6953,7 +6965,7 @@ func vCardData(s *validate.Scanner) {
 				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at10) {
+		if in1 {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -6967,7 +6979,7 @@ func vCardData(s *validate.Scanner) {
 				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at11) {
+		if in2 {
 			if pres&0x40 == 0 {
 				s.RuleAt(at, "verificationResults", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"verificationResults\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
@@ -7072,7 +7084,8 @@ func vBillingDetails(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at12) {
+		in0 := (s.Depth() == 3 && s.At(pat12))
+		if in0 {
 			if pres&0x1 != 0 {
 				s.SetFact(5)
 			} else {
@@ -7234,7 +7247,7 @@ func vDigitalWallet(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 0
 				}
-				sp0.Start = s.Pos()
+				sp0.Start = s.Offset()
 				if s.AtString() {
 					s.SkipString()
 				} else {
@@ -7287,7 +7300,8 @@ func vDigitalWallet(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if (s.At(at13)) && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "KLARNA")) {
+		in0 := (s.Depth() == 3 && s.At(pat13))
+		if in0 && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "KLARNA")) {
 			s.SetFact(11)
 		}
 	case validate.TypeInvalid:
@@ -7508,7 +7522,7 @@ func vInstallmentService(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 0
 				}
-				sp0.Start = s.Pos()
+				sp0.Start = s.Offset()
 				if s.AtString() {
 					s.SkipString()
 				} else {
@@ -7533,7 +7547,8 @@ func vInstallmentService(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if (s.At(at14)) && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "Klarna")) {
+		in0 := (s.Depth() == 3 && s.At(pat14))
+		if in0 && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "Klarna")) {
 			s.SetFact(11)
 		}
 	case validate.TypeInvalid:
@@ -7834,7 +7849,8 @@ func vPayPal(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		if s.At(at15) {
+		in0 := (s.Depth() == 3 && s.At(pat15))
+		if in0 {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "payerEmail", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"payerEmail\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
@@ -7845,7 +7861,7 @@ func vPayPal(s *validate.Scanner) {
 				s.RuleAt(at, "", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (none of payerId, payerID is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
-		if s.At(at15) {
+		if in0 {
 			if pres&0x10 == 0 {
 				s.RuleAt(at, "paymentStatus", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
@@ -8805,7 +8821,7 @@ func vPaymentGatewayData(s *validate.Scanner) {
 				if !s.AtNull() {
 					pres |= 1 << 0
 				}
-				sp0.Start = s.Pos()
+				sp0.Start = s.Offset()
 				if s.AtString() {
 					s.SkipString()
 				} else {

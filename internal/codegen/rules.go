@@ -466,7 +466,7 @@ func (o *objRules) member(name string) (pre, post string) {
 		fmt.Fprintf(&b, "if !s.AtNull() {\npres |= 1 << %d\n}\n", bit)
 	}
 	if v, ok := o.value[name]; ok {
-		fmt.Fprintf(&b, "sp%d.Start = s.Pos()\n", v)
+		fmt.Fprintf(&b, "sp%d.Start = s.Offset()\n", v)
 		fmt.Fprintf(&a, "sp%d.End = s.Offset()\n", v)
 	}
 	if facts, ok := o.rootCaps[name]; ok {
@@ -505,6 +505,24 @@ func (o *objRules) mask(names []string) string {
 
 // end emits the rules' checks, after the object closed.
 func (o *objRules) end(g *Generator) {
+	// Each distinct at list is matched once per object.
+	atVars := map[string]string{}
+	for _, cr := range o.rules {
+		r := cr.spec
+		key := strings.Join(r.At, "\x00")
+		if len(r.At) == 0 || atVars[key] != "" {
+			continue
+		}
+		v := fmt.Sprintf("in%d", len(atVars))
+		atVars[key] = v
+		var ats []string
+		for _, a := range r.At {
+			// The depth test is inlined: most objects are at another depth.
+			depth := strings.Count(a, "/")
+			ats = append(ats, fmt.Sprintf("(s.Depth() == %d && s.At(%s))", depth, g.pattern(a)))
+		}
+		g.printf("%s := %s\n", v, strings.Join(ats, " || "))
+	}
 	for _, cr := range o.rules {
 		r := cr.spec
 		if r.GuardCardNumbers && r.Set == "" && r.SumInto == nil && r.SumEquals == nil && len(r.Require)+len(r.RequireAny)+len(r.ExactlyOne)+len(r.MaxDecimals) == 0 {
@@ -512,11 +530,7 @@ func (o *objRules) end(g *Generator) {
 		}
 		var conds []string
 		if len(r.At) > 0 {
-			var ats []string
-			for _, a := range r.At {
-				ats = append(ats, fmt.Sprintf("s.At(%s)", g.pattern(a)))
-			}
-			conds = append(conds, "("+strings.Join(ats, " || ")+")")
+			conds = append(conds, atVars[strings.Join(r.At, "\x00")])
 		}
 		var fc struct{ all, none, any uint64 }
 		if w := r.When; w != nil {
@@ -639,7 +653,7 @@ func (g *Generator) pattern(p string) string {
 		}
 		toks = append(toks, "{"+strings.Join(q, ", ")+"}")
 	}
-	v := fmt.Sprintf("at%d", len(g.patterns))
+	v := fmt.Sprintf("pat%d", len(g.patterns))
 	g.patterns[p] = v
 	g.patternDecls = append(g.patternDecls, fmt.Sprintf("// %s is %s\n%s = validate.PathPattern{%s}", v, comment(p), v, strings.Join(toks, ", ")))
 	return v

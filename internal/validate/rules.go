@@ -9,6 +9,7 @@ type rules struct {
 	pendPath []seg
 	pan      panGuard
 	sums     [maxSums]sum
+	sumsUsed int // sums[:sumsUsed] may hold values of the last body
 }
 
 // maxSums bounds the sums a spec may declare (sumInto/sumEquals).
@@ -21,8 +22,19 @@ type sum struct {
 	n        int
 	unusable bool // a summed object lacks the field, or its value is not a plain decimal
 	mixed    bool // the summed objects name different currencies
-	cur      [8]byte
-	curN     int
+	cur      Span // the currency of the first summed object (raw bytes compared)
+	// The total to compare with at the end (SumEquals), and where to report.
+	check   bool
+	total   int64
+	totalOK bool
+	tcur    Span
+	at      int
+	path    [8]seg
+	pathN   int
+	child   string
+	id, msg string
+	sev     Severity
+	cond    FactCond
 }
 
 type pending struct {
@@ -32,12 +44,6 @@ type pending struct {
 	msg       string
 	sev       Severity
 	cond      FactCond
-	// A sum check: the total's value and currency, compared at the end.
-	sum     int // index+1 into sums; 0 when this is no sum check
-	total   int64
-	totalOK bool
-	cur     [8]byte
-	curN    int
 }
 
 type panGuard struct {
@@ -47,7 +53,10 @@ type panGuard struct {
 }
 
 func (s *Scanner) resetRules() {
-	s.sums = [maxSums]sum{}
+	for i := range s.sumsUsed {
+		s.sums[i] = sum{}
+	}
+	s.sumsUsed = 0
 	s.facts = 0
 	s.pending = s.pending[:0]
 	s.pendPath = s.pendPath[:0]
@@ -111,29 +120,27 @@ func (s *Scanner) Decimals(sp Span) int {
 	if len(b) >= 2 && b[0] == '"' {
 		b = b[1 : len(b)-1]
 	}
-	if len(b) == 0 {
-		return -1
+	// From the end: digits, then the point, a sign or nothing.
+	i := len(b) - 1
+	for i >= 0 && b[i] >= '0' && b[i] <= '9' {
+		i--
 	}
-	dot, exp := -1, false
-	for i, c := range b {
-		switch {
-		case c == '.':
-			dot = i
-		case c == 'e' || c == 'E':
-			exp = true
-		case c == '-' || c == '+' || (c >= '0' && c <= '9'):
-		default:
-			return -1
+	switch {
+	case i == len(b)-1:
+		return -1 // empty, or not ending in a digit
+	case i < 0:
+		return 0
+	case b[i] == '.':
+		for k := i - 1; k >= 0; k-- {
+			if (b[k] < '0' || b[k] > '9') && !(k == 0 && b[k] == '-') {
+				return -1
+			}
 		}
-	}
-	if exp {
-		// Rare in money; judge by the value's shortest decimal form.
-		return -1
-	}
-	if dot < 0 {
+		return len(b) - i - 1
+	case i == 0 && b[0] == '-':
 		return 0
 	}
-	return len(b) - dot - 1
+	return -1 // an exponent or a stray byte
 }
 
 // PathPattern matches a JSON pointer: one entry per token, each a list of
@@ -197,13 +204,6 @@ func (s *Scanner) flushDeferred() {
 		if !p.cond.holds(s.facts) {
 			continue
 		}
-		if p.sum > 0 {
-			sm := &s.sums[p.sum-1]
-			if !p.totalOK || sm.n == 0 || sm.unusable || sm.mixed || sm.milli == p.total ||
-				(p.curN > 0 && string(sm.cur[:sm.curN]) != string(p.cur[:p.curN])) {
-				continue
-			}
-		}
 		sev := p.sev
 		if v, ok := s.r.Severities[p.id]; ok {
 			sev = v
@@ -229,6 +229,10 @@ func (s *Scanner) GuardCardNumbers(id string, sev Severity, msg string) {
 
 // AllowCardNumber exempts the next string: a field meant for a full card number.
 func (s *Scanner) AllowCardNumber() { s.pan.allowNext = true }
+
+// panCandidate is the quick test before the Luhn check: a card number is 13
+// to 37 bytes (digits and separators) and starts with a digit.
+func panCandidate(v []byte) bool { return len(v) >= 13 && len(v) <= 37 && v[0]-'0' <= 9 }
 
 func (s *Scanner) panCheck(at int, v []byte) {
 	if s.pan.allowNext {
@@ -316,18 +320,15 @@ func (s *Scanner) milli(sp Span) (int64, bool) {
 	return v, true
 }
 
-// currency copies the decoded string at sp (at most 8 bytes; longer ones are
-// cut, which only makes two long codes compare equal).
-func (s *Scanner) currency(sp Span, dst *[8]byte) int {
-	if sp.End <= sp.Start {
-		return 0
-	}
-	return copy(dst[:], s.Text(sp))
+// rawEqual compares the raw bytes of two spans (currency codes: plain ASCII).
+func (s *Scanner) rawEqual(a, b Span) bool {
+	return string(s.buf[a.Start:a.End]) == string(s.buf[b.Start:b.End])
 }
 
 // SumAdd adds the amount at val (currency at cur, or none) to sum i; a
 // missing amount (val empty) makes the sum unusable.
 func (s *Scanner) SumAdd(i int, val, cur Span) {
+	s.sumsUsed = max(s.sumsUsed, i+1)
 	sm := &s.sums[i]
 	if val.End <= val.Start {
 		sm.unusable = true
@@ -339,15 +340,10 @@ func (s *Scanner) SumAdd(i int, val, cur Span) {
 		return
 	}
 	sm.milli += v
-	if cur.End > cur.Start {
-		var c [8]byte
-		n := s.currency(cur, &c)
-		if sm.n == 0 {
-			sm.cur, sm.curN = c, n
-		} else if string(c[:n]) != string(sm.cur[:sm.curN]) {
-			sm.mixed = true
-		}
-	} else if sm.n > 0 && sm.curN > 0 {
+	switch {
+	case sm.n == 0:
+		sm.cur = cur
+	case (cur.End > cur.Start) != (sm.cur.End > sm.cur.Start) || !s.rawEqual(cur, sm.cur):
 		sm.mixed = true
 	}
 	sm.n++
@@ -360,14 +356,41 @@ func (s *Scanner) SumEquals(at int, child string, i int, val, cur Span, id strin
 	if val.End <= val.Start {
 		return
 	}
-	p0 := len(s.pendPath)
-	s.pendPath = s.appendPath(s.pendPath)
-	p := pending{at: at, path0: p0, n: len(s.pendPath) - p0, child: child, id: id, msg: msg, sev: sev, cond: cond, sum: i + 1}
-	p.total, p.totalOK = s.milli(val)
-	if cur.End > cur.Start {
-		p.curN = s.currency(cur, &p.cur)
+	s.sumsUsed = max(s.sumsUsed, i+1)
+	sm := &s.sums[i]
+	sm.check, sm.at, sm.child, sm.id, sm.msg, sm.sev, sm.cond, sm.tcur = true, at, child, id, msg, sev, cond, cur
+	sm.total, sm.totalOK = s.milli(val)
+	sm.pathN = 0
+	for f := range s.frames {
+		if s.frames[f].n > 0 && sm.pathN < len(sm.path) {
+			sm.path[sm.pathN] = s.frames[f].cur
+			sm.pathN++
+		}
 	}
-	s.pending = append(s.pending, p)
+}
+
+// flushSums reports the totals that differ from their sums.
+func (s *Scanner) flushSums() {
+	for i := range s.sumsUsed {
+		sm := &s.sums[i]
+		if !sm.check || !sm.totalOK || sm.n == 0 || sm.unusable || sm.mixed || sm.milli == sm.total || !sm.cond.holds(s.facts) {
+			continue
+		}
+		if (sm.tcur.End > sm.tcur.Start) != (sm.cur.End > sm.cur.Start) || !s.rawEqual(sm.tcur, sm.cur) {
+			continue // another currency
+		}
+		sev := sm.sev
+		if v, ok := s.r.Severities[sm.id]; ok {
+			sev = v
+		}
+		if sev == SeverityOff {
+			continue
+		}
+		s.r.Violations = append(s.r.Violations, Violation{
+			Pointer: s.pointerOf(sm.path[:sm.pathN], sm.child), Kind: KindRule, Rule: sm.id,
+			Message: sm.msg, Offset: sm.at, Severity: sev,
+		})
+	}
 }
 
 // Present is sp when ok, else the empty span (a missing or null member).

@@ -109,6 +109,7 @@ func (s *Scanner) End() {
 	}
 	if !s.failed {
 		s.flushDeferred()
+		s.flushSums()
 	}
 	v := s.r.Violations[s.vstart:]
 	if len(v) == 0 {
@@ -563,7 +564,7 @@ func (s *Scanner) String() ([]byte, bool) {
 	if j := plainEnd(b, at+1); j < len(b) && b[j] == '"' {
 		v := b[at+1 : j]
 		s.pos = j + 1
-		if s.pan.on {
+		if s.pan.on && (s.pan.allowNext || panCandidate(v)) {
 			s.panCheck(at, v)
 		}
 		return v, true
@@ -577,7 +578,7 @@ func (s *Scanner) String() ([]byte, bool) {
 		s.strbuf = appendUnescaped(s.strbuf[:0], raw)
 		v = s.strbuf
 	}
-	if s.pan.on {
+	if s.pan.on && (s.pan.allowNext || panCandidate(v)) {
 		s.panCheck(at, v)
 	}
 	return v, true
@@ -588,6 +589,17 @@ func (s *Scanner) skipString() {
 		return
 	}
 	s.ws()
+	b, at := s.buf, s.pos
+	if at < len(b) && b[at] == '"' {
+		// A plain string: its closing quote is the first byte that needs a look.
+		if j := plainEnd(b, at+1); j < len(b) && b[j] == '"' {
+			s.pos = j + 1
+			if s.pan.on && (s.pan.allowNext || panCandidate(b[at+1:j])) {
+				s.panCheck(at, b[at+1:j])
+			}
+			return
+		}
+	}
 	if s.pan.on {
 		s.String()
 		return
