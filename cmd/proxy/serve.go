@@ -59,7 +59,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg, logOut)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, cfg, log, logOut.Flush); err != nil {
+	if err := serve(ctx, cfg, log, logOut); err != nil {
 		log.Error("orderguard serve failed", slog.String("error", err.Error()))
 		return 1
 	}
@@ -76,10 +76,11 @@ func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// serve runs the proxy until ctx ends. flushLog writes buffered log lines at
-// once: the startup lines are flushed so that whoever waits for them (an
-// operator, a supervisor, a test) sees them without the buffering delay.
-func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, flushLog func()) error {
+// serve runs the proxy until ctx ends, logging through log, whose handler
+// writes to logOut; the per-request lines go to logOut directly. The startup
+// lines are flushed at once so that whoever waits for them (an operator, a
+// supervisor, a test) sees them without the buffering delay.
+func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyncWriter) error {
 	// Who may connect is settled first: a refused --listen should not wait
 	// for the sandbox and the upstream warm-up to be reported.
 	inboundSecret, err := secret.Load("inbound secret", cfg.InboundSecretFile, proxy.EnvInboundSecret, nil)
@@ -150,6 +151,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, flushLog fun
 	}
 
 	opts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: apiKey}
+	if log.Enabled(ctx, slog.LevelInfo) {
+		opts.RequestLog = logOut
+	}
 	var store *outbox.Store
 	if cfg.OutboxPath != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
@@ -243,7 +247,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, flushLog fun
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
 		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()),
 		slog.String("inbound_auth", inboundAuth(in)))
-	flushLog()
+	logOut.Flush()
 	return p.Serve(ctx, so)
 }
 
