@@ -124,6 +124,9 @@ var keywordRules = map[string]string{
 	"oneOf":                "A value does not match exactly one of the schema's alternatives.",
 	"anyOf":                "A value matches none of the schema's alternatives.",
 	"discriminator":        "A discriminator member names no known alternative.",
+	"not":                  "A value matches a schema it must not match.",
+	"minProperties":        "An object has fewer members than the schema allows.",
+	"maxProperties":        "An object has more members than the schema allows.",
 	// Strict JSON checks of the scanner (internal/validate).
 	"syntax":            "The bytes are not valid JSON at this place (RFC 8259).",
 	"truncated":         "The JSON document ends early.",
@@ -133,6 +136,7 @@ var keywordRules = map[string]string{
 	"max-depth":         "Objects and arrays nest deeper than the scanner's limit.",
 	"number-range":      "A number is too large to represent.",
 	"invalid-utf8":      "The body is not valid UTF-8.",
+	"too-large":         "The body is larger than the validator accepts.",
 }
 
 func writeSARIF(w io.Writer, res *Result, o FormatOptions) error {
