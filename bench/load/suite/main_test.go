@@ -39,13 +39,19 @@ func TestMainFlagErrors(t *testing.T) {
 		{[]string{"--nope"}, 2, "flag provided but not defined"},
 		{[]string{"extra"}, 2, "unexpected argument"},
 		{[]string{"--payloads", "/nonexistent"}, 1, "read payload dir"},
-		{[]string{"--targets", "nosuch", "--payloads", "../../testdata/load", "--binary", "/bin/false"}, 1, "sandbox exited"},
+		{[]string{"--targets", "nosuch", "--payloads", "../../testdata/load", "--binary", "/bin/false", "--logs", "LOGDIR"}, 1, "sandbox exited"},
 		{[]string{"--url", "https://127.0.0.1:1", "--payloads", "../../testdata/load"}, 1, "--url needs --api-key-file"},
 		{[]string{"--serve-baseline", "--upstream", "nope"}, 1, "want http://host:port"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			code := Main(tc.args, &out, &errOut, false)
+			args := append([]string(nil), tc.args...)
+			for i, a := range args {
+				if a == "LOGDIR" {
+					args[i] = t.TempDir() // a failed run keeps its logs: keep them in the test's dir
+				}
+			}
+			code := Main(args, &out, &errOut, false)
 			if code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.want) {
 				t.Errorf("exit %d, want %d; output %q, want it to contain %q", code, tc.code, out.String()+errOut.String(), tc.want)
 			}

@@ -24,6 +24,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the orderguard binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
 // orderguardBinary builds ./cmd/proxy once per test binary.
 func orderguardBinary(t *testing.T) string {
 	t.Helper()
@@ -122,7 +131,7 @@ func TestFailureStopsProcesses(t *testing.T) {
 	bin := orderguardBinary(t)
 	o := Options{
 		Targets: []string{TargetDirect, TargetBaseline, "nosuch"}, Rates: []float64{10}, Duration: 100 * time.Millisecond,
-		Payloads: "../../testdata/load", Binary: bin,
+		Payloads: "../../testdata/load", Binary: bin, LogDir: t.TempDir(),
 	}
 	_, err := Run(context.Background(), o, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `unknown target "nosuch"`) {
