@@ -52,9 +52,9 @@ func (l *requestLog) appendJSON(b []byte, r requestLine) []byte {
 	b = append(b, `{"time":"`...)
 	b = time.Now().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"INFO","msg":"request","operation":`...)
-	b = appendJSONString(b, r.operation)
+	b = appendString(b, []byte(r.operation))
 	b = append(b, `,"order_id":`...)
-	b = appendJSONString(b, string(r.orderID)) // no allocation: the conversion does not escape
+	b = appendString(b, r.orderID)
 	b = append(b, `,"outcome":"`+outcomeForwarded+`","status":`...)
 	b = strconv.AppendInt(b, int64(r.status), 10)
 	b = append(b, `,"violations":`...)
@@ -90,36 +90,6 @@ func (l *requestLog) appendText(b []byte, r requestLine) []byte {
 
 func appendMillis(b []byte, d time.Duration) []byte {
 	return strconv.AppendFloat(b, millis(d), 'f', -1, 64)
-}
-
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced (as encoding/json does).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
 }
 
 // appendTextValue appends s bare when it is safe to, quoted otherwise (as
