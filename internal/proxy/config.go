@@ -75,6 +75,7 @@ func ParseFallback(s string) (Fallback, error) {
 type Config struct {
 	Listen      string // --listen: where checkout code connects
 	AdminListen string // --admin-listen: /healthz, /readyz, /metrics (empty: none)
+	AdminPprof  bool   // --admin-pprof: Go's /debug/pprof/ profiles on the admin listener
 
 	Upstream           string // --upstream: Forter's base URL; empty starts the embedded sandbox
 	UpstreamCA         string // --upstream-ca: PEM of a private CA to trust as well

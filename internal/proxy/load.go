@@ -49,6 +49,7 @@ func settings(c *Config) []setting {
 	return []setting{
 		{"listen", "address checkout code connects to (host:port)", (*stringValue)(&c.Listen)},
 		{"admin-listen", "address of /healthz, /readyz and /metrics; empty turns the admin listener off", (*stringValue)(&c.AdminListen)},
+		{"admin-pprof", "serve Go's /debug/pprof/ CPU, heap and goroutine profiles on the admin listener (they show code paths, never request bodies)", (*boolValue)(&c.AdminPprof)},
 		{"upstream", "Forter base URL, scheme and host (https://<site>.api.forter-secure.com); empty starts the embedded sandbox on a loopback port", (*stringValue)(&c.Upstream)},
 		{"upstream-ca", "PEM file of a private CA trusted for the upstream, besides the system roots", (*stringValue)(&c.UpstreamCA)},
 		{"upstream-server-name", "TLS server name checked on the upstream's certificate; empty means the URL's host", (*stringValue)(&c.UpstreamServerName)},

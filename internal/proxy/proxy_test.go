@@ -655,6 +655,20 @@ func TestAdmin(t *testing.T) {
 	}
 }
 
+func TestAdminPprof(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprint("admin-pprof=", on), func(t *testing.T) {
+			e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.AdminPprof = on }})
+			a := e.get(e.admin + "/debug/pprof/goroutine?debug=1")
+			served := a.status == 200 && strings.Contains(a.body, "goroutine profile")
+			if served != on {
+				t.Fatalf("with --admin-pprof=%v: /debug/pprof/goroutine answered %d", on, a.status)
+			}
+		})
+	}
+}
+
 func TestReadyzWithUpstreamDown(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
 	url := sb.URL
