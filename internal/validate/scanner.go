@@ -29,11 +29,12 @@ type seg struct {
 
 // frame is one open object or array.
 type frame struct {
-	start    int32 // offset of '{' or '['
-	n        int32 // members or elements seen so far
-	keyBase  int32 // first entry of keys belonging to this object
-	unknown  int32 // unknown member names so far
-	bulkFrom int32 // offset of the first name checked in bulk at the close, 0 if none
+	start    int32  // offset of '{' or '['
+	n        int32  // members or elements seen so far
+	keyBase  int32  // first entry of keys belonging to this object
+	unknown  int32  // unknown member names so far
+	bulkFrom int32  // offset of the first name checked in bulk at the close, 0 if none
+	names    uint64 // one bit per unknown name's hash mod 64: a name whose bit is clear is new
 	object   bool
 	cur      seg // the current member's name or element's index (when n > 0)
 }
@@ -68,6 +69,10 @@ type Scanner struct {
 	arena  []byte // decoded member names that held escapes
 	strbuf []byte // the decoded value of the last string that held escapes
 
+	fastLevels []fastLevel // skipFast's stacks, kept to be reused
+	fastNames  []fastName
+	fastMiss   int // where skipFast last gave up (-1: not yet)
+
 	keyAt  int    // the offset of its opening quote
 	vstart int    // the first violation of this body in r.Violations
 	key    []byte // the decoded name of the current member
@@ -87,6 +92,7 @@ func (r *Report) Begin(body []byte) *Scanner {
 		s.MaxDepth = DefaultMaxDepth
 	}
 	s.frames, s.keys, s.arena, s.strbuf = s.frames[:0], s.keys[:0], s.arena[:0], s.strbuf[:0]
+	s.fastMiss = -1
 	s.vstart = len(r.Violations)
 	s.resetRules()
 	if len(body) > MaxBody {
@@ -217,7 +223,31 @@ func (s *Scanner) skipWS() {
 
 // Skip consumes the next value of any type, checking it strictly.
 func (s *Scanner) Skip() {
-	switch s.Peek() {
+	switch t := s.Peek(); t {
+	case TypeObject, TypeArray:
+		// After the fast path gave up at fastMiss, the values before that
+		// point go the exact way, so no byte is walked fast more than twice.
+		if !s.pan.allowNext && s.pos > s.fastMiss && s.skipFast() {
+			return
+		}
+		s.skipExact(t)
+	case TypeString:
+		s.skipString()
+	case TypeNumber:
+		s.Number()
+	case TypeBool:
+		s.Bool()
+	case TypeNull:
+		s.Null()
+	default:
+		s.unexpected("a JSON value")
+	}
+}
+
+// skipExact consumes an object or array value by value, recording every
+// fault with its pointer.
+func (s *Scanner) skipExact(t Type) {
+	switch t {
 	case TypeObject:
 		if !s.EnterObject() {
 			return
@@ -233,16 +263,6 @@ func (s *Scanner) Skip() {
 		for s.NextElem() {
 			s.Skip()
 		}
-	case TypeString:
-		s.skipString()
-	case TypeNumber:
-		s.Number()
-	case TypeBool:
-		s.Bool()
-	case TypeNull:
-		s.Null()
-	default:
-		s.unexpected("a JSON value")
 	}
 }
 
@@ -448,14 +468,18 @@ func (s *Scanner) Unknown() {
 	k.hash = hashKey(key)
 	k.at = int32(s.keyAt)
 	f.unknown++
-	switch {
+	switch bit := uint64(1) << (k.hash & 63); {
 	case f.unknown <= linearKeys:
-		for _, o := range s.keys[f.keyBase:] {
-			if o.hash == k.hash && string(s.keyBytes(o)) == string(key) {
-				s.Duplicate()
-				break
+		// Most names are new: the filter says so without a search.
+		if f.names&bit != 0 {
+			for _, o := range s.keys[f.keyBase:] {
+				if o.hash == k.hash && string(s.keyBytes(o)) == string(key) {
+					s.Duplicate()
+					break
+				}
 			}
 		}
+		f.names |= bit
 	case f.bulkFrom == 0:
 		f.bulkFrom = int32(s.keyAt)
 	}
@@ -466,9 +490,15 @@ func (s *Scanner) Unknown() {
 // name at or after f.bulkFrom that repeats an earlier one.
 func (s *Scanner) bulkDuplicates(f *frame) {
 	ks := s.keys[f.keyBase:]
+	// Sorted by hash, then by the names themselves (so that names crafted to
+	// share a hash still cost n log n), then by position: a repeated name
+	// sits right after its previous occurrence.
 	slices.SortFunc(ks, func(a, b keyRef) int {
 		if a.hash != b.hash {
 			return cmp.Compare(a.hash, b.hash)
+		}
+		if c := bytes.Compare(s.keyBytes(a), s.keyBytes(b)); c != 0 {
+			return c
 		}
 		return cmp.Compare(a.at, b.at)
 	})
@@ -479,15 +509,12 @@ func (s *Scanner) bulkDuplicates(f *frame) {
 		if k.at < f.bulkFrom {
 			continue
 		}
-		for j := i - 1; j >= 0 && ks[j].hash == k.hash; j-- {
-			if string(s.keyBytes(ks[j])) == string(s.keyBytes(k)) {
-				s.r.Violations = append(s.r.Violations, Violation{
-					Pointer: s.pointer(string(s.keyBytes(k))), Kind: KindSyntax, Rule: "duplicate-key",
-					Message: "a member name appears twice in one object; the proxy and Forter could read different values",
-					Offset:  int(k.at), Severity: SeverityError,
-				})
-				break
-			}
+		if prev := ks[i-1]; prev.hash == k.hash && string(s.keyBytes(prev)) == string(s.keyBytes(k)) {
+			s.r.Violations = append(s.r.Violations, Violation{
+				Pointer: s.pointer(string(s.keyBytes(k))), Kind: KindSyntax, Rule: "duplicate-key",
+				Message: "a member name appears twice in one object; the proxy and Forter could read different values",
+				Offset:  int(k.at), Severity: SeverityError,
+			})
 		}
 	}
 	f.n = n
@@ -505,12 +532,23 @@ func (s *Scanner) keyBytes(k keyRef) []byte {
 	return s.buf[k.off : k.off+k.n]
 }
 
+// hashKey fingerprints a member name in constant time from its length and
+// its first and last eight bytes (fewer when shorter). Names that differ only
+// in between collide; they are told apart by comparing their bytes.
 func hashKey(b []byte) uint32 {
-	h := uint32(2166136261)
-	for _, c := range b {
-		h = (h ^ uint32(c)) * 16777619
+	var lo, hi uint64
+	switch n := len(b); {
+	case n >= 8:
+		lo, hi = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		lo, hi = uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[n-4:]))
+	default:
+		for i, c := range b {
+			lo |= uint64(c) << (8 * i)
+		}
 	}
-	return h
+	h := (lo^uint64(len(b)))*0x9E3779B97F4A7C15 ^ hi*0xC2B2AE3D27D4EB4F
+	return uint32(h>>32) ^ uint32(h)
 }
 
 // Key is the decoded name of the current member. It is valid until the next
@@ -686,13 +724,15 @@ const (
 )
 
 // special8 flags (high bit) the bytes of w that are a quote, a backslash, a
-// control character or non-ASCII. (x-lo8) &^ x flags zero bytes of x; a
-// borrow can flag a byte above a flagged one, never below, so the lowest
-// flag is exact.
+// control character or non-ASCII. w's own high bit flags non-ASCII; x-lo8
+// sets a byte's high bit where x held zero (x is w with quotes or
+// backslashes zeroed) and w-0x20 where w held a control character. An ASCII
+// byte that is none of these sets no high bit and lends no borrow upward, so
+// a borrow can flag a byte above a flagged one, never below: the lowest flag
+// is exact. (The usual &^x of the zero-byte test is folded into w's bit: x
+// and w share their high bits.)
 func special8(w uint64) uint64 {
-	quote := w ^ (lo8 * '"')
-	bslash := w ^ (lo8 * '\\')
-	return (w | (quote-lo8)&^quote | (bslash-lo8)&^bslash | (w-lo8*0x20)&^w) & hi8
+	return (w | (w^(lo8*'"') - lo8) | (w^(lo8*'\\') - lo8) | (w - lo8*0x20)) & hi8
 }
 
 // plain8 reports whether none of the eight bytes of w needs a look.
