@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
 )
 
 // hopByHop are the headers a proxy must not forward (RFC 9110 §7.6.1).
@@ -17,6 +18,14 @@ var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy
 type Baseline struct {
 	client *fasthttp.HostClient
 	server *fasthttp.Server
+
+	// Parse makes it the parse floor: it parses each request body with
+	// fastjson, the fastest JSON parser in Go that we know of, and answers 400
+	// to what is not JSON, before forwarding. No validating proxy can do less
+	// work per request, so its figures bound from below what validation can
+	// cost. Set it before Serve.
+	Parse   bool
+	parsers fastjson.ParserPool
 }
 
 // NewBaseline returns a baseline proxy that forwards everything to upstream
@@ -54,6 +63,15 @@ func NewBaseline(upstream string) (*Baseline, error) {
 
 func (b *Baseline) handle(ctx *fasthttp.RequestCtx) {
 	req, resp := &ctx.Request, &ctx.Response
+	if b.Parse {
+		p := b.parsers.Get()
+		_, err := p.ParseBytes(req.Body())
+		b.parsers.Put(p)
+		if err != nil {
+			ctx.Error("baseline: the body is not JSON", fasthttp.StatusBadRequest)
+			return
+		}
+	}
 	for _, h := range hopByHop {
 		req.Header.Del(h)
 	}

@@ -2,6 +2,7 @@ package suite
 
 import (
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,5 +84,42 @@ func TestNewBaselineBadUpstream(t *testing.T) {
 		if _, err := NewBaseline(u); err == nil {
 			t.Errorf("NewBaseline(%q): want an error", u)
 		}
+	}
+}
+
+// TestParseFloor: the parse floor forwards JSON and answers 400 to anything
+// else without calling upstream, so its figures include a real parse.
+func TestParseFloor(t *testing.T) {
+	upLn := listen(t)
+	var calls atomic.Int32
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+		calls.Add(1)
+		ctx.SetBodyString(`{"status":"success"}`)
+	}}
+	go up.Serve(upLn)
+	defer up.Shutdown()
+	b, err := NewBaseline("http://" + upLn.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Parse = true
+	ln := listen(t)
+	go b.Serve(ln)
+	defer b.Shutdown()
+	for _, tt := range []struct {
+		body  string
+		code  int
+		calls int32
+	}{{`{"orderId":"x1","items":[1,2.5,null]}`, 200, 1}, {`{"orderId":`, 400, 1}, {`not json`, 400, 1}} {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI("http://" + ln.Addr().String() + "/v2/orders/x1")
+		req.Header.SetMethod("POST")
+		req.SetBodyString(tt.body)
+		err := fasthttp.DoTimeout(req, resp, 5*time.Second)
+		if err != nil || resp.StatusCode() != tt.code || calls.Load() != tt.calls {
+			t.Errorf("%q: got %d (%v), upstream calls %d; want %d and %d calls", tt.body, resp.StatusCode(), err, calls.Load(), tt.code, tt.calls)
+		}
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
 	}
 }

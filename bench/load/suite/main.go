@@ -41,7 +41,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, orderguard, orderguard-report, url=<URL>")
+		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, parse-floor, orderguard, orderguard-report, url=<URL>")
 		rates       = fs.String("rates", "1000,5000,max", "comma-separated request rates per second; max is a closed loop that finds throughput")
 		duration    = fs.Duration("duration", 8*time.Second, "measured time of each target at each rate")
 		rounds      = fs.Int("rounds", 8, "slices the duration is split into, interleaved across targets")
@@ -64,6 +64,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 
 		// Hidden: the baseline proxy's own process.
 		serveBaseline = fs.Bool("serve-baseline", false, "")
+		parseFloor    = fs.Bool("parse", false, "")
 		listen        = fs.String("listen", "127.0.0.1:0", "")
 		upstream      = fs.String("upstream", "", "")
 	)
@@ -91,7 +92,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 	defer stop()
 
 	if *serveBaseline {
-		if err := runBaseline(ctx, *listen, *upstream, stdout); err != nil {
+		if err := runBaseline(ctx, *listen, *upstream, *parseFloor, stdout); err != nil {
 			fmt.Fprintf(stderr, "bench --serve-baseline: %v\n", err)
 			return 1
 		}
@@ -186,11 +187,12 @@ func splitList(s string) []string {
 }
 
 // runBaseline serves the baseline proxy until ctx ends, announcing its URL.
-func runBaseline(ctx context.Context, listen, upstream string, stdout io.Writer) error {
+func runBaseline(ctx context.Context, listen, upstream string, parse bool, stdout io.Writer) error {
 	b, err := NewBaseline(upstream)
 	if err != nil {
 		return err
 	}
+	b.Parse = parse
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen %q: %w", listen, err)

@@ -67,8 +67,8 @@ func TestSmoke(t *testing.T) {
 	}
 	assertNoChildren(t)
 
-	if len(rep.Runs) != 8 {
-		t.Fatalf("%d runs, want 8 (4 targets × 2 rates)", len(rep.Runs))
+	if want := 2 * len(DefaultTargets); len(rep.Runs) != want {
+		t.Fatalf("%d runs, want %d (%d targets × 2 rates)", len(rep.Runs), want, len(DefaultTargets))
 	}
 	for _, run := range rep.Runs {
 		name := run.Target + "@" + report.RateLabel(run.Rate)

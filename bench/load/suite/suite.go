@@ -26,12 +26,13 @@ import (
 const (
 	TargetDirect        = report.Direct
 	TargetBaseline      = report.Baseline
+	TargetParseFloor    = "parse-floor"
 	TargetOrderguard    = "orderguard"
 	TargetOrderguardRep = "orderguard-report"
 )
 
 // DefaultTargets is the standard suite's target list.
-var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetOrderguard, TargetOrderguardRep}
+var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetParseFloor, TargetOrderguard, TargetOrderguardRep}
 
 // Options configure one suite run.
 type Options struct {
@@ -152,9 +153,14 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		switch {
 		case name == TargetDirect:
 			t.url, t.proc, t.command = sandboxURL, sb, "orderguard sandbox --rate-limit 0 --no-validate"
-		case name == TargetBaseline:
+		case name == TargetBaseline || name == TargetParseFloor:
+			args := []string{"bench", "--serve-baseline", "--listen", "127.0.0.1:0", "--upstream", sandboxURL}
 			t.command = "orderguard bench --serve-baseline (bare fasthttp reverse proxy)"
-			if t.proc, err = start(name, "bench", "--serve-baseline", "--listen", "127.0.0.1:0", "--upstream", sandboxURL); err != nil {
+			if name == TargetParseFloor {
+				args = append(args, "--parse")
+				t.command = "orderguard bench --serve-baseline --parse (the bare proxy, parsing each body with fastjson first)"
+			}
+			if t.proc, err = start(name, args...); err != nil {
 				return nil, err
 			}
 			if t.url, err = t.proc.waitLog(listening, 15*time.Second); err != nil {
@@ -172,7 +178,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		case strings.HasPrefix(name, "url="):
 			t.name, t.url = name, strings.TrimPrefix(name, "url=")
 		default:
-			return nil, fmt.Errorf("unknown target %q: want direct, baseline, orderguard, orderguard-report or url=<URL>", name)
+			return nil, fmt.Errorf("unknown target %q: want direct, baseline, parse-floor, orderguard, orderguard-report or url=<URL>", name)
 		}
 		targets = append(targets, t)
 	}
