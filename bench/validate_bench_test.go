@@ -4,7 +4,9 @@ package main_test
 // way a Go team would use it: a router and openapi3filter.ValidateRequest,
 // formats on, all errors), the fastjson parse floor, and encoding/json into
 // the oapi-codegen type, on one realistic valid order and one invalid order
-// with six faults. Run: go test -run '^$' -bench . -benchmem ./bench/
+// with six faults; and the validator beside the parse on the proxy
+// benchmark's payload mix, warm and with cold caches.
+// Run: go test -run '^$' -bench . -benchmem ./bench/
 
 import (
 	"bytes"
@@ -218,4 +220,33 @@ func BenchmarkValidateLoadMix(b *testing.B) {
 			i++
 		}
 	})
+	// The -cold runs clear the caches between bodies (8 MiB written outside
+	// the timer), as in the proxy, where the load generator and the sandbox
+	// run between two requests: the closer figures to the cost in a running
+	// process (--admin-pprof shows that one).
+	var r validate.Report
+	var p fastjson.Parser
+	b.Run("generated-cold", func(b *testing.B) {
+		benchCold(b, mean, len(mix), func(i int) { r.Reset(); mix[i].op.Request(mix[i].body, &r) })
+	})
+	b.Run("fastjson-parse-cold", func(b *testing.B) {
+		benchCold(b, mean, len(mix), func(i int) { _, _ = p.ParseBytes(mix[i].body) })
+	})
+}
+
+// benchCold runs body(i) for i over n payloads in turn, writing 8 MiB
+// between two calls with the timer stopped.
+func benchCold(b *testing.B, bytes int64, n int, body func(i int)) {
+	junk := make([]byte, 8<<20)
+	b.SetBytes(bytes)
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		for j := 0; j < len(junk); j += 64 {
+			junk[j]++
+		}
+		b.StartTimer()
+		body(i % n)
+		i++
+	}
 }
