@@ -732,7 +732,8 @@ const (
 // is exact. (The usual &^x of the zero-byte test is folded into w's bit: x
 // and w share their high bits.)
 func special8(w uint64) uint64 {
-	return (w | (w ^ (lo8 * '"') - lo8) | (w ^ (lo8 * '\\') - lo8) | (w - lo8*0x20)) & hi8
+	quote, bslash := w^(lo8*'"'), w^(lo8*'\\') // zero where w holds '"' or '\\'
+	return (w | (quote - lo8) | (bslash - lo8) | (w - lo8*0x20)) & hi8
 }
 
 // plain8 reports whether none of the eight bytes of w needs a look.
