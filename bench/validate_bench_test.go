@@ -24,6 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/valyala/fastjson"
 
+	"github.com/orderguard/orderguard/bench/load"
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/validate"
 )
@@ -174,9 +175,9 @@ func TestBenchBodies(t *testing.T) {
 // operation: the validator's cost on the traffic `make bench` sends, beside
 // the fastjson parse floor on the same bytes.
 func BenchmarkValidateLoadMix(b *testing.B) {
-	files, err := filepath.Glob(filepath.Join("testdata", "load", "*.json"))
-	if err != nil || len(files) == 0 {
-		b.Fatalf("no load payloads: %v", err)
+	reqs, _, err := load.ReadDir(filepath.Join("testdata", "load"), 1)
+	if err != nil {
+		b.Fatal(err)
 	}
 	type payload struct {
 		body []byte
@@ -184,18 +185,9 @@ func BenchmarkValidateLoadMix(b *testing.B) {
 	}
 	var mix []payload
 	var total int64
-	for _, f := range files {
-		id := "orderV2"
-		if strings.HasPrefix(filepath.Base(f), "status-") {
-			id = "statusPost"
-		}
-		op, _ := gen.OperationByID(id)
-		body, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		mix = append(mix, payload{body, op})
-		total += int64(len(body))
+	for _, r := range reqs {
+		mix = append(mix, payload{r.Body, operationOf(b, r)})
+		total += int64(len(r.Body))
 	}
 	mean := total / int64(len(mix))
 	b.Run("generated", func(b *testing.B) {
@@ -249,4 +241,15 @@ func benchCold(b *testing.B, bytes int64, n int, body func(i int)) {
 		body(i % n)
 		i++
 	}
+}
+
+// operationOf is the operation the proxy would match a load request to.
+func operationOf(b *testing.B, r load.Request) validate.Operation {
+	for _, op := range gen.Operations {
+		if op.Method == r.Method && strings.HasPrefix(r.Path, op.Path[:strings.IndexByte(op.Path, '{')]) {
+			return op
+		}
+	}
+	b.Fatalf("no operation for %s %s", r.Method, r.Path)
+	return validate.Operation{}
 }
