@@ -233,8 +233,9 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	// One line per forwarded request (rejections and fallbacks log their
 	// own); --log-level warn silences it.
 	if p.reqLog != nil {
+		end := time.Now()
 		p.reqLog.write(requestLine{operation: st.op.ID, orderID: orderID, status: ctx.Response.StatusCode(),
-			violations: max(found, 0), validation: t1.Sub(t0), upstream: t2.Sub(t1), total: time.Since(start)})
+			violations: max(found, 0), validation: t1.Sub(t0), upstream: t2.Sub(t1), total: end.Sub(start), at: end})
 	} else if p.log.Enabled(context.Background(), slog.LevelInfo) {
 		p.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),

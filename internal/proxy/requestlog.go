@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -17,6 +18,15 @@ type requestLog struct {
 	w    io.Writer
 	text bool
 	bufs sync.Pool
+	sec  atomic.Pointer[secondStamp] // the time field's text up to the second, and its zone
+}
+
+// secondStamp caches the parts of an RFC 3339 time that change once a second:
+// formatting a whole time.Time costs more than the rest of the line.
+type secondStamp struct {
+	unix         int64
+	loc          *time.Location
+	prefix, zone []byte // "2006-01-02T15:04:05" and "Z07:00"
 }
 
 func newRequestLog(w io.Writer, format string) *requestLog {
@@ -33,6 +43,7 @@ type requestLine struct {
 	validation time.Duration
 	upstream   time.Duration
 	total      time.Duration
+	at         time.Time // when the request ended: the line's time
 }
 
 func (l *requestLog) write(r requestLine) {
@@ -50,7 +61,7 @@ func (l *requestLog) write(r requestLine) {
 
 func (l *requestLog) appendJSON(b []byte, r requestLine) []byte {
 	b = append(b, `{"time":"`...)
-	b = time.Now().AppendFormat(b, time.RFC3339Nano)
+	b = l.appendTime(b, r.at)
 	b = append(b, `","level":"INFO","msg":"request","operation":`...)
 	b = appendString(b, []byte(r.operation))
 	b = append(b, `,"order_id":`...)
@@ -70,7 +81,7 @@ func (l *requestLog) appendJSON(b []byte, r requestLine) []byte {
 
 func (l *requestLog) appendText(b []byte, r requestLine) []byte {
 	b = append(b, "time="...)
-	b = time.Now().AppendFormat(b, time.RFC3339Nano)
+	b = l.appendTime(b, r.at)
 	b = append(b, " level=INFO msg=request operation="...)
 	b = appendTextValue(b, r.operation)
 	b = append(b, " order_id="...)
@@ -88,8 +99,49 @@ func (l *requestLog) appendText(b []byte, r requestLine) []byte {
 	return append(b, '\n')
 }
 
+// appendTime appends t as time.RFC3339Nano does (the format slog writes).
+func (l *requestLog) appendTime(b []byte, t time.Time) []byte {
+	st := l.sec.Load()
+	if st == nil || st.unix != t.Unix() || st.loc != t.Location() {
+		st = &secondStamp{unix: t.Unix(), loc: t.Location(), prefix: t.AppendFormat(nil, "2006-01-02T15:04:05"), zone: t.AppendFormat(nil, "Z07:00")}
+		l.sec.Store(st)
+	}
+	b = append(b, st.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		b = appendFraction(b, ns, 9)
+	}
+	return append(b, st.zone...)
+}
+
+// appendMillis writes d as millis(d) would print with strconv's shortest
+// 'f' format (0.412, 1.5, 2), from integer microseconds.
 func appendMillis(b []byte, d time.Duration) []byte {
-	return strconv.AppendFloat(b, millis(d), 'f', -1, 64)
+	us := d.Microseconds()
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	if frac := int(us % 1000); frac != 0 {
+		b = appendFraction(b, frac, 3)
+	}
+	return b
+}
+
+// appendFraction appends "." and frac as a digits-long decimal fraction,
+// trailing zeros dropped; frac is not 0.
+func appendFraction(b []byte, frac, digits int) []byte {
+	for frac%10 == 0 {
+		frac /= 10
+		digits--
+	}
+	var buf [10]byte
+	buf[0] = '.'
+	for i := digits; i > 0; i-- {
+		buf[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(b, buf[:digits+1]...)
 }
 
 // appendTextValue appends s bare when it is safe to, quoted otherwise (as
