@@ -179,27 +179,22 @@ func (s *Scanner) Peek() Type {
 }
 
 // PeekHere is Peek when white space has been skipped already (Pos does).
+// It is inlined into every generated validator, so it is one table load
+// rather than a chain of compares: smaller code and one branch fewer to
+// mispredict where the caches are cold (in the proxy, between requests).
 func (s *Scanner) PeekHere() Type {
-	if s.failed || s.pos >= len(s.buf) {
+	if s.failed || uint(s.pos) >= uint(len(s.buf)) {
 		return TypeInvalid
 	}
-	switch c := s.buf[s.pos]; c {
-	case '{':
-		return TypeObject
-	case '[':
-		return TypeArray
-	case '"':
-		return TypeString
-	case 't', 'f':
-		return TypeBool
-	case 'n':
-		return TypeNull
-	default:
-		if c == '-' || (c >= '0' && c <= '9') {
-			return TypeNumber
-		}
-	}
-	return TypeInvalid
+	return typeOf[s.buf[s.pos]]
+}
+
+// typeOf is the type of a value by its first byte; TypeInvalid for a byte no
+// value starts with.
+var typeOf = [256]Type{
+	'{': TypeObject, '[': TypeArray, '"': TypeString, 't': TypeBool, 'f': TypeBool, 'n': TypeNull,
+	'-': TypeNumber, '0': TypeNumber, '1': TypeNumber, '2': TypeNumber, '3': TypeNumber, '4': TypeNumber,
+	'5': TypeNumber, '6': TypeNumber, '7': TypeNumber, '8': TypeNumber, '9': TypeNumber,
 }
 
 func (s *Scanner) ws() {
@@ -210,6 +205,10 @@ func (s *Scanner) ws() {
 	s.skipWS()
 }
 
+// skipWS is kept out of line: compact JSON never needs it, and ws, inlined
+// into every generated validator, stays one compare.
+//
+//go:noinline
 func (s *Scanner) skipWS() {
 	for s.pos < len(s.buf) {
 		switch s.buf[s.pos] {
