@@ -177,8 +177,7 @@ func vOrderRequest(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -377,8 +376,7 @@ func vOrderRequest(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -388,8 +386,7 @@ func vOrderV2Response(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -472,8 +469,7 @@ func vOrderV2Response(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -483,8 +479,7 @@ func vErrorResponse(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -537,8 +532,7 @@ func vErrorResponse(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -548,8 +542,7 @@ func vStatusRequest(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -705,8 +698,7 @@ func vStatusRequest(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -716,8 +708,7 @@ func vStatusResponse(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -755,8 +746,7 @@ func vStatusResponse(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -766,8 +756,7 @@ func vOrderV3Response(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -857,8 +846,7 @@ func vOrderV3Response(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -868,8 +856,7 @@ func vAccountOwner(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -1008,8 +995,7 @@ func vAccountOwner(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1019,8 +1005,7 @@ func vAdditionalIdentifiers(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -1123,8 +1108,7 @@ func vAdditionalIdentifiers(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1134,8 +1118,7 @@ func vOrderRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -1150,8 +1133,7 @@ func vOrderRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1161,8 +1143,7 @@ func vAuthorizationStep(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -1177,8 +1158,7 @@ func vAuthorizationStep(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -1188,8 +1168,7 @@ func vOrderRequestPropertiesCartItems(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -1208,8 +1187,7 @@ func vOrderRequestPropertiesCartItems(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -1219,8 +1197,7 @@ func vEpochTime(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		raw, ok := s.Number()
 		if !ok {
@@ -1239,8 +1216,7 @@ func vEpochTime(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an integer")
-		s.Skip()
+		s.WrongType(at, validate.WantInteger)
 	}
 }
 
@@ -1250,8 +1226,7 @@ func vConnectionInformation(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -1395,8 +1370,7 @@ func vConnectionInformation(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1406,8 +1380,7 @@ func vCustomerAccountData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -1498,8 +1471,7 @@ func vCustomerAccountData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1509,8 +1481,7 @@ func vHistoricalData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -1559,8 +1530,7 @@ func vHistoricalData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1570,8 +1540,7 @@ func vOrderRequestPropertiesOrderId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -1588,8 +1557,7 @@ func vOrderRequestPropertiesOrderId(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -1599,8 +1567,7 @@ func vOrderType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -1615,8 +1582,7 @@ func vOrderType(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -1626,8 +1592,7 @@ func vOrderRequestPropertiesPayment(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -1641,8 +1606,7 @@ func vOrderRequestPropertiesPayment(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -1652,8 +1616,7 @@ func vPhoneOrderInformation(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -1682,8 +1645,7 @@ func vPhoneOrderInformation(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1693,8 +1655,7 @@ func vDeliveryDetails(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -1817,8 +1778,7 @@ func vDeliveryDetails(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1828,8 +1788,7 @@ func vRecipient(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -1872,8 +1831,7 @@ func vRecipient(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1883,8 +1841,7 @@ func vEpochMillis(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		raw, ok := s.Number()
 		if !ok {
@@ -1903,8 +1860,7 @@ func vEpochMillis(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an integer")
-		s.Skip()
+		s.WrongType(at, validate.WantInteger)
 	}
 }
 
@@ -1914,8 +1870,7 @@ func vMoney(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -2005,8 +1960,7 @@ func vMoney(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -2061,8 +2015,7 @@ func vTotalDiscount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -2072,8 +2025,7 @@ func vOrderV2ResponsePropertiesAction(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -2088,8 +2040,7 @@ func vOrderV2ResponsePropertiesAction(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2099,15 +2050,13 @@ func vOrderV2ResponsePropertiesAdditionalTags(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2117,15 +2066,13 @@ func vOrderV2ResponsePropertiesMessage(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2135,15 +2082,13 @@ func vOrderV2ResponsePropertiesReasonCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2153,8 +2098,7 @@ func vOrderV2ResponsePropertiesRecommendations(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -2168,8 +2112,7 @@ func vOrderV2ResponsePropertiesRecommendations(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -2179,8 +2122,7 @@ func vOrderV2ResponsePropertiesStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -2195,8 +2137,7 @@ func vOrderV2ResponsePropertiesStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2206,15 +2147,13 @@ func vOrderV2ResponsePropertiesTransaction(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2224,8 +2163,7 @@ func vErrorResponsePropertiesErrors(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -2239,8 +2177,7 @@ func vErrorResponsePropertiesErrors(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -2250,8 +2187,7 @@ func vErrorResponsePropertiesErrorsCount(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		raw, ok := s.Number()
 		if !ok {
@@ -2268,8 +2204,7 @@ func vErrorResponsePropertiesErrorsCount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an integer")
-		s.Skip()
+		s.WrongType(at, validate.WantInteger)
 	}
 }
 
@@ -2279,15 +2214,13 @@ func vErrorResponsePropertiesMessage(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2297,8 +2230,7 @@ func vErrorResponsePropertiesStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -2313,8 +2245,7 @@ func vErrorResponsePropertiesStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2324,8 +2255,7 @@ func vStatusRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -2340,8 +2270,7 @@ func vStatusRequestPropertiesAdditionalInformation(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -2351,8 +2280,7 @@ func vStatusRequestPropertiesCartItems(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -2366,8 +2294,7 @@ func vStatusRequestPropertiesCartItems(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -2377,8 +2304,7 @@ func vStatusRequestPropertiesCompensationStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -2393,8 +2319,7 @@ func vStatusRequestPropertiesCompensationStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -2404,8 +2329,7 @@ func vDeliveryStatusInfo(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -2484,8 +2408,7 @@ func vDeliveryStatusInfo(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -2495,15 +2418,13 @@ func vStatusRequestPropertiesEndpointLocation(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2513,15 +2434,13 @@ func vStatusRequestPropertiesEventId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2531,8 +2450,7 @@ func vStatusRequestPropertiesOrderId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -2549,8 +2467,7 @@ func vStatusRequestPropertiesOrderId(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2560,8 +2477,7 @@ func vStatusRequestPropertiesPayment(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -2575,8 +2491,7 @@ func vStatusRequestPropertiesPayment(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -2586,8 +2501,7 @@ func vRefundInformation(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -2664,8 +2578,7 @@ func vRefundInformation(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -2675,15 +2588,13 @@ func vStatusRequestPropertiesStatusChangeReason(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2693,15 +2604,13 @@ func vStatusRequestPropertiesUpdatedMerchantStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2711,8 +2620,7 @@ func vUpdatedStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -2727,8 +2635,7 @@ func vUpdatedStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -2738,8 +2645,7 @@ func vVerificationResults(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -3035,8 +2941,7 @@ func vVerificationResults(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -3046,15 +2951,13 @@ func vStatusResponsePropertiesMessage(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3064,8 +2967,7 @@ func vStatusResponsePropertiesStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -3080,8 +2982,7 @@ func vStatusResponsePropertiesStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3091,15 +2992,13 @@ func vOrderV3ResponsePropertiesDecisionReason(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3109,8 +3008,7 @@ func vOrderV3ResponsePropertiesForterDecision(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -3125,8 +3023,7 @@ func vOrderV3ResponsePropertiesForterDecision(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3136,15 +3033,13 @@ func vOrderV3ResponsePropertiesLinkToEventInDashboard(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3154,15 +3049,13 @@ func vOrderV3ResponsePropertiesManagedOrderToken(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3172,15 +3065,13 @@ func vOrderV3ResponsePropertiesMerchantPolicyId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3190,15 +3081,13 @@ func vOrderV3ResponsePropertiesOrderId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3208,8 +3097,7 @@ func vRecommendation(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -3224,8 +3112,7 @@ func vRecommendation(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3235,8 +3122,7 @@ func vVerificationMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -3317,8 +3203,7 @@ func vVerificationMethod(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -3328,15 +3213,13 @@ func vAccountOwnerPropertiesAccountId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3346,15 +3229,13 @@ func vAccountOwnerPropertiesBirthDate(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3364,8 +3245,7 @@ func vEmail(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -3382,8 +3262,7 @@ func vEmail(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3393,15 +3272,13 @@ func vAccountOwnerPropertiesFirstName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3411,15 +3288,13 @@ func vAccountOwnerPropertiesFullName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3429,15 +3304,13 @@ func vAccountOwnerPropertiesGender(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3447,15 +3320,13 @@ func vAccountOwnerPropertiesLastLoginIP(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3465,15 +3336,13 @@ func vAccountOwnerPropertiesLastName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3483,8 +3352,7 @@ func vAccountOwnerPropertiesLoyaltyProgramsInAccount(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -3498,8 +3366,7 @@ func vAccountOwnerPropertiesLoyaltyProgramsInAccount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -3509,8 +3376,7 @@ func vAccountOwnerPropertiesPastOrdersCount(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		raw, ok := s.Number()
 		if !ok {
@@ -3527,8 +3393,7 @@ func vAccountOwnerPropertiesPastOrdersCount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an integer")
-		s.Skip()
+		s.WrongType(at, validate.WantInteger)
 	}
 }
 
@@ -3538,15 +3403,13 @@ func vAccountOwnerPropertiesPastOrdersSum(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		s.Number()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a number")
-		s.Skip()
+		s.WrongType(at, validate.WantNumber)
 	}
 }
 
@@ -3556,15 +3419,13 @@ func vAccountOwnerPropertiesRegistrationIP(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3574,8 +3435,7 @@ func vAccountOwnerPropertiesSocialNetworkData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -3589,8 +3449,7 @@ func vAccountOwnerPropertiesSocialNetworkData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -3600,15 +3459,13 @@ func vAdditionalIdentifiersPropertiesAdditionalOrderId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3618,15 +3475,13 @@ func vAdditionalIdentifiersPropertiesCustomerReferralMethod(s *validate.Scanner)
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3636,15 +3491,13 @@ func vAdditionalIdentifiersPropertiesCustomerReferralName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3654,15 +3507,13 @@ func vAdditionalIdentifiersPropertiesIsSplitOrder(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -3672,8 +3523,7 @@ func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -3722,8 +3572,7 @@ func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -3733,15 +3582,13 @@ func vAdditionalIdentifiersPropertiesOrderSegment(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3751,15 +3598,13 @@ func vAdditionalIdentifiersPropertiesPaymentGatewayId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3769,8 +3614,7 @@ func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -3811,8 +3655,7 @@ func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -3822,8 +3665,7 @@ func vAdditionalIdentifiersPropertiesSplitOrderIds(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -3841,8 +3683,7 @@ func vAdditionalIdentifiersPropertiesSplitOrderIds(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -3852,8 +3693,7 @@ func vCartItem(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -3905,8 +3745,7 @@ func vCartItem(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -3916,15 +3755,13 @@ func vIPAddressOwn(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3954,15 +3791,13 @@ func vConnectionInformationPropertiesForterMobileUID(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3978,8 +3813,7 @@ func vConnectionInformationPropertiesForterTokenCookie(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3989,15 +3823,13 @@ func vConnectionInformationPropertiesFullHeaders(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4007,15 +3839,13 @@ func vConnectionInformationPropertiesMerchantDeviceIdentifier(s *validate.Scanne
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4025,15 +3855,13 @@ func vConnectionInformationPropertiesMobileAppVersion(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4043,15 +3871,13 @@ func vConnectionInformationPropertiesMobileDeviceBrand(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4061,15 +3887,13 @@ func vConnectionInformationPropertiesMobileDeviceModel(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4079,15 +3903,13 @@ func vConnectionInformationPropertiesMobileOSType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4097,15 +3919,13 @@ func vConnectionInformationPropertiesUserAgent(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4115,8 +3935,7 @@ func vCustomerAccountDataPropertiesAssetsInAccount(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -4131,8 +3950,7 @@ func vCustomerAccountDataPropertiesAssetsInAccount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -4142,8 +3960,7 @@ func vCustomerAccountDataPropertiesCustomerEngagement(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -4158,8 +3975,7 @@ func vCustomerAccountDataPropertiesCustomerEngagement(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -4169,15 +3985,13 @@ func vCustomerAccountDataPropertiesMerchantAccountStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4187,8 +4001,7 @@ func vCustomerAccountDataPropertiesPasswordData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -4203,8 +4016,7 @@ func vCustomerAccountDataPropertiesPasswordData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -4214,8 +4026,7 @@ func vPersonalDetails(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -4321,8 +4132,7 @@ func vPersonalDetails(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -4332,8 +4142,7 @@ func vCustomerAccountDataPropertiesSellingBehaviourData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -4348,8 +4157,7 @@ func vCustomerAccountDataPropertiesSellingBehaviourData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -4359,8 +4167,7 @@ func vCustomerAccountDataPropertiesStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -4375,8 +4182,7 @@ func vCustomerAccountDataPropertiesStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4386,15 +4192,13 @@ func vCustomerAccountDataPropertiesStatusChangeBy(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4404,15 +4208,13 @@ func vCustomerAccountDataPropertiesStatusChangeReason(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4422,8 +4224,7 @@ func vCustomerAccountDataPropertiesType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -4438,8 +4239,7 @@ func vCustomerAccountDataPropertiesType(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4449,15 +4249,13 @@ func vHistoricalDataPropertiesFraud(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4467,15 +4265,13 @@ func vHistoricalDataPropertiesMerchantOrderStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4485,15 +4281,13 @@ func vHistoricalDataPropertiesOrderStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4503,8 +4297,7 @@ func vPayment(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -4771,8 +4564,7 @@ func vPayment(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -4782,15 +4574,13 @@ func vPhoneOrderInformationPropertiesCustomerWebId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4806,8 +4596,7 @@ func vDeliveryDetailsPropertiesCarrier(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4817,15 +4606,13 @@ func vDeliveryDetailsPropertiesDeliveryComments(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4835,15 +4622,13 @@ func vDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4853,8 +4638,7 @@ func vDeliveryType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -4869,8 +4653,7 @@ func vDeliveryType(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4880,8 +4663,7 @@ func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -4894,8 +4676,7 @@ func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -4905,15 +4686,13 @@ func vDeliveryDetailsPropertiesLeaveOutside(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -4923,15 +4702,13 @@ func vDeliveryDetailsPropertiesSmsUpdates(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -4941,15 +4718,13 @@ func vDeliveryDetailsPropertiesWaitToShipTogether(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -4959,8 +4734,7 @@ func vAddress(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -5080,8 +4854,7 @@ func vAddress(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -5091,8 +4864,7 @@ func vComments(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -5141,8 +4913,7 @@ func vComments(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -5152,8 +4923,7 @@ func vPhones(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -5167,8 +4937,7 @@ func vPhones(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -5178,8 +4947,7 @@ func vDecimalAmount(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -5196,8 +4964,7 @@ func vDecimalAmount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5224,8 +4991,7 @@ func vMoneyPropertiesAmountUSD(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5235,8 +5001,7 @@ func vCurrencyCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -5249,8 +5014,7 @@ func vCurrencyCode(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5260,15 +5024,13 @@ func vTotalDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5278,15 +5040,13 @@ func vTotalDiscountPropertiesDiscountType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5296,8 +5056,7 @@ func vErrorItem(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -5339,8 +5098,7 @@ func vErrorItem(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -5350,15 +5108,13 @@ func vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5368,15 +5124,13 @@ func vDeliveryStatusInfoPropertiesCarrier(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5386,15 +5140,13 @@ func vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -5404,15 +5156,13 @@ func vDeliveryStatusInfoPropertiesProofOfShippingURL(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5422,15 +5172,13 @@ func vDeliveryStatusInfoPropertiesSignedProofOfShipping(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -5440,15 +5188,13 @@ func vDeliveryStatusInfoPropertiesTrackingNumber(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5458,15 +5204,13 @@ func vRefundInformationPropertiesIsAutomatedRefund(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -5476,15 +5220,13 @@ func vRefundInformationPropertiesIsFullRefund(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -5494,15 +5236,13 @@ func vRefundInformationPropertiesRefundAuthorizationCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5512,15 +5252,13 @@ func vRefundInformationPropertiesRefundInitiatedBy(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5530,8 +5268,7 @@ func vRefundInformationPropertiesRefundMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -5546,8 +5283,7 @@ func vRefundInformationPropertiesRefundMethod(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5557,8 +5293,7 @@ func vRefundInformationPropertiesRefundStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -5573,8 +5308,7 @@ func vRefundInformationPropertiesRefundStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5584,15 +5318,13 @@ func vVerificationResultsPropertiesAuthenticationMethodType(s *validate.Scanner)
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5602,15 +5334,13 @@ func vVerificationResultsPropertiesAuthenticationTriggered(s *validate.Scanner) 
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -5620,15 +5350,13 @@ func vVerificationResultsPropertiesAuthorizationCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5638,15 +5366,13 @@ func vVerificationResultsPropertiesAuthorizationPolicy(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5656,15 +5382,13 @@ func vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s *validate.Sca
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -5674,15 +5398,13 @@ func vVerificationResultsPropertiesAvsFullResult(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5692,15 +5414,13 @@ func vVerificationResultsPropertiesAvsNameResult(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5710,15 +5430,13 @@ func vVerificationResultsPropertiesAvsStreetResult(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5728,15 +5446,13 @@ func vVerificationResultsPropertiesAvsZipResult(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5746,15 +5462,13 @@ func vVerificationResultsPropertiesCavvResult(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5764,15 +5478,13 @@ func vVerificationResultsPropertiesCvvResult(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5782,15 +5494,13 @@ func vVerificationResultsPropertiesEciValue(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5800,15 +5510,13 @@ func vVerificationResultsPropertiesExemptionStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5818,8 +5526,7 @@ func vVerificationResultsPropertiesExternal3dsVendorPayload(s *validate.Scanner)
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -5834,8 +5541,7 @@ func vVerificationResultsPropertiesExternal3dsVendorPayload(s *validate.Scanner)
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -5845,15 +5551,13 @@ func vVerificationResultsPropertiesLiabilityShift(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -5863,15 +5567,13 @@ func vVerificationResultsPropertiesPartyExecuted3DS(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5881,15 +5583,13 @@ func vVerificationResultsPropertiesProcessorResponseCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5899,15 +5599,13 @@ func vVerificationResultsPropertiesProcessorResponseText(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5917,15 +5615,13 @@ func vVerificationResultsPropertiesThreeDsChallengeCancelCode(s *validate.Scanne
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5935,15 +5631,13 @@ func vVerificationResultsPropertiesThreeDsInteractionMode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5953,15 +5647,13 @@ func vVerificationResultsPropertiesThreeDsStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5971,15 +5663,13 @@ func vVerificationResultsPropertiesThreeDsStatusCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -5989,15 +5679,13 @@ func vVerificationResultsPropertiesThreeDsStatusReasonCode(s *validate.Scanner) 
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6007,15 +5695,13 @@ func vVerificationResultsPropertiesThreeDsVersion(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6025,15 +5711,13 @@ func vVerificationMethodPropertiesCorrelationId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6043,8 +5727,7 @@ func vVerificationStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -6059,8 +5742,7 @@ func vVerificationStatus(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6070,15 +5752,13 @@ func vVerificationMethodPropertiesStatusCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6088,15 +5768,13 @@ func vVerificationMethodPropertiesStatusMessage(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6106,15 +5784,13 @@ func vVerificationMethodPropertiesType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6124,15 +5800,13 @@ func vVerificationMethodPropertiesVerificationId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6142,8 +5816,7 @@ func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) 
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -6158,8 +5831,7 @@ func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) 
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6169,8 +5841,7 @@ func vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -6185,8 +5856,7 @@ func vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6196,8 +5866,7 @@ func vAccountOwnerPropertiesSocialNetworkDataItems(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -6212,8 +5881,7 @@ func vAccountOwnerPropertiesSocialNetworkDataItems(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6223,15 +5891,13 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s *validat
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6241,15 +5907,13 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s *validate.Sc
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6259,15 +5923,13 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s *validate.
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6277,8 +5939,7 @@ func vCountryCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -6292,8 +5953,7 @@ func vCountryCode(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6303,15 +5963,13 @@ func vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s *valid
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6321,15 +5979,13 @@ func vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6339,8 +5995,7 @@ func vBasicItemData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -6448,8 +6103,7 @@ func vBasicItemData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6459,8 +6113,7 @@ func vCartItemPropertiesBeneficiaries(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeArray:
 		if !s.EnterArray() {
 			break
@@ -6474,8 +6127,7 @@ func vCartItemPropertiesBeneficiaries(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an array")
-		s.Skip()
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
@@ -6485,8 +6137,7 @@ func vItemDeliveryDetails(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -6521,8 +6172,7 @@ func vItemDeliveryDetails(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6532,8 +6182,7 @@ func vCartItemPropertiesItemSpecificData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -6548,8 +6197,7 @@ func vCartItemPropertiesItemSpecificData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6559,8 +6207,7 @@ func vCartItemPropertiesSeller(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -6575,8 +6222,7 @@ func vCartItemPropertiesSeller(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6586,8 +6232,7 @@ func vIPAddressAnyOf0(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -6600,8 +6245,7 @@ func vIPAddressAnyOf0(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6611,8 +6255,7 @@ func vIPAddressAnyOf1(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -6625,8 +6268,7 @@ func vIPAddressAnyOf1(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6636,15 +6278,13 @@ func vPersonalDetailsPropertiesAccountId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6654,15 +6294,13 @@ func vPersonalDetailsPropertiesFirstName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6672,15 +6310,13 @@ func vPersonalDetailsPropertiesFullName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6690,15 +6326,13 @@ func vPersonalDetailsPropertiesLastName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6708,15 +6342,13 @@ func vPersonalDetailsPropertiesMiddleInitials(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6726,15 +6358,13 @@ func vPersonalDetailsPropertiesUsername(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6744,8 +6374,7 @@ func vPaymentPropertiesAch(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -6760,8 +6389,7 @@ func vPaymentPropertiesAch(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6771,8 +6399,7 @@ func vCardData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -6987,8 +6614,7 @@ func vCardData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -6998,8 +6624,7 @@ func vBankTransfer(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -7030,8 +6655,7 @@ func vBankTransfer(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7041,8 +6665,7 @@ func vBillingDetails(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -7100,8 +6723,7 @@ func vBillingDetails(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7111,15 +6733,13 @@ func vPaymentPropertiesCameraCaptured(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -7129,8 +6749,7 @@ func vPaymentPropertiesCheck(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -7145,8 +6764,7 @@ func vPaymentPropertiesCheck(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7156,15 +6774,13 @@ func vPaymentPropertiesDefaultPaymentMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -7174,15 +6790,13 @@ func vPaymentPropertiesDelayedCharge(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -7192,8 +6806,7 @@ func vPaymentPropertiesDelayedChargeDate(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -7206,8 +6819,7 @@ func vPaymentPropertiesDelayedChargeDate(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -7217,8 +6829,7 @@ func vDigitalWallet(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -7307,8 +6918,7 @@ func vDigitalWallet(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7318,8 +6928,7 @@ func vGeneralPaymentMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -7354,8 +6963,7 @@ func vGeneralPaymentMethod(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7365,8 +6973,7 @@ func vStoredValue(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -7449,8 +7056,7 @@ func vStoredValue(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7460,8 +7066,7 @@ func vInstallmentService(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -7554,8 +7159,7 @@ func vInstallmentService(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7565,8 +7169,7 @@ func vLoyaltyPoints(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -7611,8 +7214,7 @@ func vLoyaltyPoints(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7622,8 +7224,7 @@ func vPaymentPropertiesNumberOfInstallments(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		raw, ok := s.Number()
 		if !ok {
@@ -7640,8 +7241,7 @@ func vPaymentPropertiesNumberOfInstallments(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an integer")
-		s.Skip()
+		s.WrongType(at, validate.WantInteger)
 	}
 }
 
@@ -7651,15 +7251,13 @@ func vPaymentPropertiesPaymentMethodNickname(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -7669,8 +7267,7 @@ func vPayPal(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -7875,8 +7472,7 @@ func vPayPal(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7886,8 +7482,7 @@ func vSavedData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -7926,8 +7521,7 @@ func vSavedData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7937,8 +7531,7 @@ func vUpdateTimes(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -7975,8 +7568,7 @@ func vUpdateTimes(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -7986,15 +7578,13 @@ func vAddressPropertiesAddress1(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8004,15 +7594,13 @@ func vAddressPropertiesAddress2(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8022,15 +7610,13 @@ func vAddressPropertiesCity(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8040,15 +7626,13 @@ func vAddressPropertiesCompany(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8058,15 +7642,13 @@ func vAddressPropertiesRegion(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8076,15 +7658,13 @@ func vAddressPropertiesZip(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8094,15 +7674,13 @@ func vCommentsPropertiesMerchantComments(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8112,15 +7690,13 @@ func vCommentsPropertiesMessageToBeneficiary(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8130,15 +7706,13 @@ func vCommentsPropertiesUserCommentsToMerchant(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8148,8 +7722,7 @@ func vPhone(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -8174,8 +7747,7 @@ func vPhone(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -8185,15 +7757,13 @@ func vErrorItemPropertiesMessage(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8203,15 +7773,13 @@ func vErrorItemPropertiesPath(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8221,15 +7789,13 @@ func vBasicItemDataPropertiesCategory(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8239,8 +7805,7 @@ func vItemDiscount(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -8285,8 +7850,7 @@ func vItemDiscount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -8296,15 +7860,13 @@ func vBasicItemDataPropertiesName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8314,15 +7876,13 @@ func vBasicItemDataPropertiesProductId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8332,8 +7892,7 @@ func vBasicItemDataPropertiesQuantity(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		raw, ok := s.Number()
 		if !ok {
@@ -8347,8 +7906,7 @@ func vBasicItemDataPropertiesQuantity(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a number")
-		s.Skip()
+		s.WrongType(at, validate.WantNumber)
 	}
 }
 
@@ -8358,8 +7916,7 @@ func vBasicItemDataPropertiesType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -8374,8 +7931,7 @@ func vBasicItemDataPropertiesType(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8385,8 +7941,7 @@ func vBeneficiary(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -8423,8 +7978,7 @@ func vBeneficiary(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -8434,15 +7988,13 @@ func vItemDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8452,8 +8004,7 @@ func vCardDataPropertiesBin(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -8466,8 +8017,7 @@ func vCardDataPropertiesBin(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8477,15 +8027,13 @@ func vCardDataPropertiesCardBank(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8495,15 +8043,13 @@ func vCardDataPropertiesCardBrand(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8513,8 +8059,7 @@ func vCardType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -8529,8 +8074,7 @@ func vCardType(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8540,8 +8084,7 @@ func vCardDataPropertiesExpirationMonth(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -8554,8 +8097,7 @@ func vCardDataPropertiesExpirationMonth(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8565,8 +8107,7 @@ func vCardDataPropertiesExpirationYear(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -8579,8 +8120,7 @@ func vCardDataPropertiesExpirationYear(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8590,15 +8130,13 @@ func vCardDataPropertiesFingerprint(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8608,8 +8146,7 @@ func vCardDataPropertiesFullCreditCard(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.AllowCardNumber()
 		v, ok := s.String()
@@ -8623,8 +8160,7 @@ func vCardDataPropertiesFullCreditCard(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8634,8 +8170,7 @@ func vCardDataPropertiesFullResponsePayload(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -8650,8 +8185,7 @@ func vCardDataPropertiesFullResponsePayload(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -8661,8 +8195,7 @@ func vCardDataPropertiesLastFourDigits(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -8675,8 +8208,7 @@ func vCardDataPropertiesLastFourDigits(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8686,15 +8218,13 @@ func vCardDataPropertiesNameOnCard(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -8704,8 +8234,7 @@ func vAcquirerData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -8790,8 +8319,7 @@ func vAcquirerData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -8801,8 +8329,7 @@ func vPaymentGatewayData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		var pres uint64
 		_ = pres
@@ -8885,8 +8412,7 @@ func vPaymentGatewayData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -8896,8 +8422,7 @@ func vPaymentProcessorData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -8946,8 +8471,7 @@ func vPaymentProcessorData(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -8957,8 +8481,7 @@ func vThreeDSecure(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -9029,8 +8552,7 @@ func vThreeDSecure(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -9040,15 +8562,13 @@ func vCardDataPropertiesToken(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9058,15 +8578,13 @@ func vDigitalWalletPropertiesAuthorizationId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9076,15 +8594,13 @@ func vDigitalWalletPropertiesDigitalWalletName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9094,15 +8610,13 @@ func vDigitalWalletPropertiesDigitalWalletPayerId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9112,15 +8626,13 @@ func vDigitalWalletPropertiesFreeTextDigitalWalletName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9130,8 +8642,7 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -9160,8 +8671,7 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethod(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -9171,15 +8681,13 @@ func vGeneralPaymentMethodPropertiesName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9189,8 +8697,7 @@ func vGeneralPaymentMethodPropertiesPayload(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -9205,8 +8712,7 @@ func vGeneralPaymentMethodPropertiesPayload(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -9216,15 +8722,13 @@ func vStoredValuePropertiesCreditOrigin(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9234,15 +8738,13 @@ func vStoredValuePropertiesEmailOriginallySentFrom(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9252,15 +8754,13 @@ func vStoredValuePropertiesEmailOriginallySentTo(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9270,15 +8770,13 @@ func vStoredValuePropertiesMerchantPaymentId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9288,15 +8786,13 @@ func vInstallmentServicePropertiesFirstName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9306,8 +8802,7 @@ func vInstallmentServicePropertiesFullResponsePayload(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -9322,8 +8817,7 @@ func vInstallmentServicePropertiesFullResponsePayload(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -9333,15 +8827,13 @@ func vInstallmentServicePropertiesLastName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9351,15 +8843,13 @@ func vInstallmentServicePropertiesPaymentId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9369,15 +8859,13 @@ func vInstallmentServicePropertiesServiceName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9387,15 +8875,13 @@ func vInstallmentServicePropertiesServiceResponseCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9405,8 +8891,7 @@ func vLoyaltyPointsPropertiesLoyaltyPointsCount(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		raw, ok := s.Number()
 		if !ok {
@@ -9423,8 +8908,7 @@ func vLoyaltyPointsPropertiesLoyaltyPointsCount(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an integer")
-		s.Skip()
+		s.WrongType(at, validate.WantInteger)
 	}
 }
 
@@ -9434,15 +8918,13 @@ func vLoyaltyPointsPropertiesLoyaltyPointsSource(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9452,15 +8934,13 @@ func vLoyaltyPointsPropertiesMerchantPaymentId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9470,15 +8950,13 @@ func vPayPalPropertiesAuthorizationId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9488,15 +8966,13 @@ func vPayPalPropertiesCheckoutToken(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9506,15 +8982,13 @@ func vPayPalPropertiesCorrelationId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9524,8 +8998,7 @@ func vPayPalPropertiesFullPaypalResponsePayload(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -9540,8 +9013,7 @@ func vPayPalPropertiesFullPaypalResponsePayload(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -9551,15 +9023,13 @@ func vPayPalPropertiesPayerAddressStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9569,15 +9039,13 @@ func vPayPalPropertiesPayerID(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9587,15 +9055,13 @@ func vPayPalPropertiesPayerId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9605,15 +9071,13 @@ func vPayPalPropertiesPayerStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9623,15 +9087,13 @@ func vPayPalPropertiesPaymentId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9641,15 +9103,13 @@ func vPayPalPropertiesPaymentMethod(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9659,15 +9119,13 @@ func vPayPalPropertiesPaymentStatus(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9677,15 +9135,13 @@ func vPayPalPropertiesProtectionEligibility(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9695,15 +9151,13 @@ func vSavedDataPropertiesChoseToSaveData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -9713,15 +9167,13 @@ func vSavedDataPropertiesUsedSavedData(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeBool:
 		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a boolean")
-		s.Skip()
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -9731,8 +9183,7 @@ func vPhonePropertiesPhone(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		v, ok := s.String()
 		if !ok {
@@ -9746,8 +9197,7 @@ func vPhonePropertiesPhone(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9757,15 +9207,13 @@ func vItemDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9775,15 +9223,13 @@ func vItemDiscountPropertiesDiscountType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9793,15 +9239,13 @@ func vAcquirerDataPropertiesAcquirerBIN(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9811,15 +9255,13 @@ func vAcquirerDataPropertiesAcquirerMerchantId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		s.Number()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a number")
-		s.Skip()
+		s.WrongType(at, validate.WantNumber)
 	}
 }
 
@@ -9829,15 +9271,13 @@ func vAcquirerDataPropertiesAcquirerMerchantName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9847,15 +9287,13 @@ func vAcquirerDataPropertiesAcquirerName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9865,15 +9303,13 @@ func vAcquirerDataPropertiesMerchantCategoryCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		s.Number()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a number")
-		s.Skip()
+		s.WrongType(at, validate.WantNumber)
 	}
 }
 
@@ -9883,15 +9319,13 @@ func vAcquirerDataPropertiesMerchantCountryCode(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeNumber:
 		s.Number()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a number")
-		s.Skip()
+		s.WrongType(at, validate.WantNumber)
 	}
 }
 
@@ -9901,15 +9335,13 @@ func vPaymentGatewayDataPropertiesAuthorizationStep(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9919,15 +9351,13 @@ func vPaymentGatewayDataPropertiesGatewayMerchantId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9937,15 +9367,13 @@ func vPaymentGatewayDataPropertiesGatewayName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9955,15 +9383,13 @@ func vPaymentGatewayDataPropertiesGatewayTransactionId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9973,15 +9399,13 @@ func vPaymentGatewayDataPropertiesIntegrationType(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -9991,15 +9415,13 @@ func vPaymentProcessorDataPropertiesProcessorMerchantId(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10009,15 +9431,13 @@ func vPaymentProcessorDataPropertiesProcessorName(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10027,15 +9447,13 @@ func vPaymentProcessorDataPropertiesProcessorTransactionId(s *validate.Scanner) 
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10045,15 +9463,13 @@ func vThreeDSecurePropertiesExecute3ds(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10063,8 +9479,7 @@ func vThreeDSecurePropertiesForcePSD2Exemption(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeObject:
 		if !s.EnterObject() {
 			break
@@ -10103,8 +9518,7 @@ func vThreeDSecurePropertiesForcePSD2Exemption(s *validate.Scanner) {
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected an object")
-		s.Skip()
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -10114,15 +9528,13 @@ func vThreeDSecurePropertiesScaExemption(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10132,15 +9544,13 @@ func vThreeDSecurePropertiesScaOutOfScope(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10150,15 +9560,13 @@ func vThreeDSecurePropertiesThreeDSServerTransID(s *validate.Scanner) {
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10168,15 +9576,13 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethodPropertiesUnderlyingPaymentM
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10186,15 +9592,13 @@ func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s *validate.Scan
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -10204,14 +9608,12 @@ func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesType(s *validate.Scanner
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
-		s.Null()
-		s.Schema(at, "nullable", "null is not allowed here")
+		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.Schema(at, "type", "expected a string")
-		s.Skip()
+		s.WrongType(at, validate.WantString)
 	}
 }

@@ -232,9 +232,10 @@ func typeOf(s *openapi3.Schema) string {
 	return (*s.Type)[0]
 }
 
-var article = map[string]string{
-	"object": "an object", "array": "an array", "string": "a string", "number": "a number",
-	"integer": "an integer", "boolean": "a boolean",
+// want names the validate.Want constant of each schema type.
+var want = map[string]string{
+	"object": "WantObject", "array": "WantArray", "string": "WantString", "number": "WantNumber",
+	"integer": "WantInteger", "boolean": "WantBoolean",
 }
 
 func (g *Generator) emit(p pending) {
@@ -400,7 +401,7 @@ func (g *Generator) body(s *openapi3.Schema, loc string) {
 	if s.Nullable {
 		g.printf("case validate.TypeNull:\ns.Null()\n")
 	} else {
-		g.printf("case validate.TypeNull:\ns.Null()\ns.Schema(at, \"nullable\", \"null is not allowed here\")\n")
+		g.printf("case validate.TypeNull:\ns.NotNullable(at)\n")
 	}
 	types := []string{"object", "array", "string", "number", "boolean"}
 	for _, tt := range types {
@@ -428,7 +429,7 @@ func (g *Generator) body(s *openapi3.Schema, loc string) {
 	}
 	if t != "" {
 		g.printf("case validate.TypeInvalid:\ns.Skip()\n")
-		g.printf("default:\ns.Schema(at, \"type\", %s)\ns.Skip()\n", strconv.Quote("expected "+article[t]))
+		g.printf("default:\ns.WrongType(at, validate.%s)\n", want[t])
 	} else {
 		g.printf("default:\ns.Skip()\n")
 	}

@@ -987,6 +987,39 @@ func (s *Scanner) Schema(at int, keyword, msg string) {
 	s.Report(at, KindSchema, keyword, msg)
 }
 
+// NotNullable consumes a null where the schema does not allow one and records
+// it. Almost every generated validator has this case, and one call in place
+// of two keeps each of them smaller (code size is what costs when the caches
+// are cold).
+func (s *Scanner) NotNullable(at int) {
+	s.Null()
+	s.Schema(at, "nullable", "null is not allowed here")
+}
+
+// Want is the JSON type a schema expects, as WrongType reports it.
+type Want uint8
+
+const (
+	WantObject Want = iota
+	WantArray
+	WantString
+	WantNumber
+	WantInteger
+	WantBoolean
+)
+
+var wantMessages = [...]string{
+	WantObject: "expected an object", WantArray: "expected an array", WantString: "expected a string",
+	WantNumber: "expected a number", WantInteger: "expected an integer", WantBoolean: "expected a boolean",
+}
+
+// WrongType records a value of another JSON type than w and skips it (one
+// call per generated validator, for the same reason as NotNullable).
+func (s *Scanner) WrongType(at int, w Want) {
+	s.Schema(at, "type", wantMessages[w])
+	s.Skip()
+}
+
 // Missing records a missing required member name of the object that starts at
 // offset at: the pointer is the one the member would have.
 func (s *Scanner) Missing(at int, name string) {
