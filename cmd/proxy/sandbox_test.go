@@ -12,30 +12,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/orderguard/orderguard/internal/sandbox"
+	"github.com/orderguard/orderguard/internal/testlog"
 )
 
 // syncBuffer is written by the sandbox goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testlog.Buffer
 
 func TestSandboxHelpListsEveryFlagWithDefault(t *testing.T) {
 	var out, errOut bytes.Buffer
