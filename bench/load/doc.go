@@ -7,6 +7,12 @@
 // next request (it avoids coordinated omission). Rate 0 ("max") is the exception: a
 // closed loop that sends as fast as the connections allow, to find throughput.
 //
+// The clock is a timerfd read through Go's network poller, so each request leaves
+// at its due time. (A Go timer would wake on the poller's millisecond: at 5,000
+// req/s, five requests would leave together and the last would wait behind the
+// other four at the target, which measures the generator rather than the target.)
+// Off Linux the generator falls back to Go timers and says so in Result.Pacer.
+//
 // Percentiles come from an HdrHistogram. The generator speaks HTTP/1.1 over a fixed
 // pool of fasthttp client connections and counts dials, TLS handshakes and resumed
 // TLS sessions, so connection reuse can be reported next to latency.

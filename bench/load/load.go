@@ -72,7 +72,9 @@ type Result struct {
 	// Rate is the requested rate; 0 for a closed-loop ("max") run.
 	Rate float64
 	// Closed is true for a "max" run: latency is then measured from the actual send.
-	Closed      bool
+	Closed bool
+	// Pacer names the clock that released an open loop's requests (Pacer...).
+	Pacer       string
 	Duration    time.Duration
 	Connections int
 	// Scheduled is the number of requests the clock scheduled in the measured window
@@ -236,7 +238,8 @@ type runner struct {
 	hc   *fasthttp.HostClient
 	base string
 
-	next atomic.Int64 // next sequence number to claim
+	pacer string
+	next  atomic.Int64 // sequence numbers claimed (open loop: taken from the pacer, a prefix)
 }
 
 // worker holds one goroutine's measurements; they are merged at the end so the
@@ -270,6 +273,20 @@ func (r *runner) run(ctx context.Context) *Result {
 	}
 
 	workers := make([]*worker, cfg.Connections)
+	slots := make(chan int64, cfg.Connections)
+	quit := make(chan struct{})
+	paced := make(chan struct{})
+	if cfg.Rate > 0 {
+		tick, stop, pacer := newClock(ctx, start, interval)
+		r.pacer = pacer
+		go func() {
+			defer close(paced)
+			defer stop()
+			pace(ctx, tick, total, slots, quit)
+		}()
+	} else {
+		close(paced)
+	}
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &worker{hist: NewHistogram(), lag: NewHistogram(), status: map[int]int64{}, errs: map[string]int64{}}
@@ -278,17 +295,20 @@ func (r *runner) run(ctx context.Context) *Result {
 		go func() {
 			defer wg.Done()
 			if cfg.Rate > 0 {
-				r.openLoop(ctx, w, start, interval, total, measureFrom, hardStop)
+				r.openLoop(ctx, w, slots, start, interval, measureFrom, hardStop)
 			} else {
 				r.closedLoop(ctx, w, measureFrom, end)
 			}
 		}()
 	}
 	wg.Wait()
+	close(quit)
+	<-paced
 
 	res := &Result{
 		Rate:        cfg.Rate,
 		Closed:      cfg.Rate == 0,
+		Pacer:       r.pacer,
 		Duration:    cfg.Duration,
 		Connections: cfg.Connections,
 		Latency:     NewHistogram(),
@@ -336,37 +356,37 @@ func (r *runner) run(ctx context.Context) *Result {
 	return res
 }
 
-// openLoop claims sequence numbers; number i is due at start + i*interval. A worker
-// that is late (all connections were busy) sends at once, and the latency it
-// records still counts from the due time.
-func (r *runner) openLoop(ctx context.Context, w *worker, start time.Time, interval time.Duration, total int64, measureFrom, hardStop time.Time) {
+// openLoop takes sequence numbers from the pacer; number i is due at start +
+// i*interval. A worker that takes a number late (all connections were busy)
+// sends at once, and the latency it records still counts from the due time.
+func (r *runner) openLoop(ctx context.Context, w *worker, slots <-chan int64, start time.Time, interval time.Duration, measureFrom, hardStop time.Time) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	// One timer a worker, reset per request: at thousands of requests a second
-	// the generator's own garbage would add to the noise it measures.
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for ctx.Err() == nil {
 		if time.Now().After(hardStop) {
 			return
 		}
-		i := r.next.Add(1) - 1
-		if i >= total {
-			return
-		}
-		due := start.Add(time.Duration(i) * interval)
-		measured := !due.Before(measureFrom)
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait) // Go 1.23+: Reset needs no drain
+		var i int64
+		var ok, waited bool
+		select {
+		case i, ok = <-slots: // due already: the target kept every connection busy
+		default:
+			waited = true
 			select {
+			case i, ok = <-slots:
 			case <-ctx.Done():
 				return
-			case <-timer.C:
-				if measured {
-					_ = w.lag.RecordValue(clampLatency(time.Since(due)))
-				}
 			}
+		}
+		if !ok {
+			return
+		}
+		r.next.Add(1)
+		due := start.Add(time.Duration(i) * interval)
+		measured := !due.Before(measureFrom)
+		if waited && measured {
+			_ = w.lag.RecordValue(clampLatency(time.Since(due)))
 		}
 		r.do(w, req, resp, i, due, measured)
 	}

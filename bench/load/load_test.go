@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -185,6 +186,9 @@ func TestRequestsAndHeadersSent(t *testing.T) {
 	}
 	if res.TimerLag.TotalCount() == 0 || res.TimerLag.TotalCount() > 20 {
 		t.Errorf("timer lag recorded %d times, want 1..20 (requests the idle generator waited for)", res.TimerLag.TotalCount())
+	}
+	if runtime.GOOS == "linux" && res.Pacer != PacerTimerfd {
+		t.Errorf("pacer %q, want %q on Linux", res.Pacer, PacerTimerfd)
 	}
 	if res.Status[400] != 20 {
 		t.Errorf("status counts %v, want 20 × 400", res.Status)

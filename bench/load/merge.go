@@ -10,7 +10,7 @@ func Merge(results ...*Result) *Result {
 	}
 	first := results[0]
 	out := &Result{
-		Target: first.Target, Rate: first.Rate, Closed: first.Closed, Connections: first.Connections,
+		Target: first.Target, Rate: first.Rate, Closed: first.Closed, Pacer: first.Pacer, Connections: first.Connections,
 		Latency: NewHistogram(), TimerLag: NewHistogram(), Status: map[int]int64{}, Errors: map[string]int64{},
 	}
 	for _, r := range results {

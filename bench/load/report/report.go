@@ -12,10 +12,13 @@ import (
 	"github.com/orderguard/orderguard/bench/load"
 )
 
-// Well-known target names: the report compares every target to these two.
+// Well-known target names: the report compares every target to the first two.
+// BaselineTwin is a second bare proxy, identical to Baseline: its ratio to the
+// baseline is what the measurement reads when there is no difference to find.
 const (
-	Direct   = "direct"
-	Baseline = "baseline"
+	Direct       = "direct"
+	Baseline     = "baseline"
+	BaselineTwin = "baseline-twin"
 )
 
 // Report is one benchmark suite run.
@@ -76,9 +79,11 @@ type Target struct {
 type Run struct {
 	Target string `json:"target"`
 	// Rate is the requested rate; 0 is "max" (closed loop).
-	Rate      float64 `json:"rate"`
-	Closed    bool    `json:"closed_loop"`
-	Scheduled int64   `json:"scheduled"`
+	Rate   float64 `json:"rate"`
+	Closed bool    `json:"closed_loop"`
+	// Pacer is the clock that released an open loop's requests (load.Pacer...).
+	Pacer     string `json:"pacer,omitempty"`
+	Scheduled int64  `json:"scheduled"`
 	// Sent counts every request sent, warmup included (see CPU).
 	Sent      int64            `json:"sent_with_warmup"`
 	Responses int64            `json:"responses"`
@@ -201,6 +206,7 @@ func NewRun(target string, res *load.Result) Run {
 		Target:    target,
 		Rate:      res.Rate,
 		Closed:    res.Closed,
+		Pacer:     res.Pacer,
 		Scheduled: res.Scheduled,
 		Sent:      res.Sent,
 		Responses: res.Responses,
@@ -292,6 +298,12 @@ func Derive(r *Report) {
 			f.Detail += fmt.Sprintf("; median of %d slices: orderguard +%s ms, baseline +%s ms (%s)",
 				len(og.Slices), ms(og.AddedMedian.P99), ms(b.AddedMedian.P99), med.text())
 			f.Verdict = agree(all.verdict, med.verdict)
+		}
+		if twin := find(BaselineTwin, FigureRate); twin != nil && twin.Added != nil {
+			f.Detail += fmt.Sprintf("; noise: %s, identical to baseline, reads %s", BaselineTwin, ratioText(ratio(twin.Added, b.Added)))
+			if twin.AddedMedian != nil && b.AddedMedian != nil && len(twin.Slices) >= 3 {
+				f.Detail += fmt.Sprintf(" (slice median %s)", ratioText(ratio(twin.AddedMedian, b.AddedMedian)))
+			}
 		}
 		f.Pass = f.Verdict == "reached"
 		r.Figures = append(r.Figures, f)

@@ -27,8 +27,12 @@ func fakeResult(rate float64, lo, hi time.Duration, n int64, achieved float64) *
 	lag := load.NewHistogram()
 	_ = lag.RecordValues(int64(40*time.Microsecond), 99)
 	_ = lag.RecordValue(int64(90 * time.Microsecond))
+	pacer := load.PacerTimerfd
+	if rate == 0 {
+		pacer = ""
+	}
 	return &load.Result{
-		TimerLag: lag, Rate: rate, Closed: rate == 0, Scheduled: n, Sent: n + n/4, Responses: n, Achieved: achieved, Latency: h,
+		Pacer: pacer, TimerLag: lag, Rate: rate, Closed: rate == 0, Scheduled: n, Sent: n + n/4, Responses: n, Achieved: achieved, Latency: h,
 		Status: map[int]int64{200: n * 9 / 10, 400: n / 10}, Errors: map[string]int64{}, Conn: load.ConnStats{Dials: 32},
 	}
 }
@@ -44,6 +48,7 @@ func sample() *Report {
 		Targets: []Target{
 			{Name: "direct", URL: "http://127.0.0.1:1001", Command: "orderguard sandbox", PeakRSS: 20 << 20, CPUSeconds: 10},
 			{Name: "baseline", URL: "http://127.0.0.1:1002", Command: "orderguard bench --serve-baseline", PeakRSS: 15 << 20, CPUSeconds: 8},
+			{Name: "baseline-twin", URL: "http://127.0.0.1:1005", Command: "orderguard bench --serve-baseline", PeakRSS: 15 << 20, CPUSeconds: 8},
 			{Name: "orderguard", URL: "http://127.0.0.1:1003", Command: "orderguard serve --mode enforce", PeakRSS: 30 << 20, CPUSeconds: 9},
 			{Name: "user", URL: "http://127.0.0.1:1004"},
 		},
@@ -68,6 +73,7 @@ func sample() *Report {
 	}
 	add("direct", fakeResult(5000, 100*us, 1100*us, 1001, 5000), CPU{Target: 3, Generator: 2})
 	add("baseline", fakeResult(5000, 150*us, 1300*us, 1001, 5000), CPU{Target: 2, Sandbox: 3, Generator: 2})
+	add("baseline-twin", fakeResult(5000, 140*us, 1340*us, 1001, 5000), CPU{Target: 2, Sandbox: 3, Generator: 2})
 	add("orderguard", fakeResult(5000, 170*us, 1500*us, 1001, 4999.5), CPU{Target: 2.5, Sandbox: 3, Generator: 2})
 	add("user", fakeResult(5000, 90*us, 1000*us, 1001, 5000), CPU{Sandbox: 3, Generator: 2})
 	add("direct", fakeResult(0, 300*us, 3000*us, 1001, 60000), CPU{Target: 8, Generator: 6})

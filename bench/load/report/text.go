@@ -3,11 +3,14 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/orderguard/orderguard/bench/load"
 )
 
 // WriteText writes the tables people read: latency per target and rate, latency
@@ -33,6 +36,9 @@ func WriteText(w io.Writer, r *Report) error {
 		strings.Join(s.Rates, ","), s.Duration, max(s.Rounds, 1), s.Warmup, s.Connections)
 	fmt.Fprintln(ew, "latency:    from each request's scheduled send time (open loop); \"max\" runs are closed loops, from the actual send;")
 	fmt.Fprintln(ew, "            gen lag: how late the idle generator woke to send (its own noise, inside every latency)")
+	if p := pacers(r); p != "" {
+		fmt.Fprintf(ew, "pacing:     %s\n", p)
+	}
 	if s.RateCap > 0 {
 		fmt.Fprintf(ew, "rate cap:   %s req/s for remote targets\n", RateLabel(s.RateCap))
 	}
@@ -203,4 +209,26 @@ func (e *errWriter) Write(p []byte) (int, error) {
 		e.err = fmt.Errorf("write text report: %w", err)
 	}
 	return n, err
+}
+
+// pacers describes the clocks that paced the open-loop runs.
+func pacers(r *Report) string {
+	var names []string
+	for _, run := range r.Runs {
+		if run.Pacer != "" && !slices.Contains(names, run.Pacer) {
+			names = append(names, run.Pacer)
+		}
+	}
+	var out []string
+	for _, n := range names {
+		switch n {
+		case load.PacerTimerfd:
+			out = append(out, n+" (each request released at its due time)")
+		case load.PacerGoTimer:
+			out = append(out, n+" (requests released on the Go poller's millisecond, in bursts: latencies include up to 1 ms of the generator's own)")
+		default:
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -26,13 +26,14 @@ import (
 const (
 	TargetDirect        = report.Direct
 	TargetBaseline      = report.Baseline
+	TargetBaselineTwin  = report.BaselineTwin
 	TargetParseFloor    = "parse-floor"
 	TargetOrderguard    = "orderguard"
 	TargetOrderguardRep = "orderguard-report"
 )
 
 // DefaultTargets is the standard suite's target list.
-var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetParseFloor, TargetOrderguard, TargetOrderguardRep}
+var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetBaselineTwin, TargetParseFloor, TargetOrderguard, TargetOrderguardRep}
 
 // Options configure one suite run.
 type Options struct {
@@ -153,10 +154,13 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		switch {
 		case name == TargetDirect:
 			t.url, t.proc, t.command = sandboxURL, sb, "orderguard sandbox --rate-limit 0 --no-validate"
-		case name == TargetBaseline || name == TargetParseFloor:
+		case name == TargetBaseline || name == TargetBaselineTwin || name == TargetParseFloor:
 			args := []string{"bench", "--serve-baseline", "--listen", "127.0.0.1:0", "--upstream", sandboxURL}
 			t.command = "orderguard bench --serve-baseline (bare fasthttp reverse proxy)"
-			if name == TargetParseFloor {
+			switch name {
+			case TargetBaselineTwin:
+				t.command = "orderguard bench --serve-baseline (a second, identical bare proxy: its ratio to baseline is the measurement's noise)"
+			case TargetParseFloor:
 				args = append(args, "--parse")
 				t.command = "orderguard bench --serve-baseline --parse (the bare proxy, parsing each body with fastjson first)"
 			}
@@ -178,7 +182,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		case strings.HasPrefix(name, "url="):
 			t.name, t.url = name, strings.TrimPrefix(name, "url=")
 		default:
-			return nil, fmt.Errorf("unknown target %q: want direct, baseline, parse-floor, orderguard, orderguard-report or url=<URL>", name)
+			return nil, fmt.Errorf("unknown target %q: want direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report or url=<URL>", name)
 		}
 		targets = append(targets, t)
 	}
