@@ -34,7 +34,7 @@ test-short:
 run: build
 	./$(BIN) serve
 
-# The standard latency suite (under 3 minutes): writes bench/results/latest.{txt,json,svg}.
+# The standard latency suite (about 7 minutes): writes bench/results/latest.{txt,json,svg}.
 bench: build
 	$(GO) run ./bench --out bench/results
 

@@ -21,10 +21,12 @@ import (
 const usage = `usage: orderguard bench [flags]     (or: go run ./bench [flags], make bench)
 
 Measures the latency orderguard adds. Starts the sandbox, a bare fasthttp reverse
-proxy (baseline) and orderguard in enforce and report mode as separate processes on
-127.0.0.1, loads each with the same payloads at each rate (open loop: latency counts
-from each request's scheduled send time), and prints latency percentiles, the latency
-each target adds over calling the sandbox directly, its ratio to the baseline's, max
+proxy (baseline), an identical second one (baseline-twin: its ratio to baseline is the
+measurement's noise), the bare proxy parsing each body (parse-floor) and orderguard in
+enforce and report mode as separate processes on 127.0.0.1, loads each with the same
+payloads at each rate (open loop: each request is released at its scheduled send time
+and its latency counts from it), and prints latency percentiles, the latency each
+target adds over calling the sandbox directly, its ratio to the baseline's, max
 throughput, CPU seconds and peak RSS. --out writes latest.txt, latest.json, latest.svg.
 
 With --url, loads that one remote target instead (e.g. Forter's test site
@@ -43,8 +45,8 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 	var (
 		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, url=<URL>")
 		rates       = fs.String("rates", "1000,5000,max", "comma-separated request rates per second; max is a closed loop that finds throughput")
-		duration    = fs.Duration("duration", 8*time.Second, "measured time of each target at each rate")
-		rounds      = fs.Int("rounds", 8, "slices the duration is split into, interleaved across targets")
+		duration    = fs.Duration("duration", 16*time.Second, "measured time of each target at each rate")
+		rounds      = fs.Int("rounds", 16, "slices the duration is split into, interleaved across targets")
 		warmup      = fs.Duration("warmup", 250*time.Millisecond, "unmeasured time before each slice, at the same rate")
 		firstWarmup = fs.Duration("first-warmup", time.Second, "warmup of each target's first slice at a rate (pools and heaps grow to the new rate)")
 		connections = fs.Int("connections", 32, "client connections (and requests in flight) per run")
