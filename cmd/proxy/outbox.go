@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/proxy"
+	"github.com/orderguard/orderguard/internal/secret"
 )
 
 const outboxUsage = `usage: orderguard outbox <command> [flags]
@@ -32,6 +34,8 @@ commands:
 Against the file (no proxy may hold it: bbolt locks it) or a running proxy:
   --file PATH     the outbox file (default data/outbox.db, as serve's --outbox)
   --admin URL     a running proxy's admin listener, e.g. http://127.0.0.1:9090
+                  (from another host, with the proxy's admin token: --admin-token-file
+                  or $ORDERGUARD_ADMIN_TOKEN)
 
 flags:
 `
@@ -55,6 +59,7 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 	}
 	file := fs.String("file", outbox.DefaultPath, "outbox file `path`")
 	admin := fs.String("admin", "", "admin `URL` of a running proxy (instead of --file)")
+	tokenFile := fs.String("admin-token-file", "", "file holding the proxy's admin token, sent as a bearer token with --admin (else $"+proxy.EnvAdminToken+")")
 	state := fs.String("state", "pending", "list: `state` to list: pending, dead or delivered")
 	limit := fs.Int("limit", 100, "list: at most `N` entries (0: all)")
 	asJSON := fs.Bool("json", false, "list, stats: print JSON")
@@ -109,7 +114,12 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "orderguard outbox: --admin %q: want a URL such as http://127.0.0.1:9090\n", *admin)
 			return 2
 		}
-		be = &adminBackend{base: strings.TrimSuffix(u.String(), "/"), client: &http.Client{Timeout: 30 * time.Second}}
+		token, err := secret.Load("admin token", *tokenFile, proxy.EnvAdminToken, nil)
+		if err != nil {
+			fmt.Fprintf(stderr, "orderguard outbox: %v\n", err)
+			return 2
+		}
+		be = &adminBackend{base: strings.TrimSuffix(u.String(), "/"), client: &http.Client{Timeout: 30 * time.Second}, token: token}
 	} else {
 		// An inspection tool must not create an empty outbox where the
 		// operator mistyped the path.
@@ -283,30 +293,46 @@ func (f fileBackend) Retry(arg string) (string, error) {
 type adminBackend struct {
 	base   string
 	client *http.Client
+	token  *secret.Key // sent as a bearer token when set
 }
 
 func (a *adminBackend) Close() error { return nil }
 
-func (a *adminBackend) do(method, path string, into any) error {
+// send makes one admin request and returns the answer when it is 200; any
+// other status becomes an error carrying the proxy's own message.
+func (a *adminBackend) send(method, path string) (*http.Response, error) {
 	req, err := http.NewRequest(method, a.base+path, nil)
 	if err != nil {
-		return fmt.Errorf("admin request %s: %w", path, err)
+		return nil, fmt.Errorf("admin request %s: %w", path, err)
+	}
+	if a.token.IsSet() {
+		req.Header.Set("Authorization", "Bearer "+a.token.Value().Reveal())
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("admin API at %s: %w", a.base, err)
+		return nil, fmt.Errorf("admin API at %s: %w", a.base, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct{ Error string }
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return nil, fmt.Errorf("admin API %s: %s", path, e.Error)
+	}
+	return nil, fmt.Errorf("admin API %s: HTTP %d (is %s a proxy's admin listener?)", path, resp.StatusCode, a.base)
+}
+
+func (a *adminBackend) do(method, path string, into any) error {
+	resp, err := a.send(method, path)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("admin API %s: read answer: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("admin API %s: %s", path, e.Error)
-		}
-		return fmt.Errorf("admin API %s: HTTP %d (is %s a proxy's admin listener?)", path, resp.StatusCode, a.base)
 	}
 	if into == nil {
 		return nil
@@ -344,14 +370,11 @@ func (a *adminBackend) Drop(id uint64) error {
 }
 
 func (a *adminBackend) Export(w io.Writer) error {
-	resp, err := a.client.Get(a.base + "/outbox/export")
+	resp, err := a.send(http.MethodGet, "/outbox/export")
 	if err != nil {
-		return fmt.Errorf("admin API at %s: %w", a.base, err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("admin API /outbox/export: HTTP %d", resp.StatusCode)
-	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

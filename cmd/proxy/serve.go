@@ -135,9 +135,13 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
 		log.Info("no API key configured: using a demo key for the embedded sandbox")
 	}
-	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey, inboundSecret)
+	adminToken, err := secret.Load("admin token", cfg.AdminTokenFile, proxy.EnvAdminToken, nil)
+	if err != nil {
+		return err
+	}
+	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey, inboundSecret, adminToken)
 	defer stopReload()
-	stopPoll := secret.ReloadEvery(log, cfg.SecretReloadInterval, apiKey, inboundSecret)
+	stopPoll := secret.ReloadEvery(log, cfg.SecretReloadInterval, apiKey, inboundSecret, adminToken)
 	defer stopPoll()
 
 	up, err := pool.New(poolCfg)
@@ -176,7 +180,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		return err
 	}
 
-	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}}
+	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}, AdminToken: adminToken}
 	if store != nil {
 		so.Ready["outbox"] = store.Ready
 		so.AdminHandlers["/outbox"] = store
@@ -240,12 +244,16 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	adminAddr := ""
 	if so.Admin != nil {
 		adminAddr = so.Admin.Addr().String()
+		if loop, _ := inbound.IsLoopback(ctx, cfg.AdminListen); !loop && !adminToken.IsSet() && (store != nil || cfg.AdminPprof) {
+			log.Info("the admin listener is not loopback only: /healthz, /readyz and /metrics answer everyone, the outbox API and profiles only loopback clients; set --admin-token-file or "+proxy.EnvAdminToken+" to let others in with a bearer token",
+				slog.String("admin", adminAddr))
+		}
 	}
 	log.Info("orderguard serving",
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
-		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()),
+		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()), slog.String("admin_token", adminToken.Source()),
 		slog.String("inbound_auth", inboundAuth(in)))
 	logOut.Flush()
 	return p.Serve(ctx, so)

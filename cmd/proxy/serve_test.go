@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/orderguard/orderguard/internal/testlog"
 )
 
 // childEnv makes the test binary act as `orderguard` itself, so that serve
@@ -25,17 +27,26 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestServeProcess runs `orderguard serve` with no upstream as a process: the
-// first log line announces the embedded sandbox; orders go through; SIGTERM
-// lets a request in flight finish and the process exit 0.
-func TestServeProcess(t *testing.T) {
-	dir := t.TempDir()
+// serveProcess is `orderguard serve` running as a child process, and its log.
+type serveProcess struct {
+	cmd    *exec.Cmd
+	lines  chan serveLine // the JSON log lines of its stderr, closed at exit
+	exited chan error
+	raw    *testlog.Buffer // every byte of its stderr, for leak checks
+}
+
+// serveLine holds the log fields the tests read.
+type serveLine struct {
+	Msg, URL, Listen, Admin string
+}
+
+// startServe runs `orderguard serve ARGS` in dir with env added to a minimal
+// environment; the process is killed at the end of the test if still running.
+func startServe(t *testing.T, dir, args string, env ...string) *serveProcess {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
-		childEnv + "=serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --outbox " + filepath.Join(dir, "outbox.db"),
-	}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, childEnv + "=serve " + args}, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -43,54 +54,69 @@ func TestServeProcess(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	defer func() {
+	sp := &serveProcess{cmd: cmd, lines: make(chan serveLine, 64), exited: make(chan error, 1), raw: &testlog.Buffer{}}
+	t.Cleanup(func() {
 		select {
-		case <-exited:
+		case <-sp.exited:
 		default:
 			_ = cmd.Process.Kill()
-			<-exited
+			<-sp.exited
 		}
-	}()
-
-	type line struct {
-		Msg, URL, Listen, Admin string
-	}
-	lines := make(chan line, 64)
+	})
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		sc := bufio.NewScanner(io.TeeReader(stderr, sp.raw))
 		for sc.Scan() {
-			var l line
+			var l serveLine
 			if json.Unmarshal(sc.Bytes(), &l) == nil {
-				lines <- l
+				sp.lines <- l
 			} else {
-				lines <- line{Msg: "not JSON: " + sc.Text()}
+				sp.lines <- serveLine{Msg: "not JSON: " + sc.Text()}
 			}
 		}
-		close(lines)
-		exited <- cmd.Wait()
+		close(sp.lines)
+		sp.exited <- cmd.Wait()
 	}()
-	next := func() line {
-		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatal("serve exited early")
-			}
-			return l
-		case <-time.After(10 * time.Second):
-			t.Fatal("no log line within 10s")
+	return sp
+}
+
+// next is the process's next log line.
+func (sp *serveProcess) next(t *testing.T) serveLine {
+	t.Helper()
+	select {
+	case l, ok := <-sp.lines:
+		if !ok {
+			t.Fatal("serve exited early")
 		}
-		return line{}
+		return l
+	case <-time.After(10 * time.Second):
+		t.Fatal("no log line within 10s")
 	}
+	return serveLine{}
+}
+
+// serving waits for the "orderguard serving" line, which holds the addresses.
+func (sp *serveProcess) serving(t *testing.T) serveLine {
+	t.Helper()
+	for {
+		if l := sp.next(t); l.Listen != "" {
+			return l
+		}
+	}
+}
+
+// TestServeProcess runs `orderguard serve` with no upstream as a process: the
+// first log line announces the embedded sandbox; orders go through; SIGTERM
+// lets a request in flight finish and the process exit 0.
+func TestServeProcess(t *testing.T) {
+	dir := t.TempDir()
+	sp := startServe(t, dir, "--listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --outbox "+filepath.Join(dir, "outbox.db"))
+	cmd, lines, exited := sp.cmd, sp.lines, sp.exited
+	next := func() serveLine { t.Helper(); return sp.next(t) }
 	first := next()
 	if !strings.Contains(first.Msg, "embedded sandbox") || !strings.HasPrefix(first.URL, "https://127.0.0.1:") {
 		t.Fatalf("first log line = %+v, want the embedded sandbox's URL", first)
 	}
-	var serving line
-	for serving.Listen == "" {
-		serving = next()
-	}
+	serving := sp.serving(t)
 	base, admin := "http://"+serving.Listen, "http://"+serving.Admin
 
 	order, err := os.ReadFile("../../internal/proxy/testdata/corpus/order-workarea_01_get-decision_approve.json")
@@ -146,5 +172,5 @@ func TestServeProcess(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not exit within 10s of SIGTERM")
 	}
-	exited <- nil // for the deferred check
+	exited <- nil // for the cleanup's check
 }

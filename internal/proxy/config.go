@@ -76,6 +76,9 @@ type Config struct {
 	Listen      string // --listen: where checkout code connects
 	AdminListen string // --admin-listen: /healthz, /readyz, /metrics (empty: none)
 	AdminPprof  bool   // --admin-pprof: Go's /debug/pprof/ profiles on the admin listener
+	// --admin-token-file (or ORDERGUARD_ADMIN_TOKEN): lets non-loopback clients
+	// reach the outbox API and profiles with a bearer token
+	AdminTokenFile string
 
 	Upstream           string // --upstream: Forter's base URL; empty starts the embedded sandbox
 	UpstreamCA         string // --upstream-ca: PEM of a private CA to trust as well

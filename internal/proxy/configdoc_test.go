@@ -21,7 +21,8 @@ func configDoc() string {
 	b.WriteString(settingsTable())
 	b.WriteString("\nSecrets have no flag and are never printed: the Forter API key comes from `--api-key-file`\n")
 	b.WriteString("or `" + EnvAPIKey + "`, the inbound shared secret from `--inbound-secret-file` or\n")
-	b.WriteString("`" + EnvInboundSecret + "`. SIGHUP re-reads both files.\n")
+	b.WriteString("`" + EnvInboundSecret + "`, the admin token from `--admin-token-file` or `" + EnvAdminToken + "`.\n")
+	b.WriteString("SIGHUP re-reads the files.\n")
 	return b.String()
 }
 

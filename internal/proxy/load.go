@@ -50,6 +50,7 @@ func settings(c *Config) []setting {
 		{"listen", "address checkout code connects to (host:port)", (*stringValue)(&c.Listen)},
 		{"admin-listen", "address of /healthz, /readyz and /metrics; empty turns the admin listener off", (*stringValue)(&c.AdminListen)},
 		{"admin-pprof", "serve Go's /debug/pprof/ CPU, heap and goroutine profiles on the admin listener (they show code paths, never request bodies)", (*boolValue)(&c.AdminPprof)},
+		{"admin-token-file", "file holding the admin token, which clients not on loopback send as a bearer token to reach the outbox API and profiles (else $" + EnvAdminToken + "; with neither, those routes answer loopback clients only)", (*stringValue)(&c.AdminTokenFile)},
 		{"upstream", "Forter base URL, scheme and host (https://<site>.api.forter-secure.com); empty starts the embedded sandbox on a loopback port", (*stringValue)(&c.Upstream)},
 		{"upstream-ca", "PEM file of a private CA trusted for the upstream, besides the system roots", (*stringValue)(&c.UpstreamCA)},
 		{"upstream-server-name", "TLS server name checked on the upstream's certificate; empty means the URL's host", (*stringValue)(&c.UpstreamServerName)},
@@ -222,7 +223,8 @@ func Usage(w io.Writer) {
 		fmt.Fprintf(w, "  --%s\n\t%s (default %s) [$%s]\n", s.name, s.help, d, envName(s.name))
 	}
 	fmt.Fprintf(w, "\nThe API key is read from --api-key-file or $%s only, the inbound secret from\n", EnvAPIKey)
-	fmt.Fprintf(w, "--inbound-secret-file or $%s only; neither is ever printed. SIGHUP re-reads both files.\n", EnvInboundSecret)
+	fmt.Fprintf(w, "--inbound-secret-file or $%s only, the admin token from --admin-token-file or\n", EnvInboundSecret)
+	fmt.Fprintf(w, "$%s only; none is ever printed. SIGHUP re-reads the files.\n", EnvAdminToken)
 }
 
 // Flag values. Each prints the way it parses, so --help shows defaults as

@@ -38,6 +38,8 @@ type metrics struct {
 	upstream   *prometheus.HistogramVec // operation
 	total      *prometheus.HistogramVec // operation
 	outboxErrs prometheus.Counter
+
+	adminRefused prometheus.Counter
 }
 
 func newMetrics(p *pool.Pool, b *breaker) *metrics {
@@ -82,9 +84,13 @@ func newMetrics(p *pool.Pool, b *breaker) *metrics {
 			Name: "orderguard_outbox_enqueue_errors_total",
 			Help: "Fallback requests the outbox could not keep (answered as --fallback closed).",
 		}),
+		adminRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orderguard_admin_refused_total",
+			Help: "Requests for the outbox API or profiles refused on the admin listener: not from loopback and no valid admin token.",
+		}),
 	}
 	m.reg.MustRegister(m.requests, m.violations, m.fallbacks, m.drift, m.retries,
-		m.validation, m.upstream, m.total, m.outboxErrs,
+		m.validation, m.upstream, m.total, m.outboxErrs, m.adminRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	stat := func(f func(pool.Stats) int64) func() float64 {

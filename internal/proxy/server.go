@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderguard/orderguard/internal/inbound"
+	"github.com/orderguard/orderguard/internal/secret"
 )
 
 // ServeOptions say where the proxy listens and what the admin listener adds.
@@ -34,7 +35,12 @@ type ServeOptions struct {
 	// write); an error makes /readyz answer 503 with its text.
 	Ready map[string]func() error
 	// AdminHandlers are more admin routes, e.g. "/outbox/" → the outbox's API.
+	// They and the profiles answer loopback clients, and others only with
+	// AdminToken (see privateAdmin).
 	AdminHandlers map[string]http.Handler
+	// AdminToken, when set, lets a non-loopback client reach AdminHandlers
+	// and the profiles with "Authorization: Bearer <token>".
+	AdminToken *secret.Key
 	// Wrap, when set, wraps the proxy's handler (inbound authentication).
 	Wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler
 	// ShutdownGrace is added to the longest budget for requests in flight
@@ -157,17 +163,17 @@ func (p *Proxy) adminMux(stopping *atomic.Bool, o ServeOptions) *http.ServeMux {
 		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(p.m.reg, promhttp.HandlerOpts{}))
+	private := &privateAdmin{token: o.AdminToken, log: p.log, refused: p.m.adminRefused}
 	if p.cfg.AdminPprof {
-		// Off by default: a profile costs CPU while it runs, and the admin
-		// listener is only as private as the address it is bound to.
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		// Off by default: a profile costs CPU while it runs.
+		mux.Handle("/debug/pprof/", private.wrap(http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/cmdline", private.wrap(http.HandlerFunc(pprof.Cmdline)))
+		mux.Handle("/debug/pprof/profile", private.wrap(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/symbol", private.wrap(http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("/debug/pprof/trace", private.wrap(http.HandlerFunc(pprof.Trace)))
 	}
 	for path, h := range o.AdminHandlers {
-		mux.Handle(path, h)
+		mux.Handle(path, private.wrap(h))
 	}
 	return mux
 }
