@@ -185,6 +185,22 @@ func TestServeLimitFlags(t *testing.T) {
 			}
 		}
 	})
+	// Each refusal above left a line saying why (the log is written in batches).
+	reasons := []string{"too_many_headers", "header_too_large", "body_too_large", "json_limit", "read_timeout", "overloaded"}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var missing []string
+		for _, r := range reasons {
+			if !strings.Contains(logs.String(), `"msg":"request refused","reason":"`+r+`"`) {
+				missing = append(missing, r)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal log line for %v", missing)
+		}
+	}
 }
 
 // readUntilClosed reads until the server closes c; the bound keeps a server

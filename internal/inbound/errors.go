@@ -35,12 +35,12 @@ func ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &small):
-		answer(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, bodyHeaderTooLarge)
+		refuse(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, bodyHeaderTooLarge, RefusedHeaderTooLarge)
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		answer(ctx, fasthttp.StatusRequestEntityTooLarge, bodyTooLarge)
+		refuse(ctx, fasthttp.StatusRequestEntityTooLarge, bodyTooLarge, RefusedBodyTooLarge)
 	case errors.As(err, &netErr) && netErr.Timeout():
-		answer(ctx, fasthttp.StatusRequestTimeout, bodyTimeout)
+		refuse(ctx, fasthttp.StatusRequestTimeout, bodyTimeout, RefusedReadTimeout)
 	default:
-		answer(ctx, fasthttp.StatusBadRequest, bodyBadRequest)
+		refuse(ctx, fasthttp.StatusBadRequest, bodyBadRequest, RefusedMalformed)
 	}
 }

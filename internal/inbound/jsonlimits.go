@@ -103,7 +103,7 @@ func (l *JSONLimits) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler 
 			return
 		}
 		l.rejected.Add(1)
-		answer(ctx, fasthttp.StatusBadRequest, l.appendRefusal(nil, rule, at))
+		refuse(ctx, fasthttp.StatusBadRequest, l.appendRefusal(nil, rule, at), RefusedJSONLimit)
 	}
 }
 

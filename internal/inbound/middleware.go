@@ -56,7 +56,7 @@ func (c *SecretCheck) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler
 		ctx.Request.Header.Del(header)
 		if !ok {
 			c.rejected.Add(1)
-			answer(ctx, fasthttp.StatusUnauthorized, bodyUnauthorized)
+			refuse(ctx, fasthttp.StatusUnauthorized, bodyUnauthorized, RefusedUnauthorized)
 			ctx.Response.Header.Set("WWW-Authenticate", challenge)
 			return
 		}
@@ -95,7 +95,7 @@ func (l *Limiter) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		defer l.inFlight.Add(-1)
 		if l.max > 0 && n > l.max {
 			l.rejected.Add(1)
-			answer(ctx, fasthttp.StatusServiceUnavailable, bodyOverloaded)
+			refuse(ctx, fasthttp.StatusServiceUnavailable, bodyOverloaded, RefusedOverloaded)
 			ctx.Response.Header.Set("Retry-After", "1")
 			return
 		}
@@ -113,7 +113,7 @@ func MaxHeaders(max int, next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	}
 	return func(ctx *fasthttp.RequestCtx) {
 		if ctx.Request.Header.Len() > max {
-			answer(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, bodyTooManyHeaders)
+			refuse(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, bodyTooManyHeaders, RefusedTooManyHeaders)
 			ctx.SetConnectionClose()
 			return
 		}

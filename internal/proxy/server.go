@@ -71,6 +71,8 @@ func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
 	if o.Wrap != nil {
 		h = o.Wrap(h)
 	}
+	refusals := &inbound.RefusalLog{Logger: p.log}
+	h = refusals.Wrap(h)
 	srv := &fasthttp.Server{
 		Handler:                      h,
 		Name:                         "orderguard",
@@ -86,6 +88,7 @@ func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
 			p.TooLarge(c.Method(), c.Path())
 		}
 		inbound.ErrorHandler(c, err)
+		refusals.NoteRefused(c)
 	}
 
 	var admin *http.Server
