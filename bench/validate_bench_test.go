@@ -190,40 +190,35 @@ func BenchmarkValidateLoadMix(b *testing.B) {
 		total += int64(len(r.Body))
 	}
 	mean := total / int64(len(mix))
+	var r validate.Report
+	var p fastjson.Parser
 	b.Run("generated", func(b *testing.B) {
-		var r validate.Report
-		b.ReportAllocs()
-		b.SetBytes(mean)
-		i := 0
-		for b.Loop() {
-			p := mix[i%len(mix)]
-			r.Reset()
-			p.op.Request(p.body, &r)
-			i++
-		}
+		benchWarm(b, mean, len(mix), func(i int) { r.Reset(); mix[i].op.Request(mix[i].body, &r) })
 	})
 	b.Run("fastjson-parse", func(b *testing.B) {
-		var p fastjson.Parser
-		b.ReportAllocs()
-		b.SetBytes(mean)
-		i := 0
-		for b.Loop() {
-			_, _ = p.ParseBytes(mix[i%len(mix)].body)
-			i++
-		}
+		benchWarm(b, mean, len(mix), func(i int) { _, _ = p.ParseBytes(mix[i].body) })
 	})
 	// The -cold runs clear the caches between bodies (8 MiB written outside
 	// the timer), as in the proxy, where the load generator and the sandbox
 	// run between two requests: the closer figures to the cost in a running
 	// process (--admin-pprof shows that one).
-	var r validate.Report
-	var p fastjson.Parser
 	b.Run("generated-cold", func(b *testing.B) {
 		benchCold(b, mean, len(mix), func(i int) { r.Reset(); mix[i].op.Request(mix[i].body, &r) })
 	})
 	b.Run("fastjson-parse-cold", func(b *testing.B) {
 		benchCold(b, mean, len(mix), func(i int) { _, _ = p.ParseBytes(mix[i].body) })
 	})
+}
+
+// benchWarm runs body(i) for i over n payloads in turn.
+func benchWarm(b *testing.B, bytes int64, n int, body func(i int)) {
+	b.ReportAllocs()
+	b.SetBytes(bytes)
+	i := 0
+	for b.Loop() {
+		body(i % n)
+		i++
+	}
 }
 
 // benchCold runs body(i) for i over n payloads in turn, writing 8 MiB

@@ -204,11 +204,8 @@ func (s *Scanner) flushDeferred() {
 		if !p.cond.holds(s.facts) {
 			continue
 		}
-		sev := p.sev
-		if v, ok := s.r.Severities[p.id]; ok {
-			sev = v
-		}
-		if sev == SeverityOff {
+		sev, on := s.severity(p.id, p.sev)
+		if !on {
 			continue
 		}
 		s.r.Violations = append(s.r.Violations, Violation{
@@ -379,11 +376,8 @@ func (s *Scanner) flushSums() {
 		if (sm.tcur.End > sm.tcur.Start) != (sm.cur.End > sm.cur.Start) || !s.rawEqual(sm.tcur, sm.cur) {
 			continue // another currency
 		}
-		sev := sm.sev
-		if v, ok := s.r.Severities[sm.id]; ok {
-			sev = v
-		}
-		if sev == SeverityOff {
+		sev, on := s.severity(sm.id, sm.sev)
+		if !on {
 			continue
 		}
 		s.r.Violations = append(s.r.Violations, Violation{

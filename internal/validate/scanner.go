@@ -1032,18 +1032,25 @@ func (s *Scanner) Missing(at int, name string) {
 // Rule records a business-rule violation unless its severity is off; the
 // severity comes from r.Severities when set there, else from def.
 func (s *Scanner) Rule(at int, child, id string, def Severity, msg string) {
-	sev := def
-	if s.r.Severities != nil {
-		if v, ok := s.r.Severities[id]; ok {
-			sev = v
-		}
-	}
-	if sev == SeverityOff {
+	sev, on := s.severity(id, def)
+	if !on {
 		return
 	}
 	s.r.Violations = append(s.r.Violations, Violation{
 		Pointer: s.pointer(child), Kind: KindRule, Rule: id, Message: msg, Offset: at, Severity: sev,
 	})
+}
+
+// severity is rule id's severity, from r.Severities when set there, else
+// def; on is false when it is off (the rule reports nothing).
+func (s *Scanner) severity(id string, def Severity) (sev Severity, on bool) {
+	sev = def
+	if s.r.Severities != nil {
+		if v, ok := s.r.Severities[id]; ok {
+			sev = v
+		}
+	}
+	return sev, sev != SeverityOff
 }
 
 // Mark is a saved scanner position: composition keywords (allOf, anyOf,

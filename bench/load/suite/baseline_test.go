@@ -18,9 +18,27 @@ func listen(t *testing.T) net.Listener {
 	return ln
 }
 
-func TestBaselineForwards(t *testing.T) {
+// serveBaseline starts an upstream with handler and a bare proxy (parsing
+// bodies first when parse is set) in front of it; it returns the proxy's address.
+func serveBaseline(t *testing.T, handler fasthttp.RequestHandler, parse bool) string {
+	t.Helper()
 	upLn := listen(t)
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	up := &fasthttp.Server{Handler: handler}
+	go up.Serve(upLn)
+	t.Cleanup(func() { _ = up.Shutdown() })
+	b, err := NewBaseline("http://" + upLn.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Parse = parse
+	ln := listen(t)
+	go b.Serve(ln)
+	t.Cleanup(func() { _ = b.Shutdown() })
+	return ln.Addr().String()
+}
+
+func TestBaselineForwards(t *testing.T) {
+	addr := serveBaseline(t, func(ctx *fasthttp.RequestCtx) {
 		h := &ctx.Request.Header
 		if string(ctx.Method()) != "POST" || string(ctx.Path()) != "/v2/orders/x1" || string(ctx.PostBody()) != `{"orderId":"x1"}` ||
 			string(h.Peek("api-version")) != "2.3" || len(h.Peek("Proxy-Authorization")) != 0 {
@@ -31,22 +49,12 @@ func TestBaselineForwards(t *testing.T) {
 		ctx.Response.Header.Set("Keep-Alive", "timeout=5")
 		ctx.SetStatusCode(fasthttp.StatusCreated)
 		ctx.SetBodyString(`{"status":"success"}`)
-	}}
-	go up.Serve(upLn)
-	defer up.Shutdown()
-
-	b, err := NewBaseline("http://" + upLn.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := listen(t)
-	go b.Serve(ln)
-	defer b.Shutdown()
+	}, false)
 
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://" + ln.Addr().String() + "/v2/orders/x1")
+	req.SetRequestURI("http://" + addr + "/v2/orders/x1")
 	req.Header.SetMethod("POST")
 	req.Header.Set("api-version", "2.3")
 	req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
@@ -90,29 +98,18 @@ func TestNewBaselineBadUpstream(t *testing.T) {
 // TestParseFloor: the parse floor forwards JSON and answers 400 to anything
 // else without calling upstream, so its figures include a real parse.
 func TestParseFloor(t *testing.T) {
-	upLn := listen(t)
 	var calls atomic.Int32
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
+	addr := serveBaseline(t, func(ctx *fasthttp.RequestCtx) {
 		calls.Add(1)
 		ctx.SetBodyString(`{"status":"success"}`)
-	}}
-	go up.Serve(upLn)
-	defer up.Shutdown()
-	b, err := NewBaseline("http://" + upLn.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Parse = true
-	ln := listen(t)
-	go b.Serve(ln)
-	defer b.Shutdown()
+	}, true)
 	for _, tt := range []struct {
 		body  string
 		code  int
 		calls int32
 	}{{`{"orderId":"x1","items":[1,2.5,null]}`, 200, 1}, {`{"orderId":`, 400, 1}, {`not json`, 400, 1}} {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI("http://" + ln.Addr().String() + "/v2/orders/x1")
+		req.SetRequestURI("http://" + addr + "/v2/orders/x1")
 		req.Header.SetMethod("POST")
 		req.SetBodyString(tt.body)
 		err := fasthttp.DoTimeout(req, resp, 5*time.Second)
