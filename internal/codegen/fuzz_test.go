@@ -14,7 +14,7 @@ import (
 // encoding/json can read the body and the generated validator found no
 // strict-JSON fault kin-openapi cannot see (see strictOnly).
 func FuzzOrderValidator(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "realworld", "order-request", "*.json"))
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realworld", "order-request", "*.json"))
 	more, _ := filepath.Glob(filepath.Join("testdata", "bodies", "order-request", "*.json"))
 	for _, p := range append(files, more...) {
 		b, err := os.ReadFile(p)
@@ -52,9 +52,9 @@ func FuzzOrderValidator(f *testing.F) {
 
 // The one realworld body recorded with a raw line break inside a string
 // (maisonette, "Chase\nPaymentech") must give exactly one syntax violation.
-// The shared copy has since been repaired, so the test puts the raw break back.
+// The copy in testdata/realworld has since been repaired, so the test puts the raw break back.
 func TestRawLineBreakIsOneSyntaxViolation(t *testing.T) {
-	p := filepath.Join("..", "..", "..", "shared", "realworld", "order-request", "maisonette_01_pre-auth_full-sample-payload.json")
+	p := filepath.Join("..", "..", "testdata", "realworld", "order-request", "maisonette_01_pre-auth_full-sample-payload.json")
 	body, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)

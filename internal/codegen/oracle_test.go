@@ -188,7 +188,7 @@ func corpus(t testing.TB) []corpusFile {
 		"error-response":  {"orderV2", "error"},
 	}
 	var out []corpusFile
-	root := filepath.Join("..", "..", "..", "shared", "realworld")
+	root := filepath.Join("..", "..", "testdata", "realworld")
 	for dir, s := range slots {
 		files, _ := filepath.Glob(filepath.Join(root, dir, "*.json"))
 		for _, f := range files {
@@ -212,7 +212,7 @@ func corpus(t testing.TB) []corpusFile {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	if len(out) < 20 {
-		t.Fatalf("corpus: found %d files, want the realworld bodies (../shared/realworld beside the repository)", len(out))
+		t.Fatalf("corpus: found %d files, want the realworld bodies (testdata/realworld at the repository root)", len(out))
 	}
 	return out
 }

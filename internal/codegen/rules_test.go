@@ -123,7 +123,7 @@ func TestRulesRealworld(t *testing.T) {
 	var b strings.Builder
 	var files []string
 	for _, dir := range []string{"order-request", "status-request"} {
-		fs, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "realworld", dir, "*.json"))
+		fs, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realworld", dir, "*.json"))
 		files = append(files, fs...)
 	}
 	sort.Strings(files)

@@ -126,13 +126,13 @@ func TestJSONSchemaSuiteDraft4(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program with every group's validator; run without -short")
 	}
-	dir := filepath.Join("..", "..", "..", "shared", "jsonschema-test-suite", "draft4")
+	dir := filepath.Join("..", "..", "testdata", "jsonschema-test-suite", "draft4")
 	var groups []*suiteGroup
 	skipped := map[string]string{}
 	for _, f := range suiteFiles {
 		b, err := os.ReadFile(filepath.Join(dir, f+".json"))
 		if err != nil {
-			t.Fatalf("the suite must sit in ../shared beside the repository: %v", err)
+			t.Fatalf("the suite must be in testdata/jsonschema-test-suite: %v", err)
 		}
 		var gs []*suiteGroup
 		if err := json.Unmarshal(b, &gs); err != nil {

@@ -17,15 +17,6 @@ func repoFile(t testing.TB, rel string) string {
 	return p
 }
 
-// sharedDir finds ../shared beside the repository (where CI puts it too).
-func sharedDir(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("the shared corpus must sit beside the repository (../shared): %v", err)
-	}
-	return p
-}
 
 func TestSpecIsValid(t *testing.T) {
 	doc, err := Load(repoFile(t, "openapi/forter.yaml"))
@@ -42,7 +33,7 @@ func TestSpecIsValid(t *testing.T) {
 }
 
 // realworldOperations maps each realworld folder to the operation and body it
-// holds (see ../shared/realworld/README.md). The order bodies were all sent to
+// holds (see testdata/realworld/README.md). The order bodies were all sent to
 // /v2/orders; the v3 request body is the same schema, checked with orderV3 too.
 var realworldOperations = []struct {
 	dir  string
@@ -69,7 +60,7 @@ func TestRealworldBodiesMatchTheSpec(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files, err := filepath.Glob(filepath.Join(sharedDir(t, "realworld"), rw.dir, "*.json"))
+		files, err := filepath.Glob(filepath.Join(repoFile(t, "testdata/realworld"), rw.dir, "*.json"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no bodies (%v)", rw.dir, err)
 		}
@@ -102,7 +93,7 @@ func TestSpecRejectsBrokenBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := os.ReadFile(filepath.Join(sharedDir(t, "realworld"), "order-request", "workarea_01_get-decision_approve.json"))
+	base, err := os.ReadFile(filepath.Join(repoFile(t, "testdata/realworld"), "order-request", "workarea_01_get-decision_approve.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
