@@ -17,7 +17,6 @@ func repoFile(t testing.TB, rel string) string {
 	return p
 }
 
-
 func TestSpecIsValid(t *testing.T) {
 	doc, err := Load(repoFile(t, "openapi/forter.yaml"))
 	if err != nil {
