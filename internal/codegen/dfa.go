@@ -277,3 +277,13 @@ func (d *dfa) flags(i int) uint8 {
 }
 
 func isValidUTF8(s string) bool { return utf8.ValidString(s) }
+
+// runtime is the DFA as the value validate.DFA matches with: the compiler of
+// internal/codegen (compile.go) uses it directly, goLiteral prints the same fields.
+func (d *dfa) runtime() *validate.DFA {
+	r := &validate.DFA{Class: d.class, Cols: d.cols, Next: d.next, Empty: d.empty}
+	for i := range d.accept {
+		r.Flags = append(r.Flags, d.flags(i))
+	}
+	return r
+}

@@ -28,52 +28,26 @@ type root struct {
 func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 	g := New(doc)
 	g.collectRules()
+	ops, err := operationBodies(doc)
+	if err != nil {
+		return nil, err
+	}
 	var roots []root
-	if doc.Paths == nil {
-		return nil, fmt.Errorf("spec has no paths")
-	}
-	paths := doc.Paths.Map()
-	keys := make([]string, 0, len(paths))
-	for k := range paths {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, p := range keys {
-		item := paths[p]
-		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
-			op := item.GetOperation(method)
-			if op == nil {
+	for _, op := range ops {
+		r := root{id: op.ID, method: op.Method, path: op.Path}
+		fn := "validate" + ident(op.ID)
+		for _, slot := range []struct {
+			name *string
+			body *opBody
+			fn   string
+		}{{&r.request, op.Request, fn + "Request"}, {&r.response, op.Response, fn + "Response"}, {&r.errorFn, op.Error, fn + "Error"}} {
+			if slot.body == nil {
 				continue
 			}
-			if op.OperationID == "" {
-				return nil, fmt.Errorf("%s %s: operation has no operationId", method, p)
-			}
-			loc := "#/paths/" + escapeToken(p) + "/" + strings.ToLower(method)
-			r := root{id: op.OperationID, method: method, path: p}
-			fn := "validate" + ident(op.OperationID)
-			r.request, r.response, r.errorFn = fn+"Request", fn+"Response", fn+"Error"
-			if rb := op.RequestBody; rb != nil && rb.Value != nil {
-				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
-					g.rootFunc(r.request, g.Func(mt.Schema, loc+"/requestBody/content/application~1json/schema"))
-				} else {
-					r.request = ""
-				}
-			} else {
-				r.request = ""
-			}
-			ok, bad := responseSchemas(op)
-			if ok != nil {
-				g.rootFunc(r.response, g.Func(ok.ref, loc+"/responses/"+ok.code+"/content/application~1json/schema"))
-			} else {
-				r.response = ""
-			}
-			if bad != nil {
-				g.rootFunc(r.errorFn, g.Func(bad.ref, loc+"/responses/"+bad.code+"/content/application~1json/schema"))
-			} else {
-				r.errorFn = ""
-			}
-			roots = append(roots, r)
+			*slot.name = slot.fn
+			g.rootFunc(slot.fn, g.Func(slot.body.Ref, slot.body.Loc))
 		}
+		roots = append(roots, r)
 	}
 	if err := g.drain(); err != nil {
 		return nil, err
@@ -103,6 +77,63 @@ func OperationByID(id string) (validate.Operation, bool) {
 	b.Write(g.funcs.Bytes())
 	b.Write(g.matchers.Bytes())
 	return gofmt(b.Bytes())
+}
+
+// opBodies is one operation of the spec with the schemas of its bodies:
+// what both the Go renderer (GenerateOperations) and the compiler
+// (CompileOperations) turn into validators.
+type opBodies struct {
+	ID, Method, Path         string
+	Request, Response, Error *opBody // nil: no JSON body declared
+}
+
+// opBody is one body's schema and its location in the spec.
+type opBody struct {
+	Ref *openapi3.SchemaRef
+	Loc string
+}
+
+// operationBodies lists every operation of doc, by path then method, with
+// its request body, first 2xx and first 4xx JSON response schemas.
+func operationBodies(doc *openapi3.T) ([]opBodies, error) {
+	if doc.Paths == nil {
+		return nil, fmt.Errorf("spec has no paths")
+	}
+	paths := doc.Paths.Map()
+	keys := make([]string, 0, len(paths))
+	for k := range paths {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []opBodies
+	for _, p := range keys {
+		item := paths[p]
+		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			op := item.GetOperation(method)
+			if op == nil {
+				continue
+			}
+			if op.OperationID == "" {
+				return nil, fmt.Errorf("%s %s: operation has no operationId", method, p)
+			}
+			loc := "#/paths/" + escapeToken(p) + "/" + strings.ToLower(method)
+			o := opBodies{ID: op.OperationID, Method: method, Path: p}
+			if rb := op.RequestBody; rb != nil && rb.Value != nil {
+				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
+					o.Request = &opBody{mt.Schema, loc + "/requestBody/content/application~1json/schema"}
+				}
+			}
+			ok, bad := responseSchemas(op)
+			if ok != nil {
+				o.Response = &opBody{ok.ref, loc + "/responses/" + ok.code + "/content/application~1json/schema"}
+			}
+			if bad != nil {
+				o.Error = &opBody{bad.ref, loc + "/responses/" + bad.code + "/content/application~1json/schema"}
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // orAny falls back to a validator that accepts any strict JSON document when

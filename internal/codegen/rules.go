@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // The spec extensions of business rules.
@@ -639,6 +641,23 @@ func (g *Generator) pattern(p string) string {
 		return v
 	}
 	var toks []string
+	for _, alts := range parsePattern(p) {
+		var q []string
+		for _, a := range alts {
+			q = append(q, strconv.Quote(a))
+		}
+		toks = append(toks, "{"+strings.Join(q, ", ")+"}")
+	}
+	v := fmt.Sprintf("pat%d", len(g.patterns))
+	g.patterns[p] = v
+	g.patternDecls = append(g.patternDecls, fmt.Sprintf("// %s is %s\n%s = validate.PathPattern{%s}", v, comment(p), v, strings.Join(toks, ", ")))
+	return v
+}
+
+// parsePattern reads a pointer pattern of a rule's at: one entry per token,
+// each the names it accepts ({a,b} lists alternatives, * any token).
+func parsePattern(p string) validate.PathPattern {
+	var toks validate.PathPattern
 	for _, t := range strings.Split(p[1:], "/") {
 		t = strings.NewReplacer("~1", "/", "~0", "~").Replace(t)
 		var alts []string
@@ -647,16 +666,12 @@ func (g *Generator) pattern(p string) string {
 		} else {
 			alts = []string{t}
 		}
-		var q []string
-		for _, a := range alts {
-			q = append(q, strconv.Quote(strings.TrimSpace(a)))
+		for i := range alts {
+			alts[i] = strings.TrimSpace(alts[i])
 		}
-		toks = append(toks, "{"+strings.Join(q, ", ")+"}")
+		toks = append(toks, alts)
 	}
-	v := fmt.Sprintf("pat%d", len(g.patterns))
-	g.patterns[p] = v
-	g.patternDecls = append(g.patternDecls, fmt.Sprintf("// %s is %s\n%s = validate.PathPattern{%s}", v, comment(p), v, strings.Join(toks, ", ")))
-	return v
+	return toks
 }
 
 func (g *Generator) fullCard(s *openapi3.Schema) bool {
