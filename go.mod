@@ -14,6 +14,8 @@ tool github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 //   - hdrhistogram-go: latency percentiles in the benchmark.
 //   - fastjson: only the benchmark's parse floor and the sandbox's light reads.
 //   - yaml.v3: the proxy's and the linter's config files.
+//   - speakeasy-api/openapi (overlay only; already in the build through kin-openapi's
+//     dependencies): OpenAPI Overlay 1.0.0/1.1.0 with RFC 9535 JSONPath for --overlay.
 //   - x/sys (already in the build through fasthttp and bbolt): timerfd, the load
 //     generator's sub-millisecond clock; the standard library does not expose it.
 require (
@@ -22,6 +24,7 @@ require (
 	github.com/oapi-codegen/runtime v1.8.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
+	github.com/speakeasy-api/openapi v1.24.0
 	github.com/valyala/fasthttp v1.74.0
 	github.com/valyala/fastjson v1.6.10
 	go.etcd.io/bbolt v1.5.0
@@ -46,7 +49,6 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
 	github.com/speakeasy-api/jsonpath v0.6.3 // indirect
-	github.com/speakeasy-api/openapi v1.24.0 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/vmware-labs/yaml-jsonpath v0.3.2 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
