@@ -18,7 +18,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
@@ -44,22 +43,27 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n\nRun 'orderguard serve --help' for the settings.\n", err)
 		return 2
 	}
-	if err := cfg.Check(gen.Operations); err != nil {
+	logOut := newAsyncWriter(stderr, 100*time.Millisecond, 64<<10)
+	defer logOut.Close()
+	log := newLogger(cfg, logOut)
+	engine, err := newSpecEngine(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
+		return 2
+	}
+	if err := cfg.Check(engine.ops); err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
 		return 2
 	}
 	for id := range cfg.Rules {
-		if !slices.ContainsFunc(gen.Rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
+		if !slices.ContainsFunc(engine.rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
 			fmt.Fprintf(stderr, "orderguard serve: --rules: unknown rule %q ('orderguard spec rules' lists them)\n", id)
 			return 2
 		}
 	}
-	logOut := newAsyncWriter(stderr, 100*time.Millisecond, 64<<10)
-	defer logOut.Close()
-	log := newLogger(cfg, logOut)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := serve(ctx, cfg, log, logOut); err != nil {
+	if err := serve(ctx, cfg, log, logOut, engine); err != nil {
 		log.Error("orderguard serve failed", slog.String("error", err.Error()))
 		return 1
 	}
@@ -80,7 +84,7 @@ func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
 // writes to logOut; the per-request lines go to logOut directly. The startup
 // lines are flushed at once so that whoever waits for them (an operator, a
 // supervisor, a test) sees them without the buffering delay.
-func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyncWriter) error {
+func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyncWriter, engine *specEngine) error {
 	// Who may connect is settled first: a refused --listen should not wait
 	// for the sandbox and the upstream warm-up to be reported.
 	inboundSecret, err := secret.Load("inbound secret", cfg.InboundSecretFile, proxy.EnvInboundSecret, nil)
@@ -154,7 +158,10 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		log.Warn("upstream not warm", slog.String("error", err.Error()))
 	}
 
-	opts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: apiKey}
+	opts := proxy.Options{Operations: engine.ops, Pool: up, Logger: log, APIKey: apiKey}
+	if engine.live != nil {
+		opts.Validators = engine.live
+	}
 	if log.Enabled(ctx, slog.LevelInfo) {
 		opts.RequestLog = logOut
 	}
@@ -181,6 +188,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	}
 
 	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}, AdminToken: adminToken}
+	engine.adminHandlers(so.AdminHandlers)
+	p.Registry().MustRegister(engine)
+	defer engine.watch(cfg.SpecReloadInterval)()
 	if store != nil {
 		so.Ready["outbox"] = store.Ready
 		so.AdminHandlers["/outbox"] = store

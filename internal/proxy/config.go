@@ -140,6 +140,13 @@ type Config struct {
 	MaxDepth             int           // --max-depth: JSON nesting; deeper bodies get 400 (0: off)
 	MaxString            int           // --max-string: bytes of one JSON string; longer get 400 (0: off)
 	MaxArray             int           // --max-array: elements of one JSON array; more get 400 (0: off)
+
+	// The spec at run time (internal/compiled).
+	Spec               string        // --spec: an OpenAPI document in place of the embedded spec
+	Overlays           []string      // --overlay (repeatable): OpenAPI Overlay documents applied in order
+	MaxSpecBytes       int           // --max-spec-bytes: cap of each spec and overlay file
+	SpecReloadInterval time.Duration // --spec-reload-interval: re-read spec and overlays this often (0: SIGHUP and POST /spec/reload only)
+	Engine             string        // --engine: generated or compiled; empty: compiled with --spec/--overlay, else generated
 }
 
 // Defaults returns the configuration of `orderguard serve` with no flags.
@@ -176,6 +183,7 @@ func Defaults() Config {
 		IdleTimeout:          inbound.DefaultIdleTimeout,
 		MaxHeaderBytes:       inbound.DefaultMaxHeaderBytes,
 		MaxHeaders:           inbound.DefaultMaxHeaders,
+		MaxSpecBytes:         4 << 20,
 	}
 }
 
@@ -246,6 +254,15 @@ func (c *Config) Check(ops []validate.Operation) error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s: want more than 0", d.flag, d.v))
 		}
+	}
+	switch {
+	case c.Engine != "" && c.Engine != "generated" && c.Engine != "compiled":
+		errs = append(errs, fmt.Errorf("--engine %q: want generated or compiled", c.Engine))
+	case c.Engine == "generated" && (c.Spec != "" || len(c.Overlays) > 0):
+		errs = append(errs, errors.New("--engine generated: --spec and --overlay are compiled at start-up; use --engine compiled or leave it out"))
+	}
+	if c.MaxSpecBytes <= 0 || c.SpecReloadInterval < 0 {
+		errs = append(errs, fmt.Errorf("--max-spec-bytes %d, --spec-reload-interval %s: want more than 0 bytes and 0 (off) or more", c.MaxSpecBytes, c.SpecReloadInterval))
 	}
 	if c.SecretReloadInterval < 0 {
 		errs = append(errs, fmt.Errorf("--secret-reload-interval %s: want 0 (off) or more", c.SecretReloadInterval))

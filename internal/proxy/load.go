@@ -99,6 +99,11 @@ func settings(c *Config) []setting {
 		{"max-depth", "deepest nesting of JSON objects and arrays in a body, on every route and mode; deeper gets 400 (0: off; the validators refuse more than 64 on spec routes)", (*intValue)(&c.MaxDepth)},
 		{"max-string", "longest JSON string in a body, in bytes as sent; longer gets 400 (0: off)", (*sizeValue)(&c.MaxString)},
 		{"max-array", "most elements of one JSON array in a body; more get 400 (0: off)", (*intValue)(&c.MaxArray)},
+		{"spec", "OpenAPI 3.0 document (with x-orderguard-rules) validated against in place of the embedded spec, compiled at start-up", (*stringValue)(&c.Spec)},
+		{"overlay", "OpenAPI Overlay 1.0.0/1.1.0 file applied to the spec, repeatable, in order (examples/overlays/)", (*listValue)(&c.Overlays)},
+		{"max-spec-bytes", "largest spec or overlay file (bytes, or with KiB/MiB)", (*sizeValue)(&c.MaxSpecBytes)},
+		{"spec-reload-interval", "re-read --spec and --overlay files this often (mounted ConfigMaps); 0 reloads on SIGHUP and POST /spec/reload only", (*durationValue)(&c.SpecReloadInterval)},
+		{"engine", "validators of the embedded spec: generated (Go code in gen/) or compiled (at start-up); --spec and --overlay always use compiled", (*stringValue)(&c.Engine)},
 	}
 }
 
@@ -234,6 +239,20 @@ type stringValue string
 
 func (v *stringValue) String() string     { return string(*v) }
 func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+
+// listValue is a repeatable setting: each flag, list item or
+// comma-separated entry adds one value.
+type listValue []string
+
+func (v *listValue) String() string { return strings.Join(*v, ",") }
+func (v *listValue) Set(s string) error {
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			*v = append(*v, x)
+		}
+	}
+	return nil
+}
 
 type intValue int
 

@@ -41,7 +41,15 @@ type Options struct {
 	// APIKey, when set, is injected as Basic auth; it may be reloaded while
 	// serving. Nil or empty keeps the client's own Authorization.
 	APIKey *secret.Key
+	// Validators, when set, gives the body validators in place of
+	// Operations' own (a spec reloaded while serving: internal/compiled).
+	Validators Validators
 }
+
+// Validators is the operations table serving now: the same operations, in
+// the order of Options.Operations, whose validators may be swapped at any
+// time. A request takes the table once, at its start, and keeps it.
+type Validators interface{ Current() []validate.Operation }
 
 // Proxy is the request path: route, validate, decide, forward within the
 // budget, fall back. Handler is its fasthttp handler.
@@ -58,6 +66,7 @@ type Proxy struct {
 	reports sync.Pool
 
 	apiKey     *secret.Key
+	validators Validators // nil: each opState's op
 	auth       atomic.Pointer[authCache]
 	siteID     []byte
 	apiVersion []byte
@@ -72,6 +81,7 @@ type authCache struct {
 // resolved once so that the request path does no label lookups.
 type opState struct {
 	op     validate.Operation
+	index  int // in Options.Operations and Validators.Current()
 	route  route
 	mode   Mode
 	budget time.Duration
@@ -104,6 +114,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		log:        o.Logger,
 		br:         newBreaker(cfg.BreakerFailures, cfg.BreakerCooldown),
 		apiKey:     o.APIKey,
+		validators: o.Validators,
 		siteID:     []byte(cfg.SiteID),
 		apiVersion: []byte(cfg.APIVersion),
 	}
@@ -115,13 +126,13 @@ func New(cfg Config, o Options) (*Proxy, error) {
 	p.reports.New = func() any {
 		return &validate.Report{Violations: make([]validate.Violation, 0, 16), Severities: severities}
 	}
-	for _, op := range o.Operations {
+	for i, op := range o.Operations {
 		r, err := compileRoute(op.Method, op.Path)
 		if err != nil {
 			return nil, fmt.Errorf("operation %s: %w", op.ID, err)
 		}
 		st := p.newOpState(op.ID, cfg.modeOf(op.ID), cfg.budgetOf(op.ID))
-		st.op, st.route, st.shape = op, r, shapeOf(op.ID, op.Path)
+		st.op, st.index, st.route, st.shape = op, i, r, shapeOf(op.ID, op.Path)
 		p.ops = append(p.ops, st)
 	}
 	p.pt = p.newOpState("passthrough", ModeOff, cfg.Budget)
@@ -182,10 +193,11 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	// of validation too; then between validation and the upstream call, and
 	// after it.
 	t0 := start
-	if st.mode != ModeOff && st.op.Request != nil {
+	op := p.validatorsOf(st)
+	if st.mode != ModeOff && op.Request != nil {
 		r := p.reports.Get().(*validate.Report)
 		r.Reset()
-		st.op.Request(body, r)
+		op.Request(body, r)
 		found = len(r.Violations)
 		if found > 0 {
 			p.countViolations(r)
@@ -226,7 +238,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetBytesV(HeaderViolations, strconv.AppendInt(buf[:0], int64(found), 10))
 	}
 	if p.cfg.CheckResponses && st.mode != ModeOff {
-		p.checkResponse(ctx, st, orderID)
+		p.checkResponse(ctx, st, op, orderID)
 	}
 	st.forwarded.Inc()
 	st.total.Observe(t2.Sub(start).Seconds())
@@ -244,6 +256,14 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 			slog.Float64("validation_ms", millis(t1.Sub(t0))), slog.Float64("upstream_ms", millis(t2.Sub(t1))),
 			slog.Float64("total_ms", millis(time.Since(start))))
 	}
+}
+
+// validatorsOf is the operation whose validators serve this request.
+func (p *Proxy) validatorsOf(st *opState) validate.Operation {
+	if p.validators == nil {
+		return st.op
+	}
+	return p.validators.Current()[st.index]
 }
 
 // millis writes a duration as fractional milliseconds, the unit people read
@@ -621,15 +641,15 @@ func (p *Proxy) logViolations(ctx *fasthttp.RequestCtx, st *opState, orderID []b
 
 // checkResponse validates Forter's answer in report-only mode: drift is
 // counted and logged at debug level; the answer passes unchanged.
-func (p *Proxy) checkResponse(ctx *fasthttp.RequestCtx, st *opState, orderID []byte) {
+func (p *Proxy) checkResponse(ctx *fasthttp.RequestCtx, st *opState, op validate.Operation, orderID []byte) {
 	resp := &ctx.Response
 	code := resp.StatusCode()
 	var f validate.Func
 	switch {
 	case code >= 200 && code < 300:
-		f = st.op.Response
+		f = op.Response
 	case code >= 400 && code < 500:
-		f = st.op.Error
+		f = op.Error
 	}
 	if f == nil || len(resp.Header.ContentEncoding()) > 0 {
 		return
