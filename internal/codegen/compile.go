@@ -197,23 +197,10 @@ func (c *compiler) composite(s *openapi3.Schema, loc string) func(*validate.Scan
 		}
 		fs := calls(ns)
 		if d := s.Discriminator; d != nil && len(d.Mapping) > 0 {
-			pick := map[string]int{}
-			for k, m := range d.Mapping {
-				target := m.Ref
-				if !strings.Contains(target, "/") {
-					target = "#/components/schemas/" + target
-				}
-				idx := -1
-				for i, r := range refs {
-					if r.Ref == target {
-						idx = i
-					}
-				}
-				if idx < 0 {
-					c.fail(fmt.Errorf("%s/discriminator: mapping %q names %s, which is not one of the %s schemas", loc, k, target, kw))
-					return validate.SkipValue
-				}
-				pick[k] = idx
+			_, pick, err := discriminatorPicks(d, refs, kw, loc)
+			if err != nil {
+				c.fail(err)
+				return validate.SkipValue
 			}
 			prop, kw := d.PropertyName, kw
 			pf := func(v []byte) int {
@@ -278,17 +265,8 @@ func (c *compiler) call(ref *openapi3.SchemaRef, loc string) func(*validate.Scan
 	if s == nil {
 		return full
 	}
-	plain := *s
-	plain.Type, plain.Description, plain.Title, plain.Example, plain.Default, plain.Deprecated = nil, "", "", nil, nil, false
-	plain.Format = ""
-	if !plain.IsEmpty() || len(s.Extensions) > 0 {
-		return full
-	}
-	switch typeOf(s) {
+	switch inlineType(s) {
 	case "string":
-		if s.Format != "" {
-			return full
-		}
 		return func(sc *validate.Scanner) {
 			if sc.AtString() {
 				sc.SkipString()
@@ -297,9 +275,6 @@ func (c *compiler) call(ref *openapi3.SchemaRef, loc string) func(*validate.Scan
 			}
 		}
 	case "number":
-		if s.Format != "" && s.Format != "float" && s.Format != "double" {
-			return full
-		}
 		return func(sc *validate.Scanner) {
 			if sc.AtNumber() {
 				sc.Number()

@@ -112,17 +112,7 @@ func (c *compiler) rules(o *objRules) ruleSet {
 				rc.member = &memberCond{mask: mask([]string{w.Member}), span: o.value[w.Member], in: w.In, notIn: w.NotIn,
 					ignoreCase: w.IgnoreCase, hasIn: len(w.In) > 0, hasOut: len(w.NotIn) > 0}
 			}
-			for _, f := range w.Fact {
-				fc.any |= 1 << g.factBits[f]
-			}
-			for _, f := range w.NotFact {
-				fc.none |= 1 << g.factBits[f]
-			}
-			if w.RootMember != "" {
-				vals := append([]string{}, w.RootIn...)
-				sort.Strings(vals)
-				fc.all |= 1 << g.factBits[fmt.Sprintf("root:%s:%v:%v", w.RootMember, w.IgnoreCase, vals)]
-			}
+			fc.all, fc.none, fc.any = g.whenFacts(w)
 		}
 		cond := func(extraNone uint64) validate.FactCond {
 			return validate.FactCond{All: fc.all, None: fc.none | extraNone, Any: fc.any}

@@ -299,28 +299,14 @@ func (g *Generator) emitComposite(p pending) {
 		list := fmt.Sprintf("[]func(*validate.Scanner){%s}", strings.Join(fs, ", "))
 		if d := s.Discriminator; d != nil && len(d.Mapping) > 0 {
 			// The discriminator picks the branch; its violations are the report.
-			var cases []string
-			keys := make([]string, 0, len(d.Mapping))
-			for k := range d.Mapping {
-				keys = append(keys, k)
+			keys, picks, err := discriminatorPicks(d, refs, kw, loc)
+			if err != nil {
+				g.fail(err)
+				return
 			}
-			sort.Strings(keys)
+			var cases []string
 			for _, k := range keys {
-				target := d.Mapping[k].Ref
-				if !strings.Contains(target, "/") {
-					target = "#/components/schemas/" + target
-				}
-				idx := -1
-				for i, r := range refs {
-					if r.Ref == target {
-						idx = i
-					}
-				}
-				if idx < 0 {
-					g.fail(fmt.Errorf("%s/discriminator: mapping %q names %s, which is not one of the %s schemas", loc, k, target, kw))
-					return
-				}
-				cases = append(cases, fmt.Sprintf("case %s:\nreturn %d", strconv.Quote(k), idx))
+				cases = append(cases, fmt.Sprintf("case %s:\nreturn %d", strconv.Quote(k), picks[k]))
 			}
 			pick := g.unique(p.name + "Pick")
 			groups = append(groups, fmt.Sprintf("s.Discriminated(%s, %s, %s, %s)", strconv.Quote(d.PropertyName), pick, list, strconv.Quote(kw)))
@@ -357,27 +343,68 @@ func (g *Generator) call(ref *openapi3.SchemaRef, loc string) string {
 	if s == nil {
 		return fn + "(s)"
 	}
-	plain := *s
-	plain.Type, plain.Description, plain.Title, plain.Example, plain.Default, plain.Deprecated = nil, "", "", nil, nil, false
-	plain.Format = ""
-	if !plain.IsEmpty() || len(s.Extensions) > 0 {
-		return fn + "(s)"
-	}
-	switch typeOf(s) {
+	switch inlineType(s) {
 	case "string":
-		if s.Format != "" {
-			return fn + "(s)"
-		}
 		return "if s.AtString() {\ns.SkipString()\n} else {\n" + fn + "(s)\n}"
 	case "number":
-		if s.Format != "" && s.Format != "float" && s.Format != "double" {
-			return fn + "(s)"
-		}
 		return "if s.AtNumber() {\ns.Number()\n} else {\n" + fn + "(s)\n}"
 	case "boolean":
 		return "if s.AtBool() {\ns.Bool()\n} else {\n" + fn + "(s)\n}"
 	}
 	return fn + "(s)"
+}
+
+// inlineType is the type of a plain string, number or boolean schema (no
+// other keyword), whose values are checked inline when of that type; ""
+// when the schema's function must run.
+func inlineType(s *openapi3.Schema) string {
+	plain := *s
+	plain.Type, plain.Description, plain.Title, plain.Example, plain.Default, plain.Deprecated = nil, "", "", nil, nil, false
+	plain.Format = ""
+	if !plain.IsEmpty() || len(s.Extensions) > 0 {
+		return ""
+	}
+	switch t := typeOf(s); t {
+	case "string":
+		if s.Format == "" {
+			return t
+		}
+	case "number":
+		if s.Format == "" || s.Format == "float" || s.Format == "double" {
+			return t
+		}
+	case "boolean":
+		return t
+	}
+	return ""
+}
+
+// discriminatorPicks maps each discriminator value to the index of its
+// branch among refs (the oneOf or anyOf list kw); keys are sorted.
+func discriminatorPicks(d *openapi3.Discriminator, refs openapi3.SchemaRefs, kw, loc string) ([]string, map[string]int, error) {
+	keys := make([]string, 0, len(d.Mapping))
+	for k := range d.Mapping {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	picks := map[string]int{}
+	for _, k := range keys {
+		target := d.Mapping[k].Ref
+		if !strings.Contains(target, "/") {
+			target = "#/components/schemas/" + target
+		}
+		idx := -1
+		for i, r := range refs {
+			if r.Ref == target {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return nil, nil, fmt.Errorf("%s/discriminator: mapping %q names %s, which is not one of the %s schemas", loc, k, target, kw)
+		}
+		picks[k] = idx
+	}
+	return keys, picks, nil
 }
 
 func hasOwnKeywords(s *openapi3.Schema) bool {

@@ -552,17 +552,7 @@ func (o *objRules) end(g *Generator) {
 					conds = append(conds, present+" && !"+matchExpr(t, w.NotIn, w.IgnoreCase))
 				}
 			}
-			for _, f := range w.Fact {
-				fc.any |= 1 << g.factBits[f]
-			}
-			for _, f := range w.NotFact {
-				fc.none |= 1 << g.factBits[f]
-			}
-			if w.RootMember != "" {
-				vals := append([]string{}, w.RootIn...)
-				sort.Strings(vals)
-				fc.all |= 1 << g.factBits[fmt.Sprintf("root:%s:%v:%v", w.RootMember, w.IgnoreCase, vals)]
-			}
+			fc.all, fc.none, fc.any = g.whenFacts(w)
 		}
 		cond := func(extraNone uint64) string {
 			return fmt.Sprintf("validate.FactCond{All: %#x, None: %#x, Any: %#x}", fc.all, fc.none|extraNone, fc.any)
@@ -632,6 +622,23 @@ func (o *objRules) end(g *Generator) {
 		}
 		g.printf("}\n")
 	}
+}
+
+// whenFacts is the condition of when on document facts: every bit of all
+// (rootMember), none of none (notFact), some of any (fact).
+func (g *Generator) whenFacts(w *whenSpec) (all, none, any uint64) {
+	for _, f := range w.Fact {
+		any |= 1 << g.factBits[f]
+	}
+	for _, f := range w.NotFact {
+		none |= 1 << g.factBits[f]
+	}
+	if w.RootMember != "" {
+		vals := append([]string{}, w.RootIn...)
+		sort.Strings(vals)
+		all |= 1 << g.factBits[fmt.Sprintf("root:%s:%v:%v", w.RootMember, w.IgnoreCase, vals)]
+	}
+	return all, none, any
 }
 
 // pattern returns the variable holding a pointer pattern such as
