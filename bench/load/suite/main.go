@@ -43,7 +43,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, url=<URL>")
+		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, orderguard-compiled (serve --engine compiled), url=<URL>")
 		rates       = fs.String("rates", "1000,5000,max", "comma-separated request rates per second; max is a closed loop that finds throughput")
 		duration    = fs.Duration("duration", 16*time.Second, "measured time of each target at each rate")
 		rounds      = fs.Int("rounds", 16, "slices the duration is split into, interleaved across targets")

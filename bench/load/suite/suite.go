@@ -30,6 +30,7 @@ const (
 	TargetParseFloor    = "parse-floor"
 	TargetOrderguard    = "orderguard"
 	TargetOrderguardRep = "orderguard-report"
+	TargetCompiled      = "orderguard-compiled" // serve --engine compiled: the spec compiled at start-up
 )
 
 // DefaultTargets is the standard suite's target list.
@@ -170,19 +171,22 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 			if t.url, err = t.proc.waitLog(listening, 15*time.Second); err != nil {
 				return nil, err
 			}
-		case name == TargetOrderguard || name == TargetOrderguardRep:
-			mode := "enforce"
+		case name == TargetOrderguard || name == TargetOrderguardRep || name == TargetCompiled:
+			mode, engine := "enforce", "generated"
 			if name == TargetOrderguardRep {
 				mode = "report"
 			}
-			t.command = "orderguard serve --mode " + mode
-			if t.proc, t.url, err = startOrderguard(start, name, mode, sandboxURL, filepath.Join(logDir, name+"-outbox.db")); err != nil {
+			if name == TargetCompiled {
+				engine = "compiled"
+			}
+			t.command = "orderguard serve --mode " + mode + " --engine " + engine
+			if t.proc, t.url, err = startOrderguard(start, name, mode, engine, sandboxURL, filepath.Join(logDir, name+"-outbox.db")); err != nil {
 				return nil, err
 			}
 		case strings.HasPrefix(name, "url="):
 			t.name, t.url = name, strings.TrimPrefix(name, "url=")
 		default:
-			return nil, fmt.Errorf("unknown target %q: want direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report or url=<URL>", name)
+			return nil, fmt.Errorf("unknown target %q: want direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, orderguard-compiled or url=<URL>", name)
 		}
 		targets = append(targets, t)
 	}
@@ -282,7 +286,7 @@ func round2(c report.CPU) report.CPU {
 
 // startOrderguard starts `orderguard serve` on free loopback ports and waits
 // until its admin listener says it is ready.
-func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream, outbox string) (*proc, string, error) {
+func startOrderguard(start func(string, ...string) (*proc, error), name, mode, engine, upstream, outbox string) (*proc, string, error) {
 	listen, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -291,7 +295,7 @@ func startOrderguard(start func(string, ...string) (*proc, error), name, mode, u
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := start(name, "serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--outbox", outbox)
+	p, err := start(name, "serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--engine", engine, "--outbox", outbox)
 	if err != nil {
 		return nil, "", err
 	}
