@@ -169,11 +169,10 @@ func (c *compiler) emit(p cpending) {
 
 // composite is emitComposite.
 func (c *compiler) composite(s *openapi3.Schema, loc string) func(*validate.Scanner) {
-	own := *s
-	own.AllOf, own.AnyOf, own.OneOf, own.Not, own.Discriminator = nil, nil, nil, nil, nil
+	own := c.g.ownKeywords(s)
 	var all []*node
-	if hasOwnKeywords(&own) {
-		all = append(all, &node{fn: c.body(&own, loc)})
+	if hasOwnKeywords(own) {
+		all = append(all, &node{fn: c.body(own, loc)})
 	}
 	for i, r := range s.AllOf {
 		all = append(all, c.fn(r, fmt.Sprintf("%s/allOf/%d", loc, i)))

@@ -258,15 +258,14 @@ func (g *Generator) emit(p pending) {
 // then against each composition keyword, rewinding the scanner in between.
 func (g *Generator) emitComposite(p pending) {
 	s, loc := p.s, p.loc
-	own := *s
-	own.AllOf, own.AnyOf, own.OneOf, own.Not, own.Discriminator = nil, nil, nil, nil, nil
+	own := g.ownKeywords(s)
 	var steps []string
 	// A composite that allows null lets null through before any branch, as kin-openapi does.
 	nullable := s.Nullable
-	if hasOwnKeywords(&own) {
+	if hasOwnKeywords(own) {
 		name := g.unique(p.name + "Own")
 		g.printf("\n// %s validates the keywords of %s beside its composition.\nfunc %s(s *validate.Scanner) {\n", name, comment(loc), name)
-		g.body(&own, loc)
+		g.body(own, loc)
 		g.printf("}\n")
 		steps = append(steps, name)
 	}
@@ -332,6 +331,18 @@ func (g *Generator) emitComposite(p pending) {
 		g.printf("s.Seek(end)\n")
 	}
 	g.printf("}\n")
+}
+
+// ownKeywords is s without its composition keywords: what a composite
+// validates beside its branches. Its business rules stay with it (they are
+// found by schema, and the copy is another schema).
+func (g *Generator) ownKeywords(s *openapi3.Schema) *openapi3.Schema {
+	own := *s
+	own.AllOf, own.AnyOf, own.OneOf, own.Not, own.Discriminator = nil, nil, nil, nil, nil
+	if r, ok := g.ruleMap[s]; ok {
+		g.ruleMap[&own] = r
+	}
+	return &own
 }
 
 // call validates one value against ref. A plain string, number or boolean
