@@ -76,13 +76,14 @@ type env struct {
 }
 
 type envOpts struct {
-	upstream string
-	tls      *tls.Config
-	apiKey   string
-	mut      func(*proxy.Config)
-	ready    map[string]func() error
-	outbox   outbox.Enqueuer // nil: a recording one (env.outbox)
-	key      *secret.Key     // instead of apiKey: a key that can be reloaded
+	upstream   string
+	tls        *tls.Config
+	apiKey     string
+	mut        func(*proxy.Config)
+	ready      map[string]func() error
+	outbox     outbox.Enqueuer  // nil: a recording one (env.outbox)
+	key        *secret.Key      // instead of apiKey: a key that can be reloaded
+	validators proxy.Validators // nil: gen.Operations' own
 }
 
 func startProxy(t testing.TB, o envOpts) *env {
@@ -129,6 +130,7 @@ func startProxy(t testing.TB, o envOpts) *env {
 		Outbox:     ob,
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		APIKey:     key,
+		Validators: o.validators,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
