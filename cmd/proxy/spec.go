@@ -26,9 +26,9 @@ func runSpec(args []string, stdout, stderr io.Writer) int {
         [--spec FILE] [--overlay FILE]... [--max-spec-bytes N]
                            instead check the spec serve --spec/--overlay would compile
         [--verbose]        also print the compile time of that spec (or the embedded one)
-  rules [--format text|json]
-                           list the business rules compiled into this binary
-                           (id, severity, description, source).
+  rules [--format text|json] [--spec FILE] [--overlay FILE]...
+                           list the business rules compiled into this binary, or of
+                           the spec --spec/--overlay give (id, severity, description, source).
 `)
 		if len(args) == 0 {
 			return 2
@@ -177,13 +177,21 @@ func isOpenAPIDocument(path string) (bool, error) {
 }
 
 func specRules(args []string, stdout, stderr io.Writer) int {
+	src, args, err := splitSpecArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "orderguard spec rules: %v\n", err)
+		return 2
+	}
 	fs := flag.NewFlagSet("spec rules", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	rules := compiledRules()
+	_, rules, ok := validatorsOf(src, stderr, "spec rules")
+	if !ok {
+		return 2
+	}
 	switch *format {
 	case "json":
 		enc := json.NewEncoder(stdout)

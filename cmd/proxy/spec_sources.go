@@ -52,7 +52,7 @@ func splitSpecArgs(args []string) (src compiled.Sources, rest []string, err erro
 // spec compiled now.
 func validatorsOf(src compiled.Sources, stderr io.Writer, cmd string) ([]validate.Operation, []validate.RuleInfo, bool) {
 	if src.Spec == "" && len(src.Overlays) == 0 {
-		return gen.Operations, gen.Rules, true
+		return gen.Operations, compiledRules(), true
 	}
 	p, err := compiled.Load(src)
 	if err != nil {
