@@ -31,6 +31,9 @@ func TestSpecSourcesCommands(t *testing.T) {
 		{"lint overlay accepts", "lint --overlay " + ex + "overlay.yaml " + ex + "accept", 0, "0 errors"},
 		{"lint broken overlay", "lint --overlay " + broken + " " + ex + "accept", 2, ""},
 		{"lint flag without value", "lint --overlay", 2, ""},
+		{"serve generated with an overlay", "serve --engine generated --overlay " + ex + "overlay.yaml", 2, "--engine generated"},
+		{"serve unknown engine", "serve --engine fast", 2, "--engine \"fast\""},
+		{"serve broken overlay", "serve --overlay " + broken, 2, broken},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
