@@ -6,6 +6,16 @@
 // the business rules of x-orderguard-rules (rules.go documents the
 // vocabulary) compiled into the same pass.
 //
+// The same validators are also built in-process, as closures and tables
+// over the same scanner (compile.go, compile_rules.go: CompileOperations),
+// for a spec given at run time (internal/compiled). Both consume one
+// analysis: check, operationBodies, the rules' collectRules/objectRules,
+// inlineType, discriminatorPicks, ownKeywords, compileDFA, parsePattern and
+// the message texts; the traversal of schema keywords is written twice,
+// once printing Go and once building closures, function for function, and
+// the agreement tests of internal/compiled and compile_suite_test.go hold
+// the two to identical reports.
+//
 // It must never skip a keyword it does not understand: generation fails and
 // names the schema's location instead, so the generated code never accepts
 // what the spec rejects. Its output must be deterministic: `make generate`
