@@ -2,12 +2,9 @@ package codegen
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -364,62 +361,7 @@ func (c *compiler) body(s *openapi3.Schema, loc string) func(*validate.Scanner) 
 	}
 }
 
-// enumCheck is Generator.enumCheck for a value of JSON type jt: it returns
-// the test (nil when s has no enum) and reports through sc.Schema.
-type enumTest struct {
-	msg     string
-	never   bool // no enum value of this type: every value fails
-	strs    map[string]bool
-	nums    []float64
-	bools   []bool
-	structd bool // object or array: enumOK decides
-}
-
-func (c *compiler) enumFor(s *openapi3.Schema, jt string) *enumTest {
-	if len(s.Enum) == 0 {
-		return nil
-	}
-	e := &enumTest{msg: "must be one of " + enumList(s.Enum)}
-	switch jt {
-	case "string":
-		e.strs = map[string]bool{}
-		for _, v := range s.Enum {
-			if str, ok := v.(string); ok {
-				e.strs[str] = true
-			}
-		}
-		e.never = len(e.strs) == 0
-	case "number":
-		for _, v := range s.Enum {
-			switch v.(type) {
-			case float64, int, int64:
-				e.nums = append(e.nums, literalFloat(toFloat(v)))
-			}
-		}
-		e.never = len(e.nums) == 0
-	case "boolean":
-		for _, v := range s.Enum {
-			if b, ok := v.(bool); ok {
-				e.bools = append(e.bools, b)
-			}
-		}
-		e.never = len(e.bools) == 0
-	default:
-		e.structd = len(c.g.structuredEnumValues(s)) > 0
-		e.never = !e.structd
-	}
-	return e
-}
-
-// literalFloat is the value of floatLit(f) as the Go compiler reads it.
-func literalFloat(f float64) float64 {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0
-	}
-	return f
-}
-
-func (e *enumTest) fail(sc *validate.Scanner, at int) { sc.Schema(at, "enum", e.msg) }
+func (e *enumPlan) fail(sc *validate.Scanner, at int) { sc.Schema(at, "enum", e.msg) }
 
 // matcher is Generator.matcher: whether the next value equals v.
 func (c *compiler) matcher(v any) func(*validate.Scanner) bool {
@@ -522,46 +464,28 @@ type objState struct {
 
 // object is Generator.object.
 func (c *compiler) object(s *openapi3.Schema, loc string) valueFunc {
-	props := make([]string, 0, len(s.Properties))
-	for k := range s.Properties {
-		props = append(props, k)
-	}
-	sort.Strings(props)
-	names := slices.Clone(props)
-	for _, r := range s.Required {
-		if _, ok := s.Properties[r]; !ok && !slices.Contains(names, r) {
-			names = append(names, r)
-		}
-	}
-	o := c.g.objectRules(s, loc)
-	for _, n := range o.names {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
+	p := c.g.objectPlan(s, loc)
+	o, names := p.rules, p.names
 	if len(names) > maxMemberBits {
 		c.fail(fmt.Errorf("%s: more than %d member names (properties, required and rule members)", loc, maxMemberBits))
 	}
 	if len(o.value) > maxSpans {
 		c.fail(fmt.Errorf("%s: rules look at the values of more than %d members", loc, maxSpans))
 	}
-	var addl func(*validate.Scanner)
-	switch ap := s.AdditionalProperties; {
-	case ap.Has != nil && !*ap.Has:
+	addl := (*validate.Scanner).Skip
+	if p.closed {
 		addl = func(sc *validate.Scanner) {
-			sc.Schema(sc.KeyPos(), "additionalProperties", "member "+strconv.Quote(string(sc.Key()))+" is not allowed here")
+			sc.Schema(sc.KeyPos(), "additionalProperties", notAllowed(sc.Key()))
 			sc.Skip()
 		}
-	case ap.Schema != nil:
-		n := c.fn(ap.Schema, loc+"/additionalProperties")
+	} else if p.addl != nil {
+		n := c.fn(p.addl, loc+"/additionalProperties")
 		addl = func(sc *validate.Scanner) { n.fn(sc) }
-	default:
-		addl = (*validate.Scanner).Skip
 	}
 	members := make([]member, len(names))
 	index := make(map[string]int, len(names))
 	for i, name := range names {
-		m := member{bit: i, presBit: -1, span: -1, validate: addl}
+		m := member{bit: p.bit[name], presBit: -1, span: -1, validate: addl}
 		if b, ok := o.pres[name]; ok {
 			m.presBit = b
 		}
@@ -575,13 +499,9 @@ func (c *compiler) object(s *openapi3.Schema, loc string) valueFunc {
 		members[i] = m
 		index[name] = i
 	}
-	var required []int
-	done := map[string]bool{}
-	for _, r := range s.Required {
-		if !done[r] {
-			done[r] = true
-			required = append(required, index[r])
-		}
+	required := make([]int, len(p.required))
+	for i, r := range p.required {
+		required[i] = index[r]
 	}
 	rules := c.rules(o)
 	guard := o.guard
@@ -591,17 +511,8 @@ func (c *compiler) object(s *openapi3.Schema, loc string) valueFunc {
 		guardSev = severity(c.g.sevOf(guard.spec.ID))
 		guardMsg = c.g.messageOf(guard.spec.ID, "this string reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown")
 	}
-	counting := s.MinProps > 0 || s.MaxProps != nil
-	minP, maxP := int(s.MinProps), -1
-	if s.MaxProps != nil {
-		maxP = int(*s.MaxProps)
-	}
-	minMsg := fmt.Sprintf("must have at least %d members", s.MinProps)
-	var maxMsg string
-	if s.MaxProps != nil {
-		maxMsg = fmt.Sprintf("must have at most %d members", *s.MaxProps)
-	}
-	enum := c.enumFor(s, "object")
+	minP, maxP := p.minProps, p.maxProps
+	enum := c.g.enumPlan(s, "object")
 	withRules := o.needed()
 	return func(sc *validate.Scanner, at int, enumOK bool) {
 		var st objState
@@ -657,20 +568,27 @@ func (c *compiler) object(s *openapi3.Schema, loc string) valueFunc {
 				sc.Missing(at, names[i])
 			}
 		}
-		if counting {
-			if n < minP {
-				sc.Schema(at, "minProperties", minMsg)
-			}
-			if maxP >= 0 && n > maxP {
-				sc.Schema(at, "maxProperties", maxMsg)
-			}
-		}
+		checkMin(sc, at, n, minP)
+		checkMax(sc, at, n, maxP)
 		if len(rules) > 0 {
 			rules.run(sc, &st)
 		}
 		if enum != nil && (enum.never || !enumOK) {
 			enum.fail(sc, at)
 		}
+	}
+}
+
+// checkMin and checkMax report a size below or above a limit.
+func checkMin(sc *validate.Scanner, at, n int, l limit) {
+	if l.on() && n < l.n {
+		sc.Schema(at, l.keyword, l.msg)
+	}
+}
+
+func checkMax(sc *validate.Scanner, at, n int, l limit) {
+	if l.on() && n > l.n {
+		sc.Schema(at, l.keyword, l.msg)
 	}
 }
 
@@ -690,16 +608,8 @@ func (c *compiler) array(s *openapi3.Schema, loc string) valueFunc {
 	if s.Items != nil {
 		items = c.call(s.Items, loc+"/items")
 	}
-	minI, maxI := int(s.MinItems), -1
-	if s.MaxItems != nil {
-		maxI = int(*s.MaxItems)
-	}
-	minMsg := fmt.Sprintf("must have at least %d items", s.MinItems)
-	var maxMsg string
-	if s.MaxItems != nil {
-		maxMsg = fmt.Sprintf("must have at most %d items", *s.MaxItems)
-	}
-	enum := c.enumFor(s, "array")
+	p := arrayPlanOf(s)
+	enum := c.g.enumPlan(s, "array")
 	return func(sc *validate.Scanner, at int, enumOK bool) {
 		if !sc.EnterArray() {
 			return
@@ -712,12 +622,8 @@ func (c *compiler) array(s *openapi3.Schema, loc string) valueFunc {
 		if sc.Failed() {
 			return
 		}
-		if n < minI {
-			sc.Schema(at, "minItems", minMsg)
-		}
-		if maxI >= 0 && n > maxI {
-			sc.Schema(at, "maxItems", maxMsg)
-		}
+		checkMin(sc, at, n, p.minItems)
+		checkMax(sc, at, n, p.maxItems)
 		if enum != nil && (enum.never || !enumOK) {
 			enum.fail(sc, at)
 		}
@@ -736,37 +642,24 @@ func compilePattern(p string) matcherOf {
 
 // str is Generator.str.
 func (c *compiler) str(s *openapi3.Schema) valueFunc {
-	fullCard := c.g.fullCard(s)
-	needValue := s.MinLength > 0 || s.MaxLength != nil || s.Pattern != "" || len(s.Enum) > 0 ||
-		s.Format == "email" || s.Format == "ipv4" || s.Format == "ipv6" || s.Format == "date" || s.Format == "date-time" || s.Format == "uri"
-	if !needValue {
+	p := c.g.stringPlan(s)
+	if !p.needValue {
 		return func(sc *validate.Scanner, _ int, _ bool) {
-			if fullCard {
+			if p.fullCard {
 				sc.AllowCardNumber()
 			}
 			sc.String()
 		}
 	}
-	minL, maxL := int(s.MinLength), -1
-	if s.MaxLength != nil {
-		maxL = int(*s.MaxLength)
-	}
-	counting := s.MinLength > 0 || s.MaxLength != nil
-	minMsg := fmt.Sprintf("must be at least %d characters long", s.MinLength)
-	var maxMsg string
-	if s.MaxLength != nil {
-		maxMsg = fmt.Sprintf("must be at most %d characters long", *s.MaxLength)
-	}
+	counting := p.minLength.on() || p.maxLength.on()
 	var re matcherOf
-	reMsg := "must match the pattern " + s.Pattern
-	if s.Pattern != "" {
-		re = compilePattern(s.Pattern)
+	if p.pattern != "" {
+		re = compilePattern(p.pattern)
 	}
-	format := formatChecks[s.Format]
-	formatMsg := formatMsgs[s.Format]
-	enum := c.enumFor(s, "string")
+	format := formatChecks[p.format]
+	enum := c.g.enumPlan(s, "string")
 	return func(sc *validate.Scanner, at int, _ bool) {
-		if fullCard {
+		if p.fullCard {
 			sc.AllowCardNumber()
 		}
 		v, ok := sc.String()
@@ -775,81 +668,52 @@ func (c *compiler) str(s *openapi3.Schema) valueFunc {
 		}
 		if counting {
 			ln := validate.RuneCount(v)
-			if ln < minL {
-				sc.Schema(at, "minLength", minMsg)
-			}
-			if maxL >= 0 && ln > maxL {
-				sc.Schema(at, "maxLength", maxMsg)
-			}
+			checkMin(sc, at, ln, p.minLength)
+			checkMax(sc, at, ln, p.maxLength)
 		}
 		if re != nil && !re.Match(v) {
-			sc.Schema(at, "pattern", reMsg)
+			sc.Schema(at, "pattern", p.patternMsg)
 		}
 		if format != nil && !format(v) {
-			sc.Schema(at, "format", formatMsg)
+			sc.Schema(at, "format", p.formatMsg)
 		}
-		if enum != nil && (enum.never || !enum.strs[string(v)]) {
+		if enum != nil && (enum.never || !slices.Contains(enum.strs, string(v))) {
 			enum.fail(sc, at)
 		}
 	}
 }
 
-// formatChecks are the functions formatFuncs names.
+// formatChecks are the functions formatFuncs names, by name.
 var formatChecks = map[string]func([]byte) bool{
-	"email": validate.IsEmail, "ipv4": validate.IsIPv4, "ipv6": validate.IsIPv6, "date": validate.IsDate,
-	"date-time": validate.IsDateTime, "uri": validate.IsURI,
+	"IsEmail": validate.IsEmail, "IsIPv4": validate.IsIPv4, "IsIPv6": validate.IsIPv6, "IsDate": validate.IsDate,
+	"IsDateTime": validate.IsDateTime, "IsURI": validate.IsURI,
 }
 
 // number is Generator.number.
 func (c *compiler) number(s *openapi3.Schema, integer bool) valueFunc {
-	intFormat := integer && (s.Format == "int32" || s.Format == "int64")
-	needValue := integer || s.Min != nil || s.Max != nil || len(s.Enum) > 0
-	if !needValue {
+	p := numberPlanOf(s, integer)
+	if !p.needValue {
 		return func(sc *validate.Scanner, _ int, _ bool) { sc.Number() }
 	}
-	lo, hi := float64(math.MinInt32), float64(math.MaxInt32)
-	if s.Format == "int64" {
-		lo, hi = float64(math.MinInt64), float64(math.MaxInt64)
-	}
-	fmtMsg := "must fit in a signed " + strings.TrimPrefix(s.Format, "int") + "-bit integer (format " + s.Format + ")"
-	type bound struct {
-		on        bool
-		v         float64
-		exclusive bool
-		kw, msg   string
-	}
-	var minB, maxB bound
-	if s.Min != nil {
-		minB = bound{true, literalFloat(*s.Min), s.ExclusiveMin.IsTrue(), "minimum", fmt.Sprintf("must be at least %s", strconv.FormatFloat(*s.Min, 'g', -1, 64))}
-		if minB.exclusive {
-			minB.kw, minB.msg = "exclusiveMinimum", fmt.Sprintf("must be greater than %s", strconv.FormatFloat(*s.Min, 'g', -1, 64))
-		}
-	}
-	if s.Max != nil {
-		maxB = bound{true, literalFloat(*s.Max), s.ExclusiveMax.IsTrue(), "maximum", fmt.Sprintf("must be at most %s", strconv.FormatFloat(*s.Max, 'g', -1, 64))}
-		if maxB.exclusive {
-			maxB.kw, maxB.msg = "exclusiveMaximum", fmt.Sprintf("must be less than %s", strconv.FormatFloat(*s.Max, 'g', -1, 64))
-		}
-	}
-	enum := c.enumFor(s, "number")
+	enum := c.g.enumPlan(s, "number")
 	return func(sc *validate.Scanner, at int, _ bool) {
 		raw, ok := sc.Number()
 		if !ok {
 			return
 		}
 		f := validate.Float(raw)
-		if integer {
+		if p.integer {
 			if !validate.IsInteger(f) {
 				sc.Schema(at, "type", "expected an integer")
-			} else if intFormat && (f < lo || f > hi) {
-				sc.Schema(at, "format", fmtMsg)
+			} else if p.intFormat != "" && (f < p.lo || f > p.hi) {
+				sc.Schema(at, "format", p.formatMsg)
 			}
 		}
-		if minB.on && (f < minB.v || minB.exclusive && f == minB.v) {
-			sc.Schema(at, minB.kw, minB.msg)
+		if p.min.on && p.min.below(f) {
+			sc.Schema(at, p.min.keyword, p.min.msg)
 		}
-		if maxB.on && (f > maxB.v || maxB.exclusive && f == maxB.v) {
-			sc.Schema(at, maxB.kw, maxB.msg)
+		if p.max.on && p.max.above(f) {
+			sc.Schema(at, p.max.keyword, p.max.msg)
 		}
 		if enum != nil && (enum.never || !slices.Contains(enum.nums, f)) {
 			enum.fail(sc, at)
@@ -859,7 +723,7 @@ func (c *compiler) number(s *openapi3.Schema, integer bool) valueFunc {
 
 // boolean is Generator.boolean.
 func (c *compiler) boolean(s *openapi3.Schema) valueFunc {
-	enum := c.enumFor(s, "boolean")
+	enum := c.g.enumPlan(s, "boolean")
 	if enum == nil {
 		return func(sc *validate.Scanner, _ int, _ bool) { sc.Bool() }
 	}

@@ -9,12 +9,13 @@
 // The same validators are also built in-process, as closures and tables
 // over the same scanner (compile.go, compile_rules.go: CompileOperations),
 // for a spec given at run time (internal/compiled). Both consume one
-// analysis: check, operationBodies, the rules' collectRules/objectRules,
-// inlineType, discriminatorPicks, ownKeywords, compileDFA, parsePattern and
-// the message texts; the traversal of schema keywords is written twice,
-// once printing Go and once building closures, function for function, and
-// the agreement tests of internal/compiled and compile_suite_test.go hold
-// the two to identical reports.
+// intermediate form of each schema's keywords (keywords.go: bounds, checks
+// and messages per JSON type) and one analysis (check, operationBodies, the
+// rules' collectRules/objectRules, inlineType, discriminatorPicks,
+// ownKeywords, compileDFA, parsePattern); the walk over them is written
+// twice, once printing Go and once building closures, and the agreement
+// tests of internal/compiled and compile_suite_test.go hold the two to
+// identical reports.
 //
 // It must never skip a keyword it does not understand: generation fails and
 // names the schema's location instead, so the generated code never accepts

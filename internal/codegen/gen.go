@@ -476,59 +476,36 @@ func (g *Generator) body(s *openapi3.Schema, loc string) {
 
 // enumCheck emits the enum test for a value of JSON type jt held in variable v.
 func (g *Generator) enumCheck(s *openapi3.Schema, jt string) {
-	if len(s.Enum) == 0 {
+	e := g.enumPlan(s, jt)
+	if e == nil {
 		return
 	}
-	msg := "must be one of " + enumList(s.Enum)
+	fail := fmt.Sprintf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(e.msg))
+	if e.never {
+		g.printf("%s", fail)
+		return
+	}
+	var cs []string
 	switch jt {
 	case "string":
-		var cs []string
-		for _, e := range s.Enum {
-			if str, ok := e.(string); ok {
-				cs = append(cs, strconv.Quote(str))
-			}
+		for _, str := range e.strs {
+			cs = append(cs, strconv.Quote(str))
 		}
-		if len(cs) == 0 {
-			g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
-			return
-		}
-		g.printf("switch string(v) {\ncase %s:\ndefault:\ns.Schema(at, \"enum\", %s)\n}\n", strings.Join(dedupe(cs), ", "), strconv.Quote(msg))
+		g.printf("switch string(v) {\ncase %s:\ndefault:\n%s}\n", strings.Join(cs, ", "), fail)
+		return
 	case "number":
-		var cs []string
-		for _, e := range s.Enum {
-			switch n := e.(type) {
-			case float64:
-				cs = append(cs, "f == "+floatLit(n))
-			case int:
-				cs = append(cs, "f == "+floatLit(float64(n)))
-			case int64:
-				cs = append(cs, "f == "+floatLit(float64(n)))
-			}
+		for _, lit := range e.numLits {
+			cs = append(cs, "f == "+lit)
 		}
-		if len(cs) == 0 {
-			g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
-			return
-		}
-		g.printf("if !(%s) {\ns.Schema(at, \"enum\", %s)\n}\n", strings.Join(cs, " || "), strconv.Quote(msg))
 	case "boolean":
-		var cs []string
-		for _, e := range s.Enum {
-			if b, ok := e.(bool); ok {
-				cs = append(cs, "b == "+strconv.FormatBool(b))
-			}
+		for _, b := range e.bools {
+			cs = append(cs, "b == "+strconv.FormatBool(b))
 		}
-		if len(cs) == 0 {
-			g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
-			return
-		}
-		g.printf("if !(%s) {\ns.Schema(at, \"enum\", %s)\n}\n", strings.Join(cs, " || "), strconv.Quote(msg))
-	default: // object, array: equal to one of the structured values, or to none
-		if len(g.structuredEnumValues(s)) > 0 {
-			g.printf("if !enumOK {\ns.Schema(at, \"enum\", %s)\n}\n", strconv.Quote(msg))
-			return
-		}
-		g.printf("s.Schema(at, \"enum\", %s)\n", strconv.Quote(msg))
+	default: // object, array: equal to one of the structured values
+		g.printf("if !enumOK {\n%s}\n", fail)
+		return
 	}
+	g.printf("if !(%s) {\n%s}\n", strings.Join(cs, " || "), fail)
 }
 
 func (g *Generator) structuredEnumValues(s *openapi3.Schema) []any {
@@ -607,18 +584,6 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-func dedupe(xs []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, x := range xs {
-		if !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 func enumList(vals []any) string {
 	var parts []string
 	for _, v := range vals {
@@ -646,32 +611,12 @@ func floatLit(f float64) string {
 }
 
 func (g *Generator) object(s *openapi3.Schema, loc string) {
-	props := make([]string, 0, len(s.Properties))
-	for k := range s.Properties {
-		props = append(props, k)
-	}
-	sort.Strings(props)
-	// Every name that needs a case: properties and required names.
-	names := slices.Clone(props)
-	for _, r := range s.Required {
-		if _, ok := s.Properties[r]; !ok && !slices.Contains(names, r) {
-			names = append(names, r)
-		}
-	}
-	rules := g.objectRules(s, loc)
-	for _, n := range rules.names {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
+	p := g.objectPlan(s, loc)
+	names, bit, rules := p.names, p.bit, p.rules
 	// Every named member has a bit: a set bit seen again is a duplicate name,
 	// and the required ones must be set after the loop.
-	bit := map[string]int{}
-	for i, n := range names {
-		bit[n] = i
-	}
 	words := (len(names) + 63) / 64
-	counting := s.MinProps > 0 || s.MaxProps != nil
+	counting := p.counting()
 	rules.begin(g)
 	g.printf("if !s.EnterObject() {\nbreak\n}\n")
 	if words > 0 {
@@ -681,11 +626,12 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 		g.printf("n := 0\n")
 	}
 	addl := "s.Skip()"
-	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has {
+	if p.closed {
+		// The message of notAllowed.
 		addl = "s.Schema(s.KeyPos(), \"additionalProperties\", \"member \"+strconv.Quote(string(s.Key()))+\" is not allowed here\")\ns.Skip()"
 		g.needStrconv = true
-	} else if ap.Schema != nil {
-		addl = g.Func(ap.Schema, loc+"/additionalProperties") + "(s)"
+	} else if p.addl != nil {
+		addl = g.Func(p.addl, loc+"/additionalProperties") + "(s)"
 	}
 	g.printf("for s.NextMember() {\n")
 	if counting {
@@ -710,21 +656,12 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 		g.printf("s.Unknown()\n%s\n", addl)
 	}
 	g.printf("}\nif s.Failed() {\nbreak\n}\n")
-	done := map[string]bool{}
-	for _, r := range s.Required {
-		if done[r] {
-			continue // a name listed twice is reported once
-		}
-		done[r] = true
+	for _, r := range p.required {
 		b := bit[r]
 		g.printf("if seen[%d]&(1<<%d) == 0 {\ns.Missing(at, %s)\n}\n", b/64, b%64, strconv.Quote(r))
 	}
-	if s.MinProps > 0 {
-		g.printf("if n < %d {\ns.Schema(at, \"minProperties\", %s)\n}\n", s.MinProps, strconv.Quote(fmt.Sprintf("must have at least %d members", s.MinProps)))
-	}
-	if s.MaxProps != nil {
-		g.printf("if n > %d {\ns.Schema(at, \"maxProperties\", %s)\n}\n", *s.MaxProps, strconv.Quote(fmt.Sprintf("must have at most %d members", *s.MaxProps)))
-	}
+	g.limit("n < %d", p.minProps)
+	g.limit("n > %d", p.maxProps)
 	rules.end(g)
 	g.enumCheck(s, "object")
 }
@@ -741,13 +678,13 @@ func escapeToken(s string) string {
 }
 
 func (g *Generator) array(s *openapi3.Schema, loc string) {
+	p := arrayPlanOf(s)
 	g.printf("if !s.EnterArray() {\nbreak\n}\n")
-	counting := s.MinItems > 0 || s.MaxItems != nil
-	if counting {
+	if p.counting() {
 		g.printf("n := 0\n")
 	}
 	g.printf("for s.NextElem() {\n")
-	if counting {
+	if p.counting() {
 		g.printf("n++\n")
 	}
 	if s.Items != nil {
@@ -756,46 +693,44 @@ func (g *Generator) array(s *openapi3.Schema, loc string) {
 		g.printf("s.Skip()\n")
 	}
 	g.printf("}\nif s.Failed() {\nbreak\n}\n")
-	if s.MinItems > 0 {
-		g.printf("if n < %d {\ns.Schema(at, \"minItems\", %s)\n}\n", s.MinItems, strconv.Quote(fmt.Sprintf("must have at least %d items", s.MinItems)))
-	}
-	if s.MaxItems != nil {
-		g.printf("if n > %d {\ns.Schema(at, \"maxItems\", %s)\n}\n", *s.MaxItems, strconv.Quote(fmt.Sprintf("must have at most %d items", *s.MaxItems)))
-	}
+	g.limit("n < %d", p.minItems)
+	g.limit("n > %d", p.maxItems)
 	g.enumCheck(s, "array")
 }
 
+// limit prints the test of one size bound; cond has the bound's %d.
+func (g *Generator) limit(cond string, l limit) {
+	if l.on() {
+		g.printf("if "+cond+" {\ns.Schema(at, %q, %s)\n}\n", l.n, l.keyword, strconv.Quote(l.msg))
+	}
+}
+
 func (g *Generator) str(s *openapi3.Schema, loc string) {
-	if g.fullCard(s) {
+	p := g.stringPlan(s)
+	if p.fullCard {
 		g.printf("s.AllowCardNumber()\n")
 	}
-	needValue := s.MinLength > 0 || s.MaxLength != nil || s.Pattern != "" || len(s.Enum) > 0 ||
-		s.Format == "email" || s.Format == "ipv4" || s.Format == "ipv6" || s.Format == "date" || s.Format == "date-time" || s.Format == "uri"
-	if !needValue {
+	if !p.needValue {
 		g.printf("s.String()\n")
 		return
 	}
 	g.printf("v, ok := s.String()\nif !ok {\nbreak\n}\n_ = v\n")
-	if s.MinLength > 0 || s.MaxLength != nil {
+	if p.minLength.on() || p.maxLength.on() {
 		g.printf("ln := validate.RuneCount(v)\n")
 	}
-	if s.MinLength > 0 {
-		g.printf("if ln < %d {\ns.Schema(at, \"minLength\", %s)\n}\n", s.MinLength, strconv.Quote(fmt.Sprintf("must be at least %d characters long", s.MinLength)))
-	}
-	if s.MaxLength != nil {
-		g.printf("if ln > %d {\ns.Schema(at, \"maxLength\", %s)\n}\n", *s.MaxLength, strconv.Quote(fmt.Sprintf("must be at most %d characters long", *s.MaxLength)))
-	}
-	if s.Pattern != "" {
-		i, ok := g.reIndex[s.Pattern]
+	g.limit("ln < %d", p.minLength)
+	g.limit("ln > %d", p.maxLength)
+	if p.pattern != "" {
+		i, ok := g.reIndex[p.pattern]
 		if !ok {
 			i = len(g.regexps)
-			g.regexps = append(g.regexps, s.Pattern)
-			g.reIndex[s.Pattern] = i
+			g.regexps = append(g.regexps, p.pattern)
+			g.reIndex[p.pattern] = i
 		}
-		g.printf("if !re%d.Match(v) {\ns.Schema(at, \"pattern\", %s)\n}\n", i, strconv.Quote("must match the pattern "+s.Pattern))
+		g.printf("if !re%d.Match(v) {\ns.Schema(at, \"pattern\", %s)\n}\n", i, strconv.Quote(p.patternMsg))
 	}
-	if fn, ok := formatFuncs[s.Format]; ok {
-		g.printf("if !validate.%s(v) {\ns.Schema(at, \"format\", %s)\n}\n", fn, strconv.Quote(formatMsgs[s.Format]))
+	if p.format != "" {
+		g.printf("if !validate.%s(v) {\ns.Schema(at, \"format\", %s)\n}\n", p.format, strconv.Quote(p.formatMsg))
 	}
 	g.enumCheck(s, "string")
 }
@@ -814,37 +749,31 @@ var formatMsgs = map[string]string{
 }
 
 func (g *Generator) number(s *openapi3.Schema, loc string, integer bool) {
-	intFormat := integer && (s.Format == "int32" || s.Format == "int64")
-	needValue := integer || s.Min != nil || s.Max != nil || len(s.Enum) > 0
-	if !needValue {
+	p := numberPlanOf(s, integer)
+	if !p.needValue {
 		g.printf("s.Number()\n")
 		return
 	}
 	g.printf("raw, ok := s.Number()\nif !ok {\nbreak\n}\nf := validate.Float(raw)\n_ = f\n")
-	if integer {
+	if p.integer {
 		g.printf("if !validate.IsInteger(f) {\ns.Schema(at, \"type\", \"expected an integer\")\n}")
-		if intFormat {
-			lo, hi := "-2147483648.0", "2147483647.0"
-			if s.Format == "int64" {
-				lo, hi = "-9223372036854775808.0", "9223372036854775807.0"
-			}
-			g.printf(" else if f < %s || f > %s {\ns.Schema(at, \"format\", %s)\n}", lo, hi, strconv.Quote("must fit in a signed "+strings.TrimPrefix(s.Format, "int")+"-bit integer (format "+s.Format+")"))
+		if p.intFormat != "" {
+			g.printf(" else if f < %s || f > %s {\ns.Schema(at, \"format\", %s)\n}", p.loLit, p.hiLit, strconv.Quote(p.formatMsg))
 		}
 		g.printf("\n")
 	}
-	if s.Min != nil {
-		op, word, kw := "<", "at least", "minimum"
-		if s.ExclusiveMin.IsTrue() {
-			op, word, kw = "<=", "greater than", "exclusiveMinimum"
+	for _, b := range []struct {
+		bound
+		op, exOp string
+	}{{p.min, "<", "<="}, {p.max, ">", ">="}} {
+		if !b.on {
+			continue
 		}
-		g.printf("if f %s %s {\ns.Schema(at, %q, %s)\n}\n", op, floatLit(*s.Min), kw, strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Min, 'g', -1, 64))))
-	}
-	if s.Max != nil {
-		op, word, kw := ">", "at most", "maximum"
-		if s.ExclusiveMax.IsTrue() {
-			op, word, kw = ">=", "less than", "exclusiveMaximum"
+		op := b.op
+		if b.exclusive {
+			op = b.exOp
 		}
-		g.printf("if f %s %s {\ns.Schema(at, %q, %s)\n}\n", op, floatLit(*s.Max), kw, strconv.Quote(fmt.Sprintf("must be %s %s", word, strconv.FormatFloat(*s.Max, 'g', -1, 64))))
+		g.printf("if f %s %s {\ns.Schema(at, %q, %s)\n}\n", op, b.lit, b.keyword, strconv.Quote(b.msg))
 	}
 	g.enumCheck(s, "number")
 }
