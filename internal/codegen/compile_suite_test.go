@@ -97,7 +97,7 @@ func TestCompositeRules(t *testing.T) {
 		t.Skip("builds a program; run without -short")
 	}
 	schemas := map[string]any{"O": map[string]any{
-		"allOf": []any{map[string]any{"type": "object", "required": []any{"b"}}},
+		"allOf":              []any{map[string]any{"type": "object", "required": []any{"b"}}},
 		"x-orderguard-rules": []any{map[string]any{"id": "r", "description": "d", "source": "s", "require": []any{"a"}}},
 	}}
 	src, err := GenerateSchemas(loadSchemaDoc(t, schemas), []string{"O"}, Options{Package: "main"})
