@@ -412,11 +412,7 @@ func (c *compiler) matcher(v any) func(*validate.Scanner) bool {
 			return !sc.Failed() && i == len(elems)
 		}
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(x)
 		if len(keys) > 64 {
 			c.fail(fmt.Errorf("enum object value with more than 64 members"))
 		}

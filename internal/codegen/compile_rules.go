@@ -3,7 +3,6 @@ package codegen
 import (
 	"fmt"
 	"math/bits"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -161,12 +160,7 @@ func (c *compiler) rules(o *objRules) ruleSet {
 						span: o.value[f], sum: g.sums[sp.Sum+"/"+f], cur: present(sp.Amounts[f])})
 				}
 			}
-			ms := make([]string, 0, len(r.MaxDecimals))
-			for m := range r.MaxDecimals {
-				ms = append(ms, m)
-			}
-			sort.Strings(ms)
-			for _, m := range ms {
+			for _, m := range sortedKeys(r.MaxDecimals) {
 				n := r.MaxDecimals[m]
 				rc.steps = append(rc.steps, ruleStep{kind: stepMaxDecimals, mask: mask([]string{m}), child: m, id: id, sev: sev,
 					msg: g.messageOf(id, fmt.Sprintf("%q has more than %d decimals", m, n)), cond: cond(0), span: o.value[m], n: n})

@@ -551,11 +551,7 @@ func (g *Generator) matcher(v any) string {
 		}
 		fmt.Fprintf(&b, "default:\nreturn false\n}\ni++\n}\nreturn !s.Failed() && i == %d\n", len(x))
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := sortedKeys(x)
 		if len(keys) > 64 {
 			g.fail(fmt.Errorf("enum object value with more than 64 members"))
 		}

@@ -236,3 +236,14 @@ func (g *Generator) enumPlan(s *openapi3.Schema, jt string) *enumPlan {
 	}
 	return e
 }
+
+// sortedKeys are m's keys in order: generated code and reports must not
+// depend on map order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -609,12 +609,7 @@ func (o *objRules) end(g *Generator) {
 						o.mask([]string{f}), o.value[f], f, g.sums[sp.Sum+"/"+f], o.value[f], present(sp.Amounts[f]), id, sev, msg, cond(0))
 				}
 			}
-			ms := make([]string, 0, len(r.MaxDecimals))
-			for m := range r.MaxDecimals {
-				ms = append(ms, m)
-			}
-			sort.Strings(ms)
-			for _, m := range ms {
+			for _, m := range sortedKeys(r.MaxDecimals) {
 				n := r.MaxDecimals[m]
 				msg := strconv.Quote(g.messageOf(id, fmt.Sprintf("%q has more than %d decimals", m, n)))
 				g.printf("if pres&%s != 0 && s.Decimals(sp%d) > %d {\ns.RuleAt(sp%d.Start, %q, %q, %s, %s, %s)\n}\n", o.mask([]string{m}), o.value[m], n, o.value[m], m, id, sev, msg, cond(0))
