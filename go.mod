@@ -14,8 +14,8 @@ tool github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 //   - hdrhistogram-go: latency percentiles in the benchmark.
 //   - fastjson: only the benchmark's parse floor and the sandbox's light reads.
 //   - yaml.v3: the proxy's and the linter's config files.
-//   - speakeasy-api/openapi (overlay only; already in the build through kin-openapi's
-//     dependencies): OpenAPI Overlay 1.0.0/1.1.0 with RFC 9535 JSONPath for --overlay.
+//   - speakeasy-api/openapi (its overlay package only; already required, by the oapi-codegen
+//     tool): OpenAPI Overlay 1.0.0/1.1.0 with RFC 9535 JSONPath for --overlay.
 //   - x/sys (already in the build through fasthttp and bbolt): timerfd, the load
 //     generator's sub-millisecond clock; the standard library does not expose it.
 require (
