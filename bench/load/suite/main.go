@@ -29,6 +29,12 @@ and its latency counts from it), and prints latency percentiles, the latency eac
 target adds over calling the sandbox directly, its ratio to the baseline's, max
 throughput, CPU seconds and peak RSS. --out writes latest.txt, latest.json, latest.svg.
 
+--peers adds the validating proxies a team could run instead: kin-openapi (a net/http
+reverse proxy checking each request with openapi3filter.ValidateRequest, built from
+bench/peers/kinproxy) and prism (Stoplight Prism's prism proxy --errors, installed in
+bench/peers/prism by make bench-peers; skipped, with the reason in the report, when node or
+Prism is missing). The report compares each with orderguard.
+
 With --url, loads that one remote target instead (e.g. Forter's test site
 https://{site}.api.forter-secure.com) with --api-key-file and --site-id, sending
 x-forter-disable-persistence: true, at no more than --max-rate requests a second.
@@ -43,7 +49,10 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, url=<URL>")
+		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, kin-openapi, prism, url=<URL>")
+		peers       = fs.Bool("peers", false, "add the peer targets ("+strings.Join(PeerTargets, ", ")+") to --targets")
+		kinProxy    = fs.String("kinproxy", "", "the kin-openapi peer's binary (default: built from ./bench/peers/kinproxy)")
+		prismDir    = fs.String("prism-dir", "", "where Prism is installed (default: bench/peers/prism in the checkout; make bench-peers runs npm ci there)")
 		rates       = fs.String("rates", "1000,5000,max", "comma-separated request rates per second; max is a closed loop that finds throughput")
 		duration    = fs.Duration("duration", 16*time.Second, "measured time of each target at each rate")
 		rounds      = fs.Int("rounds", 16, "slices the duration is split into, interleaved across targets")
@@ -106,8 +115,12 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		fmt.Fprintf(stderr, "bench: %v\n", err)
 		return 2
 	}
+	ts := splitList(*targets)
+	if *peers {
+		ts = append(ts, PeerTargets...)
+	}
 	o := Options{
-		Targets: splitList(*targets), Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, FirstWarmup: *firstWarmup, Connections: *connections,
+		Targets: ts, KinProxy: *kinProxy, PrismDir: *prismDir, Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, FirstWarmup: *firstWarmup, Connections: *connections,
 		Timeout: *timeout, Payloads: *payloads, Copies: *copies, Binary: *binary, LogDir: *logDir, Pause: *pause,
 		URL: *url, APIKeyFile: *apiKeyFile, SiteID: *siteID, APIVersion: *apiVersion, MaxRate: *maxRate, CAFile: *caFile,
 	}
