@@ -4,8 +4,10 @@ GO       ?= go
 BIN      := bin/orderguard
 FUZZTIME ?= 20s
 export GOTOOLCHAIN := local
+# make bench-peers installs Prism here (npm ci).
+PRISM    := bench/peers/prism/node_modules/.package-lock.json
 
-.PHONY: all build generate check-generate vet test test-short run bench bench-micro fuzz clean
+.PHONY: all build generate check-generate vet test test-short run bench bench-peers bench-micro fuzz clean
 
 all: build
 
@@ -35,8 +37,19 @@ run: build
 	./$(BIN) serve
 
 # The standard latency suite (about 7 minutes): writes bench/results/latest.{txt,json,svg}.
-bench: build
-	$(GO) run ./bench --out bench/results
+# PEERS=1 (= make bench-peers, about 10 minutes) measures the kin-openapi proxy and
+# Stoplight Prism in the same run, installing Prism first (see below).
+bench: build $(if $(PEERS),$(PRISM))
+	$(GO) run ./bench --out bench/results $(if $(PEERS),--peers)
+
+bench-peers:
+	$(MAKE) bench PEERS=1
+
+# Prism, pinned by bench/peers/prism/package-lock.json, installed there (git-ignored).
+# Without npm the prism target is skipped and the report says why.
+$(PRISM): bench/peers/prism/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd bench/peers/prism && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm is not on PATH: the prism target will be skipped (the report says so)"; fi
 
 # Validator micro-benchmarks: generated vs kin-openapi vs fastjson vs encoding/json.
 bench-micro:
