@@ -2,9 +2,8 @@
 // orderguard binary, starts the sandbox, the bare baseline proxy, orderguard
 // (enforce and report) and, with --peers, the other validating proxies a team
 // could run instead (kin-openapi, Prism: targets.go) as separate processes on
-// loopback, loads each with the
-// same payloads at each rate, reads each process's CPU time and peak RSS from
-// /proc, and writes the reports. `go run ./bench` and `orderguard bench` are thin
+// loopback, loads each with the same payloads at each rate, reads each
+// process's CPU time and peak RSS from /proc, and writes the reports. `go run ./bench` and `orderguard bench` are thin
 // wrappers around Main.
 //
 // It also holds the baseline: a bare fasthttp reverse proxy with no validation,

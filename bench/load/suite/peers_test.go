@@ -25,7 +25,9 @@ var (
 func kinProxyBinary(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Dir(orderguardBinary(t))
-	kinOnce.Do(func() { kinBin, kinErr = buildPackage(context.Background(), "./bench/peers/kinproxy", filepath.Join(dir, "kinproxy")) })
+	kinOnce.Do(func() {
+		kinBin, kinErr = buildPackage(context.Background(), "./bench/peers/kinproxy", filepath.Join(dir, "kinproxy"))
+	})
 	if kinErr != nil {
 		t.Fatal(kinErr)
 	}
