@@ -145,7 +145,10 @@ func (c PeerComparison) Summary() string {
 		}
 		p := fmt.Sprintf("p99 at %s req/s %s× %s's (%s vs %s ms", RateLabel(pr.Rate), times(pr.P99Ratio), c.Peer, ms(pr.OrderguardP99), ms(pr.PeerP99))
 		if !pr.PeerKept {
-			p += fmt.Sprintf("; %s did not keep the rate: %.0f req/s answered, errors %s", c.Peer, pr.PeerAchieved, counts(pr.PeerErrors))
+			p += fmt.Sprintf("; %s did not keep the rate: answered %.0f of %s req/s", c.Peer, pr.PeerAchieved, RateLabel(pr.Rate))
+			if len(pr.PeerErrors) > 0 {
+				p += ", errors " + counts(pr.PeerErrors)
+			}
 		}
 		parts = append(parts, p+")")
 	}

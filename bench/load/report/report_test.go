@@ -163,7 +163,7 @@ func TestDerivePeers(t *testing.T) {
 	}
 	for _, want := range []string{"orderguard vs kin-openapi: max throughput 5× kin-openapi's (34000 vs 6800 req/s); p99 at 5000 req/s 0.0494× kin-openapi's (1.487 vs 30.114 ms)",
 		"p99 at 5000 req/s 0.000492× prism's (1.487 vs 3021.996 ms; ",
-		"prism did not keep the rate: 1700 req/s answered, errors timeout:12 unsent:3100",
+		"prism did not keep the rate: answered 1700 of 5000 req/s, errors timeout:12 unsent:3100)",
 		"absent-peer: not measured: node is not on PATH"} {
 		found := false
 		for _, c := range r.Peers {
