@@ -176,15 +176,7 @@ func TestDerivePeers(t *testing.T) {
 }
 
 func TestDerivePeersWithoutOrderguard(t *testing.T) {
-	r := sample()
-	var runs []Run
-	for _, run := range r.Runs {
-		if run.Target != FigureTarget {
-			runs = append(runs, run)
-		}
-	}
-	r.Runs = runs
-	Derive(r)
+	r := sampleWithout(FigureTarget)
 	for _, c := range r.Peers {
 		if len(c.Rates) != 0 {
 			t.Errorf("%s: rates %+v compared with no orderguard run", c.Peer, c.Rates)
@@ -264,16 +256,22 @@ func near(got, want time.Duration) bool {
 	return d > -5*time.Microsecond && d < 5*time.Microsecond
 }
 
-func TestDeriveWithoutBaseline(t *testing.T) {
+// sampleWithout is the sample without target's runs, derived again.
+func sampleWithout(target string) *Report {
 	r := sample()
 	var runs []Run
 	for _, run := range r.Runs {
-		if run.Target != Baseline {
+		if run.Target != target {
 			runs = append(runs, run)
 		}
 	}
 	r.Runs = runs
 	Derive(r)
+	return r
+}
+
+func TestDeriveWithoutBaseline(t *testing.T) {
+	r := sampleWithout(Baseline)
 	for _, run := range r.Runs {
 		if run.BaselineP99 != 0 || run.ThroughputRatio != 0 {
 			t.Errorf("%s@%v: ratios %v, %v without a baseline", run.Target, run.Rate, run.BaselineP99, run.ThroughputRatio)
