@@ -65,7 +65,7 @@ func prismInstalled(t *testing.T) string {
 }
 
 // TestPeers starts the kin-openapi proxy and Prism beside orderguard, loads
-// each with a few hundred requests at a low rate and checks that each
+// each with 150 requests at 50 req/s (after 100 of warmup) and checks that each
 // validates (the invalid payload refused, the valid ones forwarded), that every
 // process is stopped, and that the report compares both peers with orderguard.
 func TestPeers(t *testing.T) {
@@ -73,8 +73,10 @@ func TestPeers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	o := Options{
-		Targets: []string{TargetDirect, TargetOrderguard, TargetKinOpenAPI, TargetPrism}, Rates: []float64{100}, Duration: 2 * time.Second,
-		Warmup: 100 * time.Millisecond, Rounds: 1, Connections: 8, Payloads: "../../testdata/load", Copies: 4,
+		// Prism compiles each operation's validators on first use, and on a busy
+		// machine it answers slower than 50 req/s: two seconds of warmup first.
+		Targets: []string{TargetDirect, TargetOrderguard, TargetKinOpenAPI, TargetPrism}, Rates: []float64{50}, Duration: 3 * time.Second,
+		Warmup: 200 * time.Millisecond, FirstWarmup: 2 * time.Second, Rounds: 1, Connections: 8, Payloads: "../../testdata/load", Copies: 4,
 		Binary: bin, KinProxy: kin, PrismDir: prismDir, LogDir: t.TempDir(),
 	}
 	var progress bytes.Buffer
@@ -84,8 +86,10 @@ func TestPeers(t *testing.T) {
 	}
 	assertNoChildren(t)
 
-	// Peers refuse the invalid payload (one file in 11) with their own status:
-	// kin-openapi 400, Prism 422 (its --errors answer).
+	// Peers refuse the invalid payload (one file in 11, sent in turn) with their
+	// own status: kin-openapi 400, Prism 422 (its --errors answer). A Prism
+	// that falls behind the rate answers the earliest requests only: any 11
+	// in a row hold one invalid body.
 	refusal := map[string]string{TargetKinOpenAPI: "400", TargetPrism: "422"}
 	for _, run := range rep.Runs {
 		code, ok := refusal[run.Target]
@@ -93,10 +97,10 @@ func TestPeers(t *testing.T) {
 			continue
 		}
 		ok200, bad := run.Status["200"], run.Status[code]
-		if run.Responses < 11 || bad == 0 || ok200 == 0 || ok200+bad != run.Responses {
-			t.Errorf("%s: %d responses, status %v; want 200s and some %s, nothing else", run.Target, run.Responses, run.Status, code)
+		if run.Responses < 11 || ok200 == 0 || ok200+bad != run.Responses {
+			t.Errorf("%s: %d responses, status %v; want at least 11, all 200 or %s", run.Target, run.Responses, run.Status, code)
 		}
-		if want := run.Responses / 11; bad < want-1 || bad > want+1 {
+		if want := run.Responses / 11; bad < want || bad > want+1 {
 			t.Errorf("%s: %d refused of %d, want one in 11 (the invalid payload)", run.Target, bad, run.Responses)
 		}
 	}
@@ -104,6 +108,7 @@ func TestPeers(t *testing.T) {
 		t.Fatalf("peer comparisons %+v, want kin-openapi and prism", rep.Peers)
 	}
 	for _, c := range rep.Peers {
+		t.Log(c.Summary())
 		if c.Skipped != "" || len(c.Rates) != 1 || c.Rates[0].P99Ratio <= 0 || c.PeerPeakRSS <= 0 || c.PeerCPUPerRequest <= 0 {
 			t.Errorf("%s: %+v; want one compared rate, CPU and RSS", c.Peer, c)
 		}
@@ -112,7 +117,7 @@ func TestPeers(t *testing.T) {
 	if err := report.WriteText(&text, rep); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"cannot be expressed in kin-openapi", "@stoplight/prism-cli 5.16.0", "orderguard vs kin-openapi: p99 at 100 req/s", "orderguard vs prism: p99 at 100 req/s"} {
+	for _, want := range []string{"cannot be expressed in kin-openapi", "@stoplight/prism-cli 5.16.0", "orderguard vs kin-openapi: p99 at 50 req/s", "orderguard vs prism: p99 at 50 req/s"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, text.String())
 		}
