@@ -261,9 +261,9 @@ func round2(c report.CPU) report.CPU {
 	return report.CPU{Target: r(c.Target), Sandbox: r(c.Sandbox), Generator: r(c.Generator)}
 }
 
-// startOrderguard starts `orderguard serve` on free loopback ports and waits
-// until its admin listener says it is ready.
-func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream, outbox string) (*proc, string, error) {
+// startOrderguard starts `orderguard serve` (with extra flags) on free loopback
+// ports and waits until its admin listener says it is ready.
+func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream, outbox string, extra ...string) (*proc, string, error) {
 	listen, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -272,7 +272,8 @@ func startOrderguard(start func(string, ...string) (*proc, error), name, mode, u
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := start(name, "serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--outbox", outbox)
+	args := append([]string{"serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--outbox", outbox}, extra...)
+	p, err := start(name, args...)
 	if err != nil {
 		return nil, "", err
 	}

@@ -117,10 +117,12 @@ func startBaseline(extra ...string) func(e *env, t *target) error {
 	}
 }
 
-func startServe(mode string) func(e *env, t *target) error {
+// startServe starts `orderguard serve --mode mode` with extra flags (another
+// engine, another config) in front of the sandbox.
+func startServe(mode string, extra ...string) func(e *env, t *target) error {
 	return func(e *env, t *target) (err error) {
 		start := func(name string, args ...string) (*proc, error) { return e.start(name, e.bin, args...) }
-		t.proc, t.url, err = startOrderguard(start, t.name, mode, e.sandboxURL, filepath.Join(e.logDir, t.name+"-outbox.db"))
+		t.proc, t.url, err = startOrderguard(start, t.name, mode, e.sandboxURL, filepath.Join(e.logDir, t.name+"-outbox.db"), extra...)
 		return err
 	}
 }
