@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
 )
 
@@ -37,7 +38,7 @@ type metrics struct {
 	validation *prometheus.HistogramVec // operation
 	upstream   *prometheus.HistogramVec // operation
 	total      *prometheus.HistogramVec // operation
-	outboxErrs prometheus.Counter
+	outboxErrs *prometheus.CounterVec   // cause (outbox.Cause)
 
 	adminRefused prometheus.Counter
 }
@@ -80,14 +81,17 @@ func newMetrics(p *pool.Pool, b *breaker) *metrics {
 			Help:    "Time from a request's arrival to its answer.",
 			Buckets: slowBuckets,
 		}, []string{"operation"}),
-		outboxErrs: prometheus.NewCounter(prometheus.CounterOpts{
+		outboxErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orderguard_outbox_enqueue_errors_total",
-			Help: "Fallback requests the outbox could not keep (answered as --fallback closed).",
-		}),
+			Help: "Fallback requests the outbox could not keep (answered as --fallback closed), by cause (no_space, read_only, io, closed, invalid).",
+		}, []string{"cause"}),
 		adminRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "orderguard_admin_refused_total",
 			Help: "Requests for the outbox API or profiles refused on the admin listener: not from loopback and no valid admin token.",
 		}),
+	}
+	for _, c := range outbox.Causes {
+		m.outboxErrs.WithLabelValues(c) // every cause present, at 0, for alerts
 	}
 	m.reg.MustRegister(m.requests, m.violations, m.fallbacks, m.drift, m.retries,
 		m.validation, m.upstream, m.total, m.outboxErrs, m.adminRefused,

@@ -529,7 +529,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 				slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
 			return
 		}
-		p.m.outboxErrs.Inc()
+		p.m.outboxErrs.WithLabelValues(outbox.Cause(err)).Inc()
 		p.log.LogAttrs(context.Background(), slog.LevelError, "outbox could not keep the request; answering as --fallback closed",
 			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)), slog.String("error", err.Error()))
 	}
