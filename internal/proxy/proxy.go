@@ -56,6 +56,7 @@ type Proxy struct {
 	br      *breaker
 	m       *metrics
 	reports sync.Pool
+	checks  *responseChecks
 
 	apiKey     *secret.Key
 	auth       atomic.Pointer[authCache]
@@ -106,6 +107,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		apiKey:     o.APIKey,
 		siteID:     []byte(cfg.SiteID),
 		apiVersion: []byte(cfg.APIVersion),
+		checks:     newResponseChecks(),
 	}
 	if o.RequestLog != nil {
 		p.reqLog = newRequestLog(o.RequestLog, cfg.LogFormat)
@@ -226,7 +228,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetBytesV(HeaderViolations, strconv.AppendInt(buf[:0], int64(found), 10))
 	}
 	if p.cfg.CheckResponses && st.mode != ModeOff {
-		p.checkResponse(ctx, st, orderID)
+		p.queueResponseCheck(&ctx.Response, st, orderID)
 	}
 	st.forwarded.Inc()
 	st.total.Observe(t2.Sub(start).Seconds())
@@ -617,39 +619,6 @@ func (p *Proxy) logViolations(ctx *fasthttp.RequestCtx, st *opState, orderID []b
 		slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
 		slog.String("mode", st.mode.String()), slog.Int("errors", r.Errors()),
 		slog.Int("warnings", r.Warnings()), slog.String("violations", sb.String()))
-}
-
-// checkResponse validates Forter's answer in report-only mode: drift is
-// counted and logged at debug level; the answer passes unchanged.
-func (p *Proxy) checkResponse(ctx *fasthttp.RequestCtx, st *opState, orderID []byte) {
-	resp := &ctx.Response
-	code := resp.StatusCode()
-	var f validate.Func
-	switch {
-	case code >= 200 && code < 300:
-		f = st.op.Response
-	case code >= 400 && code < 500:
-		f = st.op.Error
-	}
-	if f == nil || len(resp.Header.ContentEncoding()) > 0 {
-		return
-	}
-	r := p.reports.Get().(*validate.Report)
-	r.Reset()
-	f(resp.Body(), r)
-	if r.Errors() > 0 {
-		st.drift.Inc()
-		if p.log.Enabled(context.Background(), slog.LevelDebug) {
-			var sb strings.Builder
-			for i := range r.Violations {
-				sb.WriteString(r.Violations[i].Rule + "@" + r.Violations[i].Pointer + " ")
-			}
-			p.log.LogAttrs(context.Background(), slog.LevelDebug, "response drift",
-				slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
-				slog.Int("status", code), slog.String("violations", strings.TrimSpace(sb.String())))
-		}
-	}
-	p.reports.Put(r)
 }
 
 // TooLarge counts a request refused by the server for its body size; the
