@@ -214,7 +214,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	}
 	// Outermost first: the secret check, then the JSON shape limits, then the
 	// proxy (inside the concurrency cap and header count of so.Limits).
-	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray}
+	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray, MaxBody: cfg.MaxBody}
 	check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
 	so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return check.Wrap(jsonLimits.Wrap(h))

@@ -168,7 +168,8 @@ func (p *Proxy) match(method, path []byte) (*opState, []byte) {
 }
 
 // Handler serves one request. The body was read by the server, once, under
-// the --max-body cap; the same bytes are validated and forwarded.
+// the --max-body cap; the same bytes are validated (decoded first when sent
+// compressed: bodyToCheck) and forwarded.
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	st, orderID := p.match(ctx.Method(), ctx.Path())
 	if st == nil {
@@ -184,10 +185,16 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	// of validation too; then between validation and the upstream call, and
 	// after it.
 	t0 := start
-	if st.mode != ModeOff && st.op.Request != nil {
+	checked, buf, next := p.bodyToCheck(ctx, st, orderID)
+	if next == bodyAnswered {
+		st.total.Observe(time.Since(start).Seconds())
+		return
+	}
+	defer releaseBody(buf)
+	if next == bodyValidate {
 		r := p.reports.Get().(*validate.Report)
 		r.Reset()
-		st.op.Request(body, r)
+		st.op.Request(checked, r)
 		found = len(r.Violations)
 		if found > 0 {
 			p.countViolations(r)
@@ -563,12 +570,13 @@ func (p *Proxy) failClosed(ctx *fasthttp.RequestCtx, st *opState, res result, cl
 }
 
 // keptHeaders are the headers the outbox resends: the ones that matter to
-// Forter, never Authorization (the resender injects its own credentials).
+// Forter (content-encoding with the body as received: the resend is the same
+// request), never Authorization (the resender injects its own credentials).
 func keptHeaders(h *fasthttp.RequestHeader) map[string]string {
 	out := map[string]string{}
 	h.VisitAll(func(k, v []byte) {
 		name := strings.ToLower(string(k))
-		if name == "api-version" || name == "content-type" || strings.HasPrefix(name, "x-forter-") {
+		if name == "api-version" || name == "content-type" || name == "content-encoding" || strings.HasPrefix(name, "x-forter-") {
 			out[name] = string(v)
 		}
 	})
