@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -47,28 +48,25 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func gz(b []byte) []byte {
+// compress codes b with a writer of compress/*.
+func compress(b []byte, writer func(io.Writer) io.WriteCloser) []byte {
 	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
+	w := writer(&buf)
 	w.Write(b)
 	w.Close()
 	return buf.Bytes()
+}
+
+func gz(b []byte) []byte {
+	return compress(b, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
 }
 
 func zl(b []byte) []byte {
-	var buf bytes.Buffer
-	w := zlib.NewWriter(&buf)
-	w.Write(b)
-	w.Close()
-	return buf.Bytes()
+	return compress(b, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
 }
 
 func raw(b []byte) []byte {
-	var buf bytes.Buffer
-	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
-	w.Write(b)
-	w.Close()
-	return buf.Bytes()
+	return compress(b, func(w io.Writer) io.WriteCloser { fw, _ := flate.NewWriter(w, flate.DefaultCompression); return fw })
 }
 
 func TestDecode(t *testing.T) {

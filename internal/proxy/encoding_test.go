@@ -48,9 +48,11 @@ func (c *capture) got() ([][]byte, []string) {
 	return append([][]byte(nil), c.bodies...), append([]string(nil), c.encoding...)
 }
 
-func gzipped(t testing.TB, b []byte) []byte {
+// compressed codes b with a writer of compress/*.
+func compressed(t testing.TB, b []byte, writer func(io.Writer) io.WriteCloser) []byte {
+	t.Helper()
 	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
+	w := writer(&buf)
 	if _, err := w.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -60,16 +62,12 @@ func gzipped(t testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
+func gzipped(t testing.TB, b []byte) []byte {
+	return compressed(t, b, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
+}
+
 func zlibbed(t testing.TB, b []byte) []byte {
-	var buf bytes.Buffer
-	w := zlib.NewWriter(&buf)
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return compressed(t, b, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
 }
 
 // post sends raw bytes with a Content-Encoding (net/http's client would
