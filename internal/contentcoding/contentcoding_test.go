@@ -109,22 +109,6 @@ func TestDecode(t *testing.T) {
 	}
 }
 
-// TestDecodeReusesDecoders: a warm decode into a buffer with room allocates
-// nothing: decoders and their input readers are pooled.
-func TestDecodeReusesDecoders(t *testing.T) {
-	src := gz([]byte(strings.Repeat(`{"a":1}`, 400)))
-	buf := make([]byte, 0, 8192)
-	for range 3 {
-		if _, err := Decode(buf[:0], Gzip, src, 1<<20); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n := testing.AllocsPerRun(50, func() { _, _ = Decode(buf[:0], Gzip, src, 1<<20) })
-	if n != 0 {
-		t.Fatalf("%v allocations per warm gzip decode, want 0 (pooled decoders)", n)
-	}
-}
-
 func BenchmarkDecodeGzip(b *testing.B) {
 	body := []byte(`{"orderId":"x","pad":"` + strings.Repeat("ab", 1500) + `"}`)
 	src := gz(body)
