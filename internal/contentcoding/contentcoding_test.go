@@ -121,3 +121,26 @@ func BenchmarkDecodeGzip(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecode: any bytes in any coding decode or fail with one of the
+// package's errors, never past the cap, never a panic.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"orderId":"1"}`, "", "\x1f\x8b", "\x78\x9c"} {
+		f.Add([]byte(s))
+		f.Add(gz([]byte(s)))
+		f.Add(zl([]byte(s)))
+		f.Add(raw([]byte(s)))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, c := range []Coding{Identity, Gzip, Deflate} {
+			out, err := Decode(nil, c, src, 4096)
+			if len(out) > 4096 {
+				t.Fatalf("%s: %d bytes past the cap", c, len(out))
+			}
+			if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("%s: unexpected error %v", c, err)
+			}
+		}
+		_, _ = Parse(src)
+	})
+}

@@ -130,6 +130,11 @@ func (s *Store) Ready() error {
 		return ErrClosed
 	}
 	if err, probed := s.health.get(); s.opts.ProbeEvery > 0 && !probed.IsZero() {
+		// A probe stuck in its write (a hung disk, a lost NFS server)
+		// leaves no outcome: its silence is the failure.
+		if late := time.Since(probed); err == nil && late > 3*s.opts.ProbeEvery+time.Second {
+			return fmt.Errorf("outbox: %q not writable: the write probe has not finished for %s (a hung disk?)", s.path, late.Round(time.Second))
+		}
 		return err
 	}
 	_ = s.Probe()
