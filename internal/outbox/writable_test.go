@@ -126,3 +126,18 @@ func TestCause(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyWhenTheProbeHangs: a probe stuck in its write leaves no outcome;
+// after three periods without one, Ready fails.
+func TestReadyWhenTheProbeHangs(t *testing.T) {
+	s, _ := openTemp(t, Options{ProbeEvery: time.Hour})
+	if err := s.Ready(); err != nil {
+		t.Fatalf("Ready after the first probe: %v", err)
+	}
+	s.health.mu.Lock()
+	s.health.probed = time.Now().Add(-4 * time.Hour) // as if the next probes never returned
+	s.health.mu.Unlock()
+	if err := s.Ready(); err == nil || !strings.Contains(err.Error(), "has not finished") {
+		t.Fatalf("Ready with the last probe 4 periods ago = %v, want a hung-probe failure", err)
+	}
+}
