@@ -185,12 +185,12 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	// of validation too; then between validation and the upstream call, and
 	// after it.
 	t0 := start
-	checked, buf, next := p.bodyToCheck(ctx, st, orderID)
+	checked, decoded, next := p.bodyToCheck(ctx, st, orderID)
 	if next == bodyAnswered {
 		st.total.Observe(time.Since(start).Seconds())
 		return
 	}
-	defer releaseBody(buf)
+	defer releaseBody(decoded)
 	if next == bodyValidate {
 		r := p.reports.Get().(*validate.Report)
 		r.Reset()
