@@ -103,7 +103,7 @@ func (p *Proxy) undecodable(ctx *fasthttp.RequestCtx, st *opState, orderID []byt
 		return bodyAnswered
 	case errors.Is(err, contentcoding.ErrUnsupported):
 		status = fasthttp.StatusUnsupportedMediaType
-		msg = "Unsupported Content-Encoding: " + err.Error() + "; send the body uncompressed, gzip or deflate"
+		msg = "Unsupported Media Type: " + err.Error()
 	}
 	p.m.violations.WithLabelValues("content-encoding", "syntax").Inc()
 	if st.mode == ModeReport {

@@ -117,7 +117,7 @@ func TestCompressedBodies(t *testing.T) {
 		{"gzip, broken order: schema errors, not syntax", gzipped(t, broken), []string{"gzip"}, 400, `"rule":"required"`},
 		{"plain JSON labelled gzip", order, []string{"gzip"}, 400, `labelled gzip but not gzip data`},
 		{"truncated gzip", gzipped(t, order)[:100], []string{"gzip"}, 400, `truncated`},
-		{"br", order, []string{"br"}, 415, `Unsupported Content-Encoding`},
+		{"br", order, []string{"br"}, 415, `Unsupported Media Type: unsupported content coding \"br\"`},
 		{"zstd", order, []string{"zstd"}, 415, `\"zstd\"`},
 		{"unknown coding", order, []string{"foo"}, 415, `an unregistered coding`},
 		{"stacked in one line", gzipped(t, gzipped(t, order)), []string{"gzip, gzip"}, 415, `gzip applied over gzip`},
