@@ -19,6 +19,11 @@ import (
 	"github.com/orderguard/orderguard/internal/secret"
 )
 
+// outboxProbeEvery is how often serve checks that the outbox can still write
+// (Store.Probe; /readyz reads the outcome): a few seconds, well inside a
+// Kubernetes readiness period, and one small fsync'd write each time.
+const outboxProbeEvery = 3 * time.Second
+
 const outboxUsage = `usage: orderguard outbox <command> [flags]
 
 Inspect and replay the outbox of requests the proxy answered with a fallback

@@ -163,7 +163,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
 			return fmt.Errorf("outbox directory: %w", err)
 		}
-		store, err = outbox.Open(cfg.OutboxPath, outbox.Options{})
+		// /readyz follows a probe that reserves room for one --max-body
+		// request every few seconds, and the last enqueue's outcome.
+		store, err = outbox.Open(cfg.OutboxPath, outbox.Options{ProbeEvery: outboxProbeEvery, Headroom: outbox.HeadroomFor(cfg.MaxBody)})
 		if err != nil {
 			return err
 		}
@@ -212,7 +214,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	}
 	// Outermost first: the secret check, then the JSON shape limits, then the
 	// proxy (inside the concurrency cap and header count of so.Limits).
-	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray}
+	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray, MaxBody: cfg.MaxBody}
 	check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
 	so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return check.Wrap(jsonLimits.Wrap(h))

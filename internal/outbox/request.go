@@ -9,8 +9,8 @@ type Request struct {
 	OrderID   string            // the {orderId} of the path
 	Method    string            // POST or PUT
 	Path      string            // the request path, e.g. /v2/orders/123 (query included if any)
-	Header    map[string]string // the headers that matter to Forter (api-version, x-forter-*, content-type); never Authorization
-	Body      []byte            // the exact bytes the client sent
+	Header    map[string]string // the headers that matter to Forter (api-version, x-forter-*, content-type, content-encoding); never Authorization
+	Body      []byte            // the exact bytes the client sent (compressed, if it sent them so: see content-encoding)
 	FirstTry  time.Time         // when the proxy first received it
 
 	// Set by the outbox when it hands the request to a Sender; ignored by Enqueue.

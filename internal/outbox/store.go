@@ -45,8 +45,9 @@ var (
 	bucketDedupe    = []byte("dedupe")    // sha256(operation, order id, body) → id (pending or dead)
 	bucketOrders    = []byte("orders")    // orderKey(order id, id) → nil: pending ids per order, in order
 	bucketMeta      = []byte("meta")      // format marker and lifetime counters
+	bucketProbe     = []byte("probe")     // the readiness probe's key (see Probe)
 
-	allBuckets = [][]byte{bucketPending, bucketDead, bucketDelivered, bucketDedupe, bucketOrders, bucketMeta}
+	allBuckets = [][]byte{bucketPending, bucketDead, bucketDelivered, bucketDedupe, bucketOrders, bucketMeta, bucketProbe}
 )
 
 // Counter names in the meta bucket (lifetime of the file, not of the process).
@@ -73,6 +74,14 @@ type Options struct {
 	// SkipCheck skips the page-level consistency check at open (it reads
 	// every page once; cheap for a queue, but a huge file may want to skip it).
 	SkipCheck bool
+	// ProbeEvery, when set, runs Probe in the background at this interval
+	// (serve: every few seconds), and Ready reads its outcome without I/O.
+	// Zero: no background probe; Ready probes when asked (the CLI's
+	// short-lived stores never write unless they are asked to).
+	ProbeEvery time.Duration
+	// Headroom is how many bytes of disk blocks past the data the probe keeps
+	// reserved (HeadroomFor(--max-body)); default DefaultHeadroom.
+	Headroom int64
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +93,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KeepDecisions <= 0 {
 		o.KeepDecisions = 10000
+	}
+	if o.Headroom <= 0 {
+		o.Headroom = DefaultHeadroom
 	}
 	return o
 }
@@ -199,6 +211,7 @@ type Store struct {
 	decisions int
 
 	resender atomic.Pointer[Resender]
+	health   writable // the last write's outcome, for Ready
 }
 
 // Open opens (creating if needed) the outbox file at path. A file held by
@@ -241,6 +254,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.startProbes()
 	return s, nil
 }
 
@@ -353,23 +367,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stopProbes()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("outbox: close %q: %w", s.path, err)
-	}
-	return nil
-}
-
-// Ready reports whether the outbox can take a write right now (for /readyz):
-// it commits a tiny transaction, with fsync, as Enqueue would.
-func (s *Store) Ready() error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put([]byte("ready_probe"), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
-	})
-	if err != nil {
-		return fmt.Errorf("outbox: %q not writable: %w", s.path, s.closedErr(err))
 	}
 	return nil
 }
@@ -443,6 +443,7 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 		id = n
 		return incr(tx, counterEnqueued)
 	})
+	s.noteEnqueue(err, len(r.Body))
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue %s order %q: %w", r.Operation, r.OrderID, s.closedErr(err))
 	}

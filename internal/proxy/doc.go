@@ -7,7 +7,9 @@
 // per request (the budget), with at most one retry; when Forter does not
 // answer in time, the proxy answers for it ("not reviewed", or 502/504) and
 // hands the request to the outbox. Forter's answers pass through unchanged and
-// are checked against the spec in report-only mode (drift metrics). It also
+// are checked against the spec in report-only mode (drift metrics), on a
+// worker after the answer is written. Bodies sent with Content-Encoding gzip
+// or deflate are validated decoded and forwarded as received. It also
 // serves the admin listener (/healthz, /readyz, /metrics) and shuts down
 // gracefully.
 //

@@ -56,6 +56,7 @@ type Proxy struct {
 	br      *breaker
 	m       *metrics
 	reports sync.Pool
+	checks  *responseChecks
 
 	apiKey     *secret.Key
 	auth       atomic.Pointer[authCache]
@@ -106,6 +107,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		apiKey:     o.APIKey,
 		siteID:     []byte(cfg.SiteID),
 		apiVersion: []byte(cfg.APIVersion),
+		checks:     newResponseChecks(),
 	}
 	if o.RequestLog != nil {
 		p.reqLog = newRequestLog(o.RequestLog, cfg.LogFormat)
@@ -166,7 +168,8 @@ func (p *Proxy) match(method, path []byte) (*opState, []byte) {
 }
 
 // Handler serves one request. The body was read by the server, once, under
-// the --max-body cap; the same bytes are validated and forwarded.
+// the --max-body cap; the same bytes are validated (decoded first when sent
+// compressed: bodyToCheck) and forwarded.
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	st, orderID := p.match(ctx.Method(), ctx.Path())
 	if st == nil {
@@ -182,10 +185,16 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	// of validation too; then between validation and the upstream call, and
 	// after it.
 	t0 := start
-	if st.mode != ModeOff && st.op.Request != nil {
+	checked, decoded, next := p.bodyToCheck(ctx, st, orderID)
+	if next == bodyAnswered {
+		st.total.Observe(time.Since(start).Seconds())
+		return
+	}
+	defer releaseBody(decoded)
+	if next == bodyValidate {
 		r := p.reports.Get().(*validate.Report)
 		r.Reset()
-		st.op.Request(body, r)
+		st.op.Request(checked, r)
 		found = len(r.Violations)
 		if found > 0 {
 			p.countViolations(r)
@@ -226,7 +235,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetBytesV(HeaderViolations, strconv.AppendInt(buf[:0], int64(found), 10))
 	}
 	if p.cfg.CheckResponses && st.mode != ModeOff {
-		p.checkResponse(ctx, st, orderID)
+		p.queueResponseCheck(&ctx.Response, st, orderID)
 	}
 	st.forwarded.Inc()
 	st.total.Observe(t2.Sub(start).Seconds())
@@ -529,7 +538,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 				slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
 			return
 		}
-		p.m.outboxErrs.Inc()
+		p.m.outboxErrs.WithLabelValues(outbox.Cause(err)).Inc()
 		p.log.LogAttrs(context.Background(), slog.LevelError, "outbox could not keep the request; answering as --fallback closed",
 			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)), slog.String("error", err.Error()))
 	}
@@ -561,12 +570,13 @@ func (p *Proxy) failClosed(ctx *fasthttp.RequestCtx, st *opState, res result, cl
 }
 
 // keptHeaders are the headers the outbox resends: the ones that matter to
-// Forter, never Authorization (the resender injects its own credentials).
+// Forter (content-encoding with the body as received: the resend is the same
+// request), never Authorization (the resender injects its own credentials).
 func keptHeaders(h *fasthttp.RequestHeader) map[string]string {
 	out := map[string]string{}
 	h.VisitAll(func(k, v []byte) {
 		name := strings.ToLower(string(k))
-		if name == "api-version" || name == "content-type" || strings.HasPrefix(name, "x-forter-") {
+		if name == "api-version" || name == "content-type" || name == "content-encoding" || strings.HasPrefix(name, "x-forter-") {
 			out[name] = string(v)
 		}
 	})
@@ -617,39 +627,6 @@ func (p *Proxy) logViolations(ctx *fasthttp.RequestCtx, st *opState, orderID []b
 		slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
 		slog.String("mode", st.mode.String()), slog.Int("errors", r.Errors()),
 		slog.Int("warnings", r.Warnings()), slog.String("violations", sb.String()))
-}
-
-// checkResponse validates Forter's answer in report-only mode: drift is
-// counted and logged at debug level; the answer passes unchanged.
-func (p *Proxy) checkResponse(ctx *fasthttp.RequestCtx, st *opState, orderID []byte) {
-	resp := &ctx.Response
-	code := resp.StatusCode()
-	var f validate.Func
-	switch {
-	case code >= 200 && code < 300:
-		f = st.op.Response
-	case code >= 400 && code < 500:
-		f = st.op.Error
-	}
-	if f == nil || len(resp.Header.ContentEncoding()) > 0 {
-		return
-	}
-	r := p.reports.Get().(*validate.Report)
-	r.Reset()
-	f(resp.Body(), r)
-	if r.Errors() > 0 {
-		st.drift.Inc()
-		if p.log.Enabled(context.Background(), slog.LevelDebug) {
-			var sb strings.Builder
-			for i := range r.Violations {
-				sb.WriteString(r.Violations[i].Rule + "@" + r.Violations[i].Pointer + " ")
-			}
-			p.log.LogAttrs(context.Background(), slog.LevelDebug, "response drift",
-				slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
-				slog.Int("status", code), slog.String("violations", strings.TrimSpace(sb.String())))
-		}
-	}
-	p.reports.Put(r)
 }
 
 // TooLarge counts a request refused by the server for its body size; the

@@ -124,6 +124,7 @@ func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
 	defer cancel()
 	p.log.Info("shutting down: no new connections, finishing requests in flight", slog.Duration("within", p.cfg.MaxBudget()+grace))
 	err := srv.ShutdownWithContext(sctx)
+	p.checks.stopWorkers()
 	if admin != nil {
 		aerr := admin.Shutdown(sctx)
 		err = errors.Join(err, aerr)
