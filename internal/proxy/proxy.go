@@ -121,7 +121,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 			return nil, fmt.Errorf("operation %s: %w", op.ID, err)
 		}
 		st := p.newOpState(op.ID, cfg.modeOf(op.ID), cfg.budgetOf(op.ID))
-		st.op, st.route, st.shape = op, r, shapeOf(op.ID, op.Path)
+		st.op, st.route, st.shape = op, r, shapeOf(op)
 		p.ops = append(p.ops, st)
 	}
 	p.pt = p.newOpState("passthrough", ModeOff, cfg.Budget)
