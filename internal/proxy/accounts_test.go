@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/validate"
@@ -139,5 +141,62 @@ func TestAccountPerOperationSettings(t *testing.T) {
 	body = accountBody(t, "accountLogin/sfcc_02_customer-account-login.json")
 	if a := e.do("POST", "/v2/accounts/login/ps4", body, sandboxFault, "slow:400"); a.status != 200 || a.header.Get(proxy.HeaderFallback) != "" {
 		t.Fatalf("login with the default budget: %d %v %s", a.status, a.header, a.body)
+	}
+}
+
+// TestAccountOutboxHandoff: account events and claims answered by the open
+// fallback while the sandbox is down are kept in the outbox file, and the
+// proxy's Sender delivers each to its own route once the sandbox is back.
+func TestAccountOutboxHandoff(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	store, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", outbox: store, mut: func(c *proxy.Config) { c.BreakerFailures = 0 }})
+	if err := sb.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	sends := []struct{ path, file string }{
+		{"/v2/accounts/signup/ob-a", "accountSignup/sfcc_01_customer-account-signup.json"},
+		{"/v2/accounts/login/ob-a", "accountLogin/sfcc_02_customer-account-login.json"},
+		{"/v2/claims", "claim/docs_03_claims-api.json"},
+	}
+	for _, s := range sends {
+		if a := e.do("POST", s.path, accountBody(t, s.file)); a.header.Get(proxy.HeaderFallback) == "" {
+			t.Fatalf("%s with the sandbox down: %d %v %s", s.path, a.status, a.header, a.body)
+		}
+	}
+	if st, _ := store.Stats(); st.Pending != len(sends) {
+		t.Fatalf("the outbox holds %+v, want %d pending", st, len(sends))
+	}
+	if err := sb.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	rs := store.Resender(e.p.Sender(), outbox.ResendOptions{Rate: 100, BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rs.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for st, _ := store.Stats(); st.Pending != 0 || st.Delivered != uint64(len(sends)); st, _ = store.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox not drained: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rec := sb.Received()
+	if c := rec.Order(sandbox.EndpointAccounts, "ob-a"); c.OK != 2 {
+		t.Errorf("account ob-a: %+v, want its signup and login delivered", c)
+	}
+	if c := rec.Endpoints[sandbox.EndpointClaims]; c.OK != 1 {
+		t.Errorf("claims: %+v, want one delivered", c)
+	}
+	ds, _ := store.Decisions(0)
+	for _, d := range ds {
+		if d.Status != 200 {
+			t.Errorf("%s %s delivered with %d", d.Operation, d.Path, d.Status)
+		}
 	}
 }
