@@ -9,11 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
-	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // accountBody is a corpus body of the Accounts or Claims API.
@@ -72,8 +70,8 @@ func TestAccountsAndClaimsEnforced(t *testing.T) {
 }
 
 // When Forter does not answer in budget, an account event gets "not
-// reviewed" in the account response shape and a claim 202; both are kept in
-// the outbox with their operation and id.
+// reviewed" with its account id and a claim 202; both are kept in the outbox
+// with their operation and id.
 func TestAccountAndClaimFallbacks(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
 	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.Budget = 150 * time.Millisecond }})
@@ -92,12 +90,7 @@ func TestAccountAndClaimFallbacks(t *testing.T) {
 			if a.status != tc.status || a.header.Get(proxy.HeaderFallback) != "timeout" {
 				t.Fatalf("status %d fallback %q: %s", a.status, a.header.Get(proxy.HeaderFallback), a.body)
 			}
-			op, _ := gen.OperationByID(tc.op)
-			var r validate.Report
-			op.Response([]byte(a.body), &r)
-			if !r.Valid() {
-				t.Fatalf("fallback body %s breaks the %s response schema: %+v", a.body, tc.op, r.Violations)
-			}
+			// The shape against the response schema: TestFallbackShapes.
 			if tc.status == 200 && (!strings.Contains(a.body, `"forterDecision":"NOT_REVIEWED"`) || !strings.Contains(a.body, `"accountId":"`+tc.id+`"`)) {
 				t.Fatalf("account fallback = %s", a.body)
 			}
