@@ -508,7 +508,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 	if p.cfg.Fallback == FallbackOpen {
 		err := p.outbox.Enqueue(outbox.Request{
 			Operation: st.op.ID,
-			OrderID:   string(orderID),
+			OrderID:   outboxLine(st.shape, orderID),
 			Method:    string(ctx.Method()),
 			Path:      string(ctx.RequestURI()),
 			Header:    keptHeaders(&ctx.Request.Header),

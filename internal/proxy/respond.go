@@ -165,6 +165,22 @@ func shapeOf(op validate.Operation) fallbackShape {
 	return shapeOrderV2
 }
 
+// outboxLine is the key the outbox keeps a request's order by (its OrderID):
+// the order id for orders and status updates, so an update never overtakes
+// its order; "account:<id>" for account events, so they keep their order per
+// account and an account id equal to some order id shares nothing with that
+// order (neither its queue nor its dead-lettering); "claim" for claims, one
+// line in arrival order (a claim's order id is in its body, unread here).
+func outboxLine(shape fallbackShape, id []byte) string {
+	switch shape {
+	case shapeAccount:
+		return "account:" + string(id)
+	case shapeClaim:
+		return "claim"
+	}
+	return string(id)
+}
+
 const fallbackMessage = "Forter did not answer within the budget; orderguard queued the request and will resend it"
 
 // appendFallback writes the open-fallback body and returns its status code.
