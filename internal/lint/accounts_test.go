@@ -92,3 +92,35 @@ func TestHARAccountsAndClaims(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 }
+
+// In auto mode a JSON file's content decides: a claim is recognised, an
+// account event (whose event only its URL names) is reported as such instead
+// of being linted as a status update for its eventTime.
+func TestAutoAccountsAndClaims(t *testing.T) {
+	root := filepath.Join("..", "..", "testdata", "realworld-accounts")
+	res := lintPaths(t, newFake(t, Options{Operations: gen.Operations, Rules: gen.Rules}), root)
+	if res.Summary.Payloads < 14 {
+		t.Fatalf("linted %d payloads", res.Summary.Payloads)
+	}
+	for _, f := range res.Files {
+		p := f.Payloads[0]
+		if strings.Contains(f.Path, "claim") {
+			if p.Operation != "claim" || p.Errors() != 0 {
+				t.Errorf("%s: %s with %d errors, want a clean claim", f.Path, p.Operation, p.Errors())
+			}
+			continue
+		}
+		if p.Operation != "" || len(p.Violations) != 1 || p.Violations[0].Rule != "operation" || !strings.Contains(p.Violations[0].Message, "--operation account-") {
+			t.Errorf("%s: %q %+v, want the one 'operation' error", f.Path, p.Operation, p.Violations)
+		}
+	}
+	// An order that names its customer's accountId is still an order.
+	order := `{"orderId":"o1","orderType":"WEB","accountOwner":{"accountId":"a1"}}`
+	l := newFake(t, Options{Operations: gen.Operations, Rules: gen.Rules})
+	if got := l.detect([]byte(order), ""); got != OpOrderV2 {
+		t.Errorf("an order with accountOwner.accountId detected as %q", got)
+	}
+	if got := l.detect([]byte(`{"accountId":"a1","orderId":"o1","eventTime":1,"updatedStatus":"SENT"}`), ""); got != OpStatusPost {
+		t.Errorf("a status update with an accountId detected as %q", got)
+	}
+}

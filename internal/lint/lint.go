@@ -334,6 +334,12 @@ func (l *Linter) lintNDJSON(data []byte, rep *validate.Report) []Payload {
 // severities overridden by configuration (whether or not the generated code
 // applied Report.Severities itself, the result is the same).
 func (l *Linter) lintBody(body []byte, op string, rep *validate.Report) Payload {
+	if op == opUndetected {
+		return Payload{Violations: []Violation{{Violation: validate.Violation{
+			Severity: validate.SeverityError, Kind: validate.KindSchema, Rule: "operation", Line: 1, Column: 1,
+			Message: "an Accounts API body (a top-level accountId): its event is in the URL only; lint it with --operation account-signup, account-login, … (orderguard lint -h lists them)",
+		}}}}
+	}
 	rep.Reset()
 	l.ops[op].Request(body, rep)
 	p := Payload{Operation: op}
@@ -384,6 +390,17 @@ func ModeNames(ops []validate.Operation) []string {
 	return names
 }
 
+// opWithFallback is the first operation of the table with that fallback
+// shape, "" if none.
+func (l *Linter) opWithFallback(shape string) string {
+	for _, op := range l.byName {
+		if op.Fallback == shape {
+			return op.ID
+		}
+	}
+	return ""
+}
+
 // opForPath is the operation whose method and path template match a
 // recorded request (a HAR entry), "" if none: how auto mode finds the
 // Accounts and Claims operations, which have no body-based detection.
@@ -406,9 +423,15 @@ func charColumn(body []byte, offset, column int) int {
 	return utf8.RuneCount(body[start:offset]) + 1
 }
 
+// opUndetected is detect's answer for a body whose operation the content
+// cannot tell: an Accounts API body, whose event is only in its URL.
+const opUndetected = ""
+
 // detect chooses the operation of a body: the mode when it is fixed, else the
-// HAR request path, else the content (a top-level updatedStatus or eventTime
-// means a status update).
+// HAR request path, else the content (a top-level processorChargebackCaseId
+// means a claim; a top-level accountId without orderId an account event,
+// which it cannot tell apart (opUndetected); a top-level updatedStatus or
+// eventTime a status update; anything else an order).
 func (l *Linter) detect(body []byte, urlPath string) string {
 	if l.fixed != "" {
 		return l.fixed
@@ -428,6 +451,15 @@ func (l *Linter) detect(body []byte, urlPath string) string {
 	// then check that one is a top-level member. The needles do not start
 	// with '"': bytes.Index finds candidates by their first byte, and a quote
 	// is in every member (measured: 6x slower).
+	if bytes.Contains(body, []byte(`processorChargebackCaseId"`)) && topLevelHas(body, "processorChargebackCaseId") {
+		if id := l.opWithFallback(validate.FallbackClaim); id != "" {
+			return id
+		}
+	}
+	if bytes.Contains(body, []byte(`accountId"`)) && l.opWithFallback(validate.FallbackAccount) != "" &&
+		topLevelHas(body, "accountId") && !topLevelHas(body, "orderId") {
+		return opUndetected
+	}
 	if (bytes.Contains(body, []byte(`updatedStatus"`)) || bytes.Contains(body, []byte(`eventTime"`))) &&
 		topLevelHas(body, "updatedStatus", "eventTime") {
 		return OpStatusPost

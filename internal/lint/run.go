@@ -55,7 +55,7 @@ func (c Command) Run(args []string) int {
 	fs := flag.NewFlagSet("orderguard lint", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	format := fs.String("format", "text", "report format: "+strings.Join(Formats, ", "))
-	mode := fs.String("operation", ModeAuto, "operation of the payloads: "+strings.Join(ModeNames(c.Operations), ", ")+" (auto: from the HAR URL, else a top-level updatedStatus or eventTime means a status update and anything else an order; name account and claim files' operation)")
+	mode := fs.String("operation", ModeAuto, "operation of the payloads: "+strings.Join(ModeNames(c.Operations), ", ")+" (auto: from the HAR URL, else by top-level members: processorChargebackCaseId a claim, accountId without orderId an account event, which is an error until its event is named, updatedStatus or eventTime a status update, anything else an order)")
 	configFile := fs.String("config", "", "YAML `FILE` with rule severities (rules: {rule-id: error|warning|off}); the same file and key as orderguard serve --config")
 	rules := fs.String("rules", "", "rule severities over the config file's, as `RULE=SEVERITY,…` (the syntax of orderguard serve --rules)")
 	maxWarnings := fs.Int("max-warnings", -1, "exit 1 when there are more warnings than this (-1: no limit)")
