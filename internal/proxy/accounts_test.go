@@ -155,11 +155,7 @@ func TestAccountPerOperationSettings(t *testing.T) {
 // dead-lettered alone: the account's events are in a line of their own.
 func TestAccountOutboxHandoff(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
-	store, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store := tempStore(t)
 	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", outbox: store, mut: func(c *proxy.Config) {
 		c.BreakerFailures = 0
 		c.OpModes = map[string]proxy.Mode{"orderV2": proxy.ModeReport} // the broken order is forwarded, then queued
@@ -186,11 +182,7 @@ func TestAccountOutboxHandoff(t *testing.T) {
 	if err := sb.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	rs := store.Resender(e.p.Sender(), outbox.ResendOptions{Rate: 100, BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rs.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	startResender(t, store, e, outbox.ResendOptions{})
 	deadline := time.Now().Add(10 * time.Second)
 	for st, _ := store.Stats(); st.Pending != 0 || st.Delivered != uint64(len(sends)) || st.Dead != 1; st, _ = store.Stats() {
 		if time.Now().After(deadline) {
@@ -211,4 +203,26 @@ func TestAccountOutboxHandoff(t *testing.T) {
 			t.Errorf("%s %s delivered with %d", d.Operation, d.Path, d.Status)
 		}
 	}
+}
+
+// tempStore is an outbox file in the test's temporary directory.
+func tempStore(t *testing.T) *outbox.Store {
+	t.Helper()
+	store, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// startResender runs the store's resender through the proxy's Sender until
+// the test ends, fast: 100 a second, backoff from 20 to 100ms.
+func startResender(t *testing.T, store *outbox.Store, e *env, o outbox.ResendOptions) {
+	o.Rate, o.BackoffMin, o.BackoffMax = 100, 20*time.Millisecond, 100*time.Millisecond
+	rs := store.Resender(e.p.Sender(), o)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rs.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
