@@ -19,7 +19,7 @@ import (
 const sandboxUsage = `usage: orderguard sandbox [flags]
 
 Serves an emulator of Forter's test site: POST /v2/orders/{id}, POST /v3/orders/{id},
-POST|PUT /v2/status/{id}, POST /v2/accounts/{event}/{accountId}, GET /credentials/test.
+POST|PUT /v2/status/{id}, POST /v2/accounts/{event}/{accountId}, POST /v2/claims, GET /credentials/test.
 Decisions follow Forter's test e-mails (accountOwner.email) and test IPs (accounts),
 otherwise a pseudo-random decision reproducible from the order id.
 

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // Options say what file to write.
@@ -19,7 +22,47 @@ type Options struct {
 
 type root struct {
 	id, method, path           string
+	name, fallback             string
 	request, response, errorFn string
+}
+
+// The operation extensions: x-orderguard-name is the operation's short name
+// on command lines (orderguard lint --operation), x-orderguard-fallback the
+// shape of the proxy's answer when Forter does not answer
+// (validate.FallbackShapes).
+const (
+	nameExt     = "x-orderguard-name"
+	fallbackExt = "x-orderguard-fallback"
+)
+
+// operationExtensions reads and checks an operation's x-orderguard-name and
+// x-orderguard-fallback; names must be unique across the spec.
+func operationExtensions(op *openapi3.Operation, where string, names map[string]string) (name, fallback string, err error) {
+	for k, v := range op.Extensions {
+		if !strings.HasPrefix(k, "x-orderguard") {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok || s == "" {
+			return "", "", fmt.Errorf("%s: %s: want a non-empty string", where, k)
+		}
+		switch k {
+		case nameExt:
+			if other, dup := names[s]; dup {
+				return "", "", fmt.Errorf("%s: %s %q is also %s's", where, k, s, other)
+			}
+			names[s] = op.OperationID
+			name = s
+		case fallbackExt:
+			if !slices.Contains(validate.FallbackShapes, s) {
+				return "", "", fmt.Errorf("%s: %s %q: want one of %s", where, k, s, strings.Join(validate.FallbackShapes, ", "))
+			}
+			fallback = s
+		default:
+			return "", "", fmt.Errorf("%s: unknown operation extension %s", where, k)
+		}
+	}
+	return name, fallback, nil
 }
 
 // GenerateOperations compiles every operation's request body, 2xx response
@@ -38,6 +81,7 @@ func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	names := map[string]string{}
 	for _, p := range keys {
 		item := paths[p]
 		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
@@ -50,6 +94,10 @@ func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 			}
 			loc := "#/paths/" + escapeToken(p) + "/" + strings.ToLower(method)
 			r := root{id: op.OperationID, method: method, path: p}
+			var err error
+			if r.name, r.fallback, err = operationExtensions(op, method+" "+p, names); err != nil {
+				return nil, err
+			}
 			fn := "validate" + ident(op.OperationID)
 			r.request, r.response, r.errorFn = fn+"Request", fn+"Response", fn+"Error"
 			if rb := op.RequestBody; rb != nil && rb.Value != nil {
@@ -83,8 +131,8 @@ func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 	g.header(&b, opt)
 	b.WriteString("\n// Operations holds one entry per operationId of the spec, with its body validators.\nvar Operations = []validate.Operation{\n")
 	for _, r := range roots {
-		fmt.Fprintf(&b, "{ID: %q, Method: %q, Path: %q, Request: %s, Response: %s, Error: %s},\n",
-			r.id, r.method, r.path, orAny(r.request), orAny(r.response), orAny(r.errorFn))
+		fmt.Fprintf(&b, "{ID: %q, Method: %q, Path: %q, Request: %s, Response: %s, Error: %s, Name: %q, Fallback: %q},\n",
+			r.id, r.method, r.path, orAny(r.request), orAny(r.response), orAny(r.errorFn), r.name, r.fallback)
 	}
 	b.WriteString("}\n")
 	b.WriteString(`

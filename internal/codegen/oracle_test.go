@@ -195,9 +195,17 @@ func corpus(t testing.TB) []corpusFile {
 			out = append(out, corpusFile{f, s[0], s[1]})
 		}
 	}
-	// Every request body under testdata/ (ours and the benchmark's).
+	// The Accounts and Claims corpus: one folder per operationId.
+	accounts, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realworld-accounts", "*", "*.json"))
+	for _, f := range accounts {
+		out = append(out, corpusFile{f, filepath.Base(filepath.Dir(f)), "request"})
+	}
+	rules, _ := filepath.Glob(filepath.Join("testdata", "rules", "*.json"))
+	for _, f := range rules {
+		out = append(out, corpusFile{f, caseOpID(f), "request"})
+	}
+	// Every request body of the benchmark.
 	for _, pat := range []string{
-		filepath.Join("testdata", "rules", "*.json"),
 		filepath.Join("..", "..", "bench", "testdata", "*.json"),
 		filepath.Join("..", "..", "bench", "testdata", "*", "*.json"),
 	} {

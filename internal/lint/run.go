@@ -38,7 +38,8 @@ Checks Forter order and status payloads against the specs and business rules.
 PATH is a file, a directory (recursive: *.json, *.ndjson, *.har), a glob
 (quote it; ** matches any depth) or - for standard input.
 NDJSON: one payload per line. HAR: every request to /v2/orders/{id},
-/v3/orders/{id} or /v2/status/{id}, named by its entry index; text, json
+/v3/orders/{id}, /v2/status/{id}, /v2/accounts/{event}/{id} or /v2/claims,
+named by its entry index; text, json
 and junit positions are within the entry's request.postData.text, sarif and
 github ones in the recording.
 
@@ -54,7 +55,7 @@ func (c Command) Run(args []string) int {
 	fs := flag.NewFlagSet("orderguard lint", flag.ContinueOnError)
 	fs.SetOutput(c.Stderr)
 	format := fs.String("format", "text", "report format: "+strings.Join(Formats, ", "))
-	mode := fs.String("operation", ModeAuto, "operation of the payloads: auto, order, order-v3 or status (auto: from the HAR URL, else a top-level updatedStatus or eventTime means a status update)")
+	mode := fs.String("operation", ModeAuto, "operation of the payloads: "+strings.Join(ModeNames(c.Operations), ", ")+" (auto: from the HAR URL, else by top-level members: processorChargebackCaseId a claim, accountId without orderId an account event, which is an error until its event is named, updatedStatus or eventTime a status update, anything else an order)")
 	configFile := fs.String("config", "", "YAML `FILE` with rule severities (rules: {rule-id: error|warning|off}); the same file and key as orderguard serve --config")
 	rules := fs.String("rules", "", "rule severities over the config file's, as `RULE=SEVERITY,…` (the syntax of orderguard serve --rules)")
 	maxWarnings := fs.Int("max-warnings", -1, "exit 1 when there are more warnings than this (-1: no limit)")

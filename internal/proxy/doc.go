@@ -1,11 +1,13 @@
 // Package proxy is the request path of `orderguard serve`: it routes the
 // Forter operations of the spec (POST /v2/orders/{id}, POST /v3/orders/{id},
-// POST|PUT /v2/status/{id}), validates each body once with the generated
+// POST|PUT /v2/status/{id}, POST /v2/accounts/{event}/{accountId}, POST
+// /v2/claims: gen.Operations), validates each body once with the generated
 // validators, and then, per operation mode, rejects it in Forter's own error
 // shape (enforce), forwards it with a violation count (report) or forwards it
 // unchecked (off). Forwarding goes through internal/pool within one deadline
 // per request (the budget), with at most one retry; when Forter does not
-// answer in time, the proxy answers for it ("not reviewed", or 502/504) and
+// answer in time, the proxy answers for it ("not reviewed" in the shape the
+// operation table names for the operation, or 502/504) and
 // hands the request to the outbox. Forter's answers pass through unchanged and
 // are checked against the spec in report-only mode (drift metrics), on a
 // worker after the answer is written. Bodies sent with Content-Encoding gzip

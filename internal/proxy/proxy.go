@@ -123,7 +123,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 			return nil, fmt.Errorf("operation %s: %w", op.ID, err)
 		}
 		st := p.newOpState(op.ID, cfg.modeOf(op.ID), cfg.budgetOf(op.ID))
-		st.op, st.route, st.shape = op, r, shapeOf(op.ID, op.Path)
+		st.op, st.route, st.shape = op, r, shapeOf(op)
 		p.ops = append(p.ops, st)
 	}
 	p.pt = p.newOpState("passthrough", ModeOff, cfg.Budget)
@@ -517,7 +517,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 	if p.cfg.Fallback == FallbackOpen {
 		err := p.outbox.Enqueue(outbox.Request{
 			Operation: st.op.ID,
-			OrderID:   string(orderID),
+			OrderID:   outboxLine(st.shape, orderID),
 			Method:    string(ctx.Method()),
 			Path:      string(ctx.RequestURI()),
 			Header:    keptHeaders(&ctx.Request.Header),

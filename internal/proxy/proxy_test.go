@@ -302,6 +302,7 @@ func TestFallbackShapes(t *testing.T) {
 	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) {
 		c.Budget = 150 * time.Millisecond
 		c.Mode = proxy.ModeOff // the shapes, not the bodies, are under test
+		c.BreakerFailures = 0  // six timeouts in a row must not open the circuit
 	}})
 	for _, tc := range []struct {
 		method, path, op string
@@ -311,6 +312,8 @@ func TestFallbackShapes(t *testing.T) {
 		{"POST", "/v3/orders/f2", "orderV3", 200},
 		{"POST", "/v2/status/f3", "statusPost", 202},
 		{"PUT", "/v2/status/f4", "statusPut", 202},
+		{"POST", "/v2/accounts/profile-access/f5", "accountProfileAccess", 200},
+		{"POST", "/v2/claims", "claim", 202},
 	} {
 		t.Run(tc.op, func(t *testing.T) {
 			a := e.do(tc.method, tc.path, `{}`, sandboxFault, "hang")
