@@ -55,6 +55,9 @@ type Proxy struct {
 	reqLog  *requestLog // nil: request lines go through log
 	br      *breaker
 	m       *metrics
+	allow   []allowRoute // --passthrough-routes: off-spec routes that get the API key
+
+	allowHeader string // Allow of a 405: the methods of operations and allowlisted routes
 	reports sync.Pool
 
 	apiKey     *secret.Key
@@ -125,6 +128,12 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		p.ops = append(p.ops, st)
 	}
 	p.pt = p.newOpState("passthrough", ModeOff, cfg.Budget)
+	allow, err := compileAllowlist(cfg.PassthroughRoutes)
+	if err != nil {
+		return nil, err
+	}
+	p.allow = allow
+	p.allowHeader = allowedMethods(p.ops, p.allow)
 	return p, nil
 }
 
@@ -168,11 +177,16 @@ func (p *Proxy) match(method, path []byte) (*opState, []byte) {
 // Handler serves one request. The body was read by the server, once, under
 // the --max-body cap; the same bytes are validated and forwarded.
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
-	st, orderID := p.match(ctx.Method(), ctx.Path())
-	if st == nil {
-		p.passthrough(ctx)
+	rt := p.resolve(ctx)
+	switch rt.kind {
+	case routeForeign, routeAllowed:
+		p.passthrough(ctx, rt.kind == routeAllowed)
+		return
+	case routeNearMiss, routeAmbiguous, routeNever:
+		p.refuseRoute(ctx, rt)
 		return
 	}
+	st, orderID := rt.st, rt.id
 	start := arrival(ctx)
 	deadline := start.Add(st.budget)
 	body := ctx.PostBody()
@@ -202,7 +216,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		p.reports.Put(r)
 	}
 
-	clientClose := p.prepare(&ctx.Request)
+	clientClose := p.prepare(&ctx.Request, true)
 	t1 := time.Now()
 	if found >= 0 {
 		st.validation.Observe(t1.Sub(t0).Seconds())
@@ -261,17 +275,20 @@ func arrival(ctx *fasthttp.RequestCtx) time.Time {
 	return time.Now()
 }
 
-// passthrough forwards a path outside the spec untouched (credentials and
-// hop-by-hop headers aside), or rejects it with --unknown-routes reject.
-func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx) {
+// passthrough forwards a path outside the spec untouched (hop-by-hop headers
+// aside), or rejects it with --unknown-routes reject. Only an allowlisted
+// route (--passthrough-routes) gets the API key; any other keeps the
+// client's own Authorization, so that the proxy is no authenticated relay to
+// every Forter endpoint.
+func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx, allowed bool) {
 	st := p.pt
-	if p.cfg.RejectUnknown {
+	if p.cfg.RejectUnknown && !allowed {
 		writeJSON(ctx, fasthttp.StatusNotFound, contentJSON,
 			appendFailed(nil, "Not found: orderguard forwards only the Forter operations it knows (--unknown-routes reject)"))
 		st.unknown.Inc()
 		return
 	}
-	clientClose := p.prepare(&ctx.Request)
+	clientClose := p.prepare(&ctx.Request, allowed)
 	t0 := time.Now()
 	res := p.call(&ctx.Request, &ctx.Response, arrival(ctx).Add(st.budget), st)
 	st.upstream.Observe(time.Since(t0).Seconds())
@@ -336,9 +353,10 @@ func equalFold(b []byte, s string) bool {
 }
 
 // prepare turns the client's request into the upstream request, in place:
-// hop-by-hop headers out, upstream host in, credentials injected. It returns
-// whether the client asked to close its connection.
-func (p *Proxy) prepare(req *fasthttp.Request) (clientClose bool) {
+// hop-by-hop headers out, upstream host in, credentials injected when
+// withKey (an operation or an allowlisted route). It returns whether the
+// client asked to close its connection.
+func (p *Proxy) prepare(req *fasthttp.Request, withKey bool) (clientClose bool) {
 	clientClose = req.Header.ConnectionClose()
 	if clientClose {
 		req.Header.ResetConnectionClose() // the upstream connection stays warm
@@ -349,7 +367,7 @@ func (p *Proxy) prepare(req *fasthttp.Request) (clientClose bool) {
 		}
 	}
 	p.pool.Target(req)
-	if a := p.authorization(); a != nil {
+	if a := p.authorization(); a != nil && withKey {
 		req.Header.SetBytesV(fasthttp.HeaderAuthorization, a)
 	}
 	if len(p.siteID) > 0 {
