@@ -99,7 +99,6 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if err := inbound.Check(ctx, in); err != nil {
 		return err
 	}
-	in.Guard = connGuard(cfg, log)
 	poolCfg := pool.Config{
 		Upstream:            cfg.Upstream,
 		CAFile:              cfg.UpstreamCA,
@@ -222,6 +221,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		p.Registry().MustRegister(inboundAuthRejected(check))
 	}
 	p.Registry().MustRegister(jsonLimitRejections(jsonLimits))
+	in.Guard = connGuard(cfg, log)
 	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
 	if store != nil {
 		p.Registry().MustRegister(newOutboxCollector(store))

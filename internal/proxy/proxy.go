@@ -46,19 +46,19 @@ type Options struct {
 // Proxy is the request path: route, validate, decide, forward within the
 // budget, fall back. Handler is its fasthttp handler.
 type Proxy struct {
-	cfg     Config
-	ops     []*opState
-	pt      *opState // passthrough: paths outside the spec
-	pool    *pool.Pool
-	outbox  outbox.Enqueuer
-	log     *slog.Logger
-	reqLog  *requestLog // nil: request lines go through log
-	br      *breaker
-	m       *metrics
-	allow   []allowRoute // --passthrough-routes: off-spec routes that get the API key
+	cfg    Config
+	ops    []*opState
+	pt     *opState // passthrough: paths outside the spec
+	pool   *pool.Pool
+	outbox outbox.Enqueuer
+	log    *slog.Logger
+	reqLog *requestLog // nil: request lines go through log
+	br     *breaker
+	m      *metrics
+	allow  []allowRoute // --passthrough-routes: off-spec routes that get the API key
 
 	allowHeader string // Allow of a 405: the methods of operations and allowlisted routes
-	reports sync.Pool
+	reports     sync.Pool
 
 	apiKey     *secret.Key
 	auth       atomic.Pointer[authCache]
