@@ -60,7 +60,7 @@ func settings(c *Config) []setting {
 		{"op-budget", "per-operation budgets, e.g. orderV3=1500ms", (*opBudgetsValue)(&c.OpBudgets)},
 		{"retry-min-remaining", "retry once (connection error, timeout before an answer, 500/502/503/504) only with this much budget left", (*durationValue)(&c.RetryMinRemaining)},
 		{"fallback", "when Forter does not answer in budget: open (200 \"not reviewed\", queued for resend) or closed (504/502)", (*fallbackValue)(&c.Fallback)},
-		{"unknown-routes", "other paths: pass (forward untouched) or reject (404)", (*unknownValue)(&c.RejectUnknown)},
+		{"unknown-routes", "other paths: pass (forwarded unchecked, without the API key) or reject (404)", (*unknownValue)(&c.RejectUnknown)},
 		{"passthrough-routes", "routes outside the spec forwarded with the API key, e.g. 'GET /v2/orders/{id}/history,POST /v2/x'; other paths keep the client's own Authorization", (*routesValue)(&c.PassthroughRoutes)},
 		{"max-body", "largest request body (bytes, or with KiB/MiB); larger gets 413", (*sizeValue)(&c.MaxBody)},
 		{"warm-conns", "upstream connections opened at start and kept warm while idle", (*intValue)(&c.WarmConns)},
@@ -197,6 +197,9 @@ func applyFile(path string, bound []setting) error {
 		case yaml.SequenceNode:
 			for _, n := range node.Content {
 				vals = append(vals, n.Value)
+			}
+			if _, ok := bound[i].value.(*routesValue); ok {
+				vals = []string{strings.Join(vals, ",")} // one list, not each element replacing the last
 			}
 		default:
 			return fmt.Errorf("config %s: %s: want a value, a mapping or a list", path, key)
