@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // captured is one request as it reached the upstream.
@@ -85,27 +84,6 @@ func (s *captureServer) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.reqs)
-}
-
-// exchangeTCP writes raw on a new TCP connection and reads one answer.
-func exchangeTCP(t *testing.T, addr, raw string) (int, string) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("no answer to %q: %v", firstLine(raw), err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, string(b)
 }
 
 func firstLine(raw string) string { l, _, _ := strings.Cut(raw, "\r\n"); return l }
@@ -182,7 +160,7 @@ func TestServeCredentialsOnlyForDescribedRoutes(t *testing.T) {
 						arrives, status = false, 404
 					}
 					n := up.count()
-					got, body := exchangeTCP(t, p.listen, request(c.method, c.target, c.body, c.headers...))
+					got, body := exchangeOn(t, "tcp", p.listen, request(c.method, c.target, c.body, c.headers...))
 					if got != status || !strings.Contains(body, c.in) {
 						t.Fatalf("%s %s: %d %s; want %d with %q", c.method, c.target, got, body, status, c.in)
 					}

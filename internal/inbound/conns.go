@@ -272,21 +272,15 @@ func (c *guardedConn) Close() error {
 // everySecond lets a line through at most once a second and tells the next
 // one how many were held back.
 type everySecond struct {
-	mu      sync.Mutex
-	last    time.Time
-	omitted int
+	mu sync.Mutex
+	st refusalState
 }
 
 func (e *everySecond) do(log func(omitted int)) {
 	e.mu.Lock()
-	now := time.Now()
-	if !e.last.IsZero() && now.Sub(e.last) < time.Second {
-		e.omitted++
-		e.mu.Unlock()
-		return
-	}
-	omitted := e.omitted
-	e.last, e.omitted = now, 0
+	omitted, ok := e.st.pass(time.Now(), time.Second)
 	e.mu.Unlock()
-	log(omitted)
+	if ok {
+		log(omitted)
+	}
 }
