@@ -154,3 +154,16 @@ func TestConnGuardCaps(t *testing.T) {
 		t.Errorf("after closing: open %d, per-peer entries %v", g.Open(), g.perIP)
 	}
 }
+
+// BenchmarkConnGuardAdmit is the guard's cost per accepted connection (not
+// per request): the caps checked, the peer counted, given back on Close.
+func BenchmarkConnGuardAdmit(b *testing.B) {
+	closed := 0
+	peer, _ := net.ResolveTCPAddr("tcp", "10.0.0.1:1")
+	c := fakeConn{peer: peer, closed: &closed}
+	g := &ConnGuard{Limits: ConnLimits{MaxOpen: 1 << 20, MaxPerIP: 1 << 20}}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = g.admit(c).Close()
+	}
+}
