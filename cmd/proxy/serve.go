@@ -223,6 +223,8 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		p.Registry().MustRegister(inboundAuthRejected(check))
 	}
 	p.Registry().MustRegister(jsonLimitRejections(jsonLimits))
+	in.Guard = connGuard(cfg, log)
+	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
 	if store != nil {
 		p.Registry().MustRegister(newOutboxCollector(store))
 	}
@@ -256,9 +258,34 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
 		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()), slog.String("admin_token", adminToken.Source()),
-		slog.String("inbound_auth", inboundAuth(in)))
+		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()))
 	logOut.Flush()
 	return p.Serve(ctx, so)
+}
+
+// connGuard caps client connections under the process's descriptor limit,
+// read once here and logged with the caps derived from it.
+func connGuard(cfg proxy.Config, log *slog.Logger) *inbound.ConnGuard {
+	upstream := cfg.MaxConns
+	if cfg.Upstream == "" {
+		upstream *= 2 // the embedded sandbox's server side holds a descriptor per connection too
+	}
+	limits := inbound.ConnLimits{MaxOpen: cfg.MaxOpenConns, MaxPerIP: cfg.MaxConnsPerIP}
+	nofile, err := inbound.DescriptorLimit()
+	if err != nil {
+		log.Warn("cannot read the descriptor limit (getrlimit); connection caps only as given", slog.String("error", err.Error()))
+		nofile = uint64(max(limits.MaxOpen, 1)) + uint64(upstream) + inbound.DescriptorReserve
+	}
+	limits = limits.WithDefaults(nofile, upstream)
+	attrs := []any{slog.Uint64("descriptor_limit", nofile), slog.Int("max_open_conns", limits.MaxOpen),
+		slog.Int("max_conns_per_ip", limits.MaxPerIP), slog.Int("upstream_conns", upstream),
+		slog.String("first_request_within", cfg.ReadTimeout.String()), slog.String("idle_timeout", cfg.IdleTimeout.String())}
+	if limits.Fits(nofile, upstream) {
+		log.Info("inbound connection limits", attrs...)
+	} else {
+		log.Warn("inbound connection limits exceed the descriptor limit: accepts may fail with too many open files (they are retried) and upstream dials may fail (fallback answers)", attrs...)
+	}
+	return &inbound.ConnGuard{Limits: limits, Logger: log}
 }
 
 // inboundAuth names how clients are authenticated, for the startup line.

@@ -21,8 +21,17 @@
 // --help by TestConfigDoc; refresh with go test ./internal/proxy -run
 // TestConfigDoc -update).
 //
+// Routing (routing.go) decides who gets the API key: only the spec's
+// operations and the --passthrough-routes allowlist; every other path keeps
+// the client's own Authorization. It matches the path as sent, which is what
+// the upstream receives byte for byte, and the decoded, normalised form,
+// which must route the same; near misses of an operation are refused, never
+// forwarded unchecked. Everything is derived from the operation table, so an
+// operation added to the spec needs no change here.
+//
 // The proxy must never re-encode or modify a body it forwards, log or echo a
-// body, a submitted value, an Authorization value or the API key, forward a
-// body it rejected in enforce mode, wait past a request's budget, or allocate
-// on the path of a valid request beyond what fasthttp itself does.
+// body, a submitted value, an Authorization value or the API key, add the API
+// key to a request outside the spec and the allowlist, forward a body it
+// rejected in enforce mode, wait past a request's budget, or allocate on the
+// path of a valid request beyond what fasthttp itself does.
 package proxy

@@ -60,7 +60,8 @@ func settings(c *Config) []setting {
 		{"op-budget", "per-operation budgets, e.g. orderV3=1500ms", (*opBudgetsValue)(&c.OpBudgets)},
 		{"retry-min-remaining", "retry once (connection error, timeout before an answer, 500/502/503/504) only with this much budget left", (*durationValue)(&c.RetryMinRemaining)},
 		{"fallback", "when Forter does not answer in budget: open (200 \"not reviewed\", queued for resend) or closed (504/502)", (*fallbackValue)(&c.Fallback)},
-		{"unknown-routes", "other paths: pass (forward untouched) or reject (404)", (*unknownValue)(&c.RejectUnknown)},
+		{"unknown-routes", "other paths: pass (forwarded unchecked, without the API key) or reject (404)", (*unknownValue)(&c.RejectUnknown)},
+		{"passthrough-routes", "routes outside the spec forwarded with the API key, e.g. 'GET /v2/orders/{id}/history,POST /v2/x'; other paths keep the client's own Authorization", (*routesValue)(&c.PassthroughRoutes)},
 		{"max-body", "largest request body (bytes, or with KiB/MiB); larger gets 413", (*sizeValue)(&c.MaxBody)},
 		{"warm-conns", "upstream connections opened at start and kept warm while idle", (*intValue)(&c.WarmConns)},
 		{"warm-path", "path requested (GET) to open and refresh warm connections", (*stringValue)(&c.WarmPath)},
@@ -91,6 +92,8 @@ func settings(c *Config) []setting {
 		{"inbound-secret-header", "header carrying the inbound shared secret; removed before forwarding", (*stringValue)(&c.InboundSecretHeader)},
 		{"secret-reload-interval", "re-read the API key and inbound secret files this often (for mounted Kubernetes Secrets); 0 re-reads them on SIGHUP only", (*durationValue)(&c.SecretReloadInterval)},
 		{"max-concurrent", "requests served at once; more are answered 503 at once", (*intValue)(&c.MaxConcurrent)},
+		{"max-open-conns", "most client connections open at once, busy or idle; more are closed when accepted (0: the descriptor limit less a reserve and the upstream's share, logged at start)", (*intValue)(&c.MaxOpenConns)},
+		{"max-conns-per-ip", "most open connections from one peer address (an IPv6 /64); more are closed when accepted (0: half of --max-open-conns)", (*intValue)(&c.MaxConnsPerIP)},
 		{"read-timeout", "time to read one whole request, header and body; slower clients are cut off", (*durationValue)(&c.ReadTimeout)},
 		{"write-timeout", "time to write one answer to the client", (*durationValue)(&c.WriteTimeout)},
 		{"idle-timeout", "keep-alive client connections idle this long are closed", (*durationValue)(&c.IdleTimeout)},
@@ -194,6 +197,9 @@ func applyFile(path string, bound []setting) error {
 		case yaml.SequenceNode:
 			for _, n := range node.Content {
 				vals = append(vals, n.Value)
+			}
+			if _, ok := bound[i].value.(*routesValue); ok {
+				vals = []string{strings.Join(vals, ",")} // one list, not each element replacing the last
 			}
 		default:
 			return fmt.Errorf("config %s: %s: want a value, a mapping or a list", path, key)
@@ -386,6 +392,24 @@ func joinMap[V any](m map[string]V, str func(V) string) string {
 		parts[i] = k + "=" + str(m[k])
 	}
 	return strings.Join(parts, ",")
+}
+
+// routesValue is a comma-separated list of "METHOD /path" routes.
+type routesValue []string
+
+func (v *routesValue) String() string { return strings.Join(*v, ",") }
+func (v *routesValue) Set(s string) error {
+	var rs []string
+	for _, r := range strings.Split(s, ",") {
+		if r = strings.Join(strings.Fields(r), " "); r != "" {
+			rs = append(rs, r)
+		}
+	}
+	if _, err := compileAllowlist(rs); err != nil {
+		return err
+	}
+	*v = rs
+	return nil
 }
 
 type opModesValue map[string]Mode

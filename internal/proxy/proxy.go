@@ -46,17 +46,20 @@ type Options struct {
 // Proxy is the request path: route, validate, decide, forward within the
 // budget, fall back. Handler is its fasthttp handler.
 type Proxy struct {
-	cfg     Config
-	ops     []*opState
-	pt      *opState // passthrough: paths outside the spec
-	pool    *pool.Pool
-	outbox  outbox.Enqueuer
-	log     *slog.Logger
-	reqLog  *requestLog // nil: request lines go through log
-	br      *breaker
-	m       *metrics
-	reports sync.Pool
-	checks  *responseChecks
+	cfg    Config
+	ops    []*opState
+	pt     *opState // passthrough: paths outside the spec
+	pool   *pool.Pool
+	outbox outbox.Enqueuer
+	log    *slog.Logger
+	reqLog *requestLog // nil: request lines go through log
+	br     *breaker
+	m      *metrics
+	allow  []allowRoute // --passthrough-routes: off-spec routes that get the API key
+	checks *responseChecks
+
+	allowHeader string // Allow of a 405: the methods of operations and allowlisted routes
+	reports     sync.Pool
 
 	apiKey     *secret.Key
 	auth       atomic.Pointer[authCache]
@@ -127,6 +130,12 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		p.ops = append(p.ops, st)
 	}
 	p.pt = p.newOpState("passthrough", ModeOff, cfg.Budget)
+	allow, err := compileAllowlist(cfg.PassthroughRoutes)
+	if err != nil {
+		return nil, err
+	}
+	p.allow = allow
+	p.allowHeader = allowedMethods(p.ops, p.allow)
 	return p, nil
 }
 
@@ -171,11 +180,16 @@ func (p *Proxy) match(method, path []byte) (*opState, []byte) {
 // the --max-body cap; the same bytes are validated (decoded first when sent
 // compressed: bodyToCheck) and forwarded.
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
-	st, orderID := p.match(ctx.Method(), ctx.Path())
-	if st == nil {
-		p.passthrough(ctx)
+	rt := p.resolve(ctx)
+	switch rt.kind {
+	case routeForeign, routeAllowed:
+		p.passthrough(ctx, rt.kind == routeAllowed)
+		return
+	case routeNearMiss, routeAmbiguous, routeNever:
+		p.refuseRoute(ctx, rt)
 		return
 	}
+	st, orderID := rt.st, rt.id
 	start := arrival(ctx)
 	deadline := start.Add(st.budget)
 	body := ctx.PostBody()
@@ -211,7 +225,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		p.reports.Put(r)
 	}
 
-	clientClose := p.prepare(&ctx.Request)
+	clientClose := p.prepare(&ctx.Request, true)
 	t1 := time.Now()
 	if found >= 0 {
 		st.validation.Observe(t1.Sub(t0).Seconds())
@@ -270,17 +284,20 @@ func arrival(ctx *fasthttp.RequestCtx) time.Time {
 	return time.Now()
 }
 
-// passthrough forwards a path outside the spec untouched (credentials and
-// hop-by-hop headers aside), or rejects it with --unknown-routes reject.
-func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx) {
+// passthrough forwards a path outside the spec untouched (hop-by-hop headers
+// aside), or rejects it with --unknown-routes reject. Only an allowlisted
+// route (--passthrough-routes) gets the API key; any other keeps the
+// client's own Authorization, so that the proxy is no authenticated relay to
+// every Forter endpoint.
+func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx, allowed bool) {
 	st := p.pt
-	if p.cfg.RejectUnknown {
+	if p.cfg.RejectUnknown && !allowed {
 		writeJSON(ctx, fasthttp.StatusNotFound, contentJSON,
 			appendFailed(nil, "Not found: orderguard forwards only the Forter operations it knows (--unknown-routes reject)"))
 		st.unknown.Inc()
 		return
 	}
-	clientClose := p.prepare(&ctx.Request)
+	clientClose := p.prepare(&ctx.Request, allowed)
 	t0 := time.Now()
 	res := p.call(&ctx.Request, &ctx.Response, arrival(ctx).Add(st.budget), st)
 	st.upstream.Observe(time.Since(t0).Seconds())
@@ -345,9 +362,10 @@ func equalFold(b []byte, s string) bool {
 }
 
 // prepare turns the client's request into the upstream request, in place:
-// hop-by-hop headers out, upstream host in, credentials injected. It returns
-// whether the client asked to close its connection.
-func (p *Proxy) prepare(req *fasthttp.Request) (clientClose bool) {
+// hop-by-hop headers out, upstream host in, credentials injected when
+// withKey (an operation or an allowlisted route). It returns whether the
+// client asked to close its connection.
+func (p *Proxy) prepare(req *fasthttp.Request, withKey bool) (clientClose bool) {
 	clientClose = req.Header.ConnectionClose()
 	if clientClose {
 		req.Header.ResetConnectionClose() // the upstream connection stays warm
@@ -358,7 +376,7 @@ func (p *Proxy) prepare(req *fasthttp.Request) (clientClose bool) {
 		}
 	}
 	p.pool.Target(req)
-	if a := p.authorization(); a != nil {
+	if a := p.authorization(); a != nil && withKey {
 		req.Header.SetBytesV(fasthttp.HeaderAuthorization, a)
 	}
 	if len(p.siteID) > 0 {

@@ -521,10 +521,18 @@ func TestAuthAndHeaders(t *testing.T) {
 
 func TestPassthroughAndUnknownRoutes(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
-	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k"})
+	// Off the spec, the API key goes only to an allowlisted route: the
+	// sandbox, like Forter, answers 401 without it.
+	bare := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k"})
+	if a := bare.do("GET", "/credentials/test", ""); a.status != 401 {
+		t.Fatalf("credentials passthrough, not allowlisted: %d %s; want the sandbox's 401 (no key sent)", a.status, a.body)
+	}
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) {
+		c.PassthroughRoutes = []string{"GET /credentials/test"}
+	}})
 	a := e.do("GET", "/credentials/test", "")
-	if a.status != 200 || sb.Received().Endpoints[sandbox.EndpointCredentials].Received != 1 {
-		t.Fatalf("credentials passthrough: %d %s", a.status, a.body)
+	if a.status != 200 || sb.Received().Endpoints[sandbox.EndpointCredentials].Received != 2 {
+		t.Fatalf("credentials passthrough, allowlisted: %d %s", a.status, a.body)
 	}
 	// A wrong method on a spec path is not the operation: passed through.
 	a = e.do("GET", "/v2/orders/g1", "")

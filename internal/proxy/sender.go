@@ -39,7 +39,7 @@ func (s outboxSender) Send(ctx context.Context, r outbox.Request) (int, []byte, 
 		req.Header.SetContentType(contentJSON)
 	}
 	req.SetBody(r.Body)
-	s.p.prepare(req)
+	s.p.prepare(req, true)
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultSendTimeout)
