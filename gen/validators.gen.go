@@ -81,22 +81,23 @@ func OperationByID(id string) (validate.Operation, bool) {
 
 // Rules lists the business rules compiled from the spec's x-orderguard-rules.
 var Rules = []validate.RuleInfo{
-	{ID: "app-device-id", Severity: validate.SeverityError, Description: "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK", Source: "S3 (native app orders: forterMobileUID)"},
-	{ID: "billing-details", Severity: validate.SeverityError, Description: "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them)", Source: "S2 (required client-session fields: billingAddress firstName, lastName, addressLine1, city, countryCode); Forter split-payment guidance"},
-	{ID: "card-fields", Severity: validate.SeverityError, Description: "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token", Source: "S3 (card: bin or token, lastFourDigits, nameOnCard, expiry); S4 (BIN and last four for PSD2); S2 (wallet cards)"},
-	{ID: "cart-item-fields", Severity: validate.SeverityError, Description: "Each cart item's basicItemData carries name, quantity, type and price", Source: "S2 (order.lineItems name, amount, productType); S1"},
-	{ID: "connection-information", Severity: validate.SeverityError, Description: "Web and app orders carry connectionInformation with customerIP and userAgent", Source: "S3 (web and native app orders); S2 (browser_ip, user_agent)"},
-	{ID: "delivery-details", Severity: validate.SeverityError, Description: "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays", Source: "S2 (order.shipping.methodName, order.shipping.amount; Klarna cannot pass the amount)"},
-	{ID: "money-amount", Severity: validate.SeverityError, Description: "An amount carries amountUSD or amountLocalCurrency", Source: "S1 (Money: amountUSD and/or amountLocalCurrency with currency)"},
-	{ID: "money-currency", Severity: validate.SeverityError, Description: "An amount in local currency names its currency", Source: "S1 (currency is the ISO code of amountLocalCurrency)"},
-	{ID: "money-decimals", Severity: validate.SeverityError, Description: "amountUSD has at most two decimals, amountLocalCurrency at most three", Source: "S1 (amounts as decimal strings; three decimals for currencies such as KWD)"},
-	{ID: "no-full-card-number", Severity: validate.SeverityError, Description: "No string may hold a full card number outside a field meant for one", Source: "S3: the full card number only with Forter's 3DS execution (PCI scope); rule 10"},
-	{ID: "payment-one-method", Severity: validate.SeverityError, Description: "Each payment item has exactly one payment-method member", Source: "S1 (one method object per payment[] item; split payments use several items)"},
-	{ID: "payment-total", Severity: validate.SeverityWarning, Description: "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency", Source: "S1 (payment[].amount and totalAmount; split payments); rule 11"},
-	{ID: "paypal-fields", Severity: validate.SeverityError, Description: "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod", Source: "S3 (PayPal: payerEmail, payerId, paymentMethod); S2 writes payerID"},
-	{ID: "post-authorization-results", Severity: validate.SeverityError, Description: "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal", Source: "S3 (post-authorization verificationResults: authorizationCode, processorResponseCode, processorResponseText, avsFullResult, cvvResult; PayPal paymentStatus, payerStatus, paymentId)"},
-	{ID: "status-fields", Severity: validate.SeverityError, Description: "A status update carries orderId, eventTime and updatedStatus", Source: "S1 (Order Status API); rule 12"},
-	{ID: "web-token", Severity: validate.SeverityError, Description: "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet", Source: "S3 (web orders: forterTokenCookie; mobile web is WEB too)"},
+	{ID: "app-device-id", Severity: validate.SeverityWarning, Description: "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK", Source: "S3 (native app orders: forterMobileUID)", Reason: "The same kind of field as web-token, which Forter accepted without; no source says an app order without it is refused"},
+	{ID: "billing-details", Severity: validate.SeverityWarning, Description: "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them)", Source: "S2 (required client-session fields: billingAddress firstName, lastName, addressLine1, city, countryCode); Forter split-payment guidance", Reason: "Forter's documentation sample gives only the billing fullName (testdata/realworld commercetools_01), and S3's split-payment example does too; S2's list is Primer's, not a refusal seen from Forter"},
+	{ID: "card-fields", Severity: validate.SeverityWarning, Description: "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token", Source: "S3 (card: bin or token, lastFourDigits, nameOnCard, expiry); S4 (BIN and last four for PSD2); S2 (wallet cards)", Reason: "S3: an order without the BIN gets \"not reviewed\", an answer, not a refusal"},
+	{ID: "cart-item-fields", Severity: validate.SeverityWarning, Description: "Each cart item's basicItemData carries name, quantity, type and price", Source: "S2 (order.lineItems name, amount, productType); S1", Reason: "S2's list (for the payment methods it covers) has no quantity, which this rule asks of every item; Forter's answer without them is not known, so it is not blocked"},
+	{ID: "connection-information", Severity: validate.SeverityError, Description: "Web and app orders carry connectionInformation with customerIP and userAgent", Source: "S3 (web and native app orders); S2 (browser_ip, user_agent)", Reason: "S2: the browser's IP and user agent are among the fields that \"have to be passed for Forter to accept the request\", for every payment method it lists; every accepted body carries them"},
+	{ID: "delivery-details", Severity: validate.SeverityWarning, Description: "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays", Source: "S2 (order.shipping.methodName, order.shipping.amount; Klarna cannot pass the amount)", Reason: "S2 asks for the shipping method and amount only for the payment methods it lists, while this rule asks every order; Forter's answer to an order without them is not known, so it is not blocked"},
+	{ID: "duplicate-key", Severity: validate.SeverityWarning, Description: "No object names the same member twice (strict JSON)", Source: "RFC 8259 section 4 (names SHOULD be unique; parsers differ on duplicates)", Reason: "RFC 8259 lets a parser keep the last value, as encoding/json, Jackson and most JSON libraries do, and nothing says Forter refuses such a body; set it to error for the strict-JSON promise (no body whose meaning depends on the reader)"},
+	{ID: "money-amount", Severity: validate.SeverityWarning, Description: "An amount carries amountUSD or amountLocalCurrency", Source: "S1 (Money: amountUSD and/or amountLocalCurrency with currency)", Reason: "No source says Forter refuses an amount object without them; a warning shows the gap"},
+	{ID: "money-currency", Severity: validate.SeverityWarning, Description: "An amount in local currency names its currency", Source: "S1 (currency is the ISO code of amountLocalCurrency)", Reason: "No source says Forter refuses a local amount without its currency; a warning shows the gap"},
+	{ID: "money-decimals", Severity: validate.SeverityWarning, Description: "amountUSD has at most two decimals, amountLocalCurrency at most three", Source: "S1 (amounts as decimal strings; three decimals for currencies such as KWD)", Reason: "The schema already requires decimal strings; no source says Forter refuses more decimals"},
+	{ID: "no-full-card-number", Severity: validate.SeverityWarning, Description: "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6)", Source: "S3: the full card number only with Forter's 3DS execution (PCI scope); rule 10", Reason: "Forter accepts such requests (S3: it is PCI DSS level 1 certified), and the check cannot tell a card number from a 13-19-digit order or merchant id that passes the Luhn check (one in ten does); the proxy masks such numbers in whatever it logs, answers and exports at any severity. Raise it to error to keep full card numbers from leaving checkout (PCI DSS scope)"},
+	{ID: "payment-one-method", Severity: validate.SeverityWarning, Description: "Each payment item has exactly one payment-method member", Source: "S1 (one method object per payment[] item; split payments use several items)", Reason: "Forter accepted its own documentation sample, which puts every method in one payment item (testdata/realworld maisonette_01: 200 approve; commercetools_01)"},
+	{ID: "payment-total", Severity: validate.SeverityWarning, Description: "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency", Source: "S1 (payment[].amount and totalAmount; split payments); rule 11", Reason: "Totals that do not add up are a merchant's bookkeeping matter; no source says Forter refuses them"},
+	{ID: "paypal-fields", Severity: validate.SeverityWarning, Description: "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod", Source: "S3 (PayPal: payerEmail, payerId, paymentMethod); S2 writes payerID", Reason: "Forter's documentation sample has a paypal object without paymentMethod (testdata/realworld commercetools_01)"},
+	{ID: "post-authorization-results", Severity: validate.SeverityWarning, Description: "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal", Source: "S3 (post-authorization verificationResults: authorizationCode, processorResponseCode, processorResponseText, avsFullResult, cvvResult; PayPal paymentStatus, payerStatus, paymentId)", Reason: "S3 asks for the processor's answer but says nothing of a refusal; Forter accepted verificationResults of empty strings (testdata/realworld workarea_05)"},
+	{ID: "status-fields", Severity: validate.SeverityWarning, Description: "A status update carries orderId, eventTime and updatedStatus", Source: "S1 (Order Status API); rule 12", Reason: "No source says Forter refuses a status update without them (the schema does not require them); a warning shows the gap"},
+	{ID: "web-token", Severity: validate.SeverityWarning, Description: "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet", Source: "S3 (web orders: forterTokenCookie; mobile web is WEB too)", Reason: "Forter accepted WEB orders with forterTokenCookie null or absent (testdata/realworld workarea_02, _03, _04, _07: 200 with a decision); without the token the decision is worse, not refused"},
 }
 
 func validateOrderV2Request(body []byte, r *validate.Report) {
@@ -184,7 +185,10 @@ func vOrderRequest(s *validate.Scanner) {
 		var sp0 validate.Span
 		var sp1 validate.Span
 		if s.Depth() == 0 {
-			s.GuardCardNumbers("no-full-card-number", validate.SeverityError, "No string may hold a full card number outside a field meant for one (this string reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if s.Depth() == 0 {
+			s.DuplicateKeys("duplicate-key", validate.SeverityWarning)
 		}
 		if !s.EnterObject() {
 			break
@@ -363,6 +367,8 @@ func vOrderRequest(s *validate.Scanner) {
 		if seen[0]&(1<<11) == 0 {
 			s.Missing(at, "payment")
 		}
+		{
+		}
 		if pres&0x2 != 0 && (string(s.Text(sp0)) == "WEB" || string(s.Text(sp0)) == "MOBILE" || string(s.Text(sp0)) == "IOS" || string(s.Text(sp0)) == "ANDROID") {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "connectionInformation", "connection-information", validate.SeverityError, "Web and app orders carry connectionInformation with customerIP and userAgent (\"connectionInformation\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
@@ -370,7 +376,7 @@ func vOrderRequest(s *validate.Scanner) {
 		}
 		{
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "primaryDeliveryDetails", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"primaryDeliveryDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "primaryDeliveryDetails", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"primaryDeliveryDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -547,7 +553,10 @@ func vStatusRequest(s *validate.Scanner) {
 		var pres uint64
 		_ = pres
 		if s.Depth() == 0 {
-			s.GuardCardNumbers("no-full-card-number", validate.SeverityError, "No string may hold a full card number outside a field meant for one (this string reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if s.Depth() == 0 {
+			s.DuplicateKeys("duplicate-key", validate.SeverityWarning)
 		}
 		if !s.EnterObject() {
 			break
@@ -685,14 +694,16 @@ func vStatusRequest(s *validate.Scanner) {
 			break
 		}
 		{
+		}
+		{
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "orderId", "status-fields", validate.SeverityError, "A status update carries orderId, eventTime and updatedStatus (\"orderId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "orderId", "status-fields", validate.SeverityWarning, "A status update carries orderId, eventTime and updatedStatus (\"orderId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "eventTime", "status-fields", validate.SeverityError, "A status update carries orderId, eventTime and updatedStatus (\"eventTime\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "eventTime", "status-fields", validate.SeverityWarning, "A status update carries orderId, eventTime and updatedStatus (\"eventTime\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "updatedStatus", "status-fields", validate.SeverityError, "A status update carries orderId, eventTime and updatedStatus (\"updatedStatus\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "updatedStatus", "status-fields", validate.SeverityWarning, "A status update carries orderId, eventTime and updatedStatus (\"updatedStatus\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -1351,12 +1362,12 @@ func vConnectionInformation(s *validate.Scanner) {
 		in0 := (s.Depth() == 1 && s.At(pat0))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "forterTokenCookie", "web-token", validate.SeverityError, "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet (\"forterTokenCookie\" is missing)", validate.FactCond{All: 0x100, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "forterTokenCookie", "web-token", validate.SeverityWarning, "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet (\"forterTokenCookie\" is missing)", validate.FactCond{All: 0x100, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 {
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "forterMobileUID", "app-device-id", validate.SeverityError, "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK (\"forterMobileUID\" is missing)", validate.FactCond{All: 0x200, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "forterMobileUID", "app-device-id", validate.SeverityWarning, "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK (\"forterMobileUID\" is missing)", validate.FactCond{All: 0x200, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 {
@@ -1762,17 +1773,17 @@ func vDeliveryDetails(s *validate.Scanner) {
 		in0 := (s.Depth() == 1 && s.At(pat1))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "deliveryMethod", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "deliveryMethod", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 {
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x1})
+				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x1})
 			}
 		}
 		if in0 {
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x800, Any: 0x2})
+				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x800, Any: 0x2})
 			}
 		}
 	case validate.TypeInvalid:
@@ -1929,20 +1940,20 @@ func vMoney(s *validate.Scanner) {
 		in1 := (s.Depth() == 1 && s.At(pat3))
 		{
 			if pres&0x3 == 0 {
-				s.RuleAt(at, "", "money-amount", validate.SeverityError, "An amount carries amountUSD or amountLocalCurrency (none of amountUSD, amountLocalCurrency is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "money-amount", validate.SeverityWarning, "An amount carries amountUSD or amountLocalCurrency (none of amountUSD, amountLocalCurrency is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if pres&0x2 != 0 {
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "currency", "money-currency", validate.SeverityError, "An amount in local currency names its currency (\"currency\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "currency", "money-currency", validate.SeverityWarning, "An amount in local currency names its currency (\"currency\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		{
 			if pres&0x2 != 0 && s.Decimals(sp0) > 3 {
-				s.RuleAt(sp0.Start, "amountLocalCurrency", "money-decimals", validate.SeverityError, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountLocalCurrency\" has more than 3 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(sp0.Start, "amountLocalCurrency", "money-decimals", validate.SeverityWarning, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountLocalCurrency\" has more than 3 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x1 != 0 && s.Decimals(sp1) > 2 {
-				s.RuleAt(sp1.Start, "amountUSD", "money-decimals", validate.SeverityError, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountUSD\" has more than 2 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(sp1.Start, "amountUSD", "money-decimals", validate.SeverityWarning, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountUSD\" has more than 2 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 {
@@ -2923,19 +2934,19 @@ func vVerificationResults(s *validate.Scanner) {
 		in0 := (s.Depth() == 4 && s.At(pat4))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "authorizationCode", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"authorizationCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "authorizationCode", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"authorizationCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "processorResponseCode", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "processorResponseCode", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "processorResponseText", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseText\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "processorResponseText", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseText\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x8 == 0 {
-				s.RuleAt(at, "avsFullResult", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"avsFullResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "avsFullResult", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"avsFullResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x10 == 0 {
-				s.RuleAt(at, "cvvResult", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"cvvResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "cvvResult", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"cvvResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -3257,7 +3268,7 @@ func vEmail(s *validate.Scanner) {
 			s.Schema(at, "maxLength", "must be at most 320 characters long")
 		}
 		if !validate.IsEmail(v) {
-			s.Schema(at, "format", "must be an e-mail address (format email)")
+			s.Schema(at, "format", "must be an e-mail address: a dot-atom or quoted local part, @, a domain (format email)")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -4121,12 +4132,12 @@ func vPersonalDetails(s *validate.Scanner) {
 			if pres&0x1 != 0 {
 				s.SetFact(13)
 			} else {
-				s.RuleAt(at, "firstName", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"firstName\" is missing)", validate.FactCond{All: 0x0, None: 0x2000, Any: 0x3})
+				s.RuleAt(at, "firstName", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"firstName\" is missing)", validate.FactCond{All: 0x0, None: 0x2000, Any: 0x3})
 			}
 			if pres&0x2 != 0 {
 				s.SetFact(14)
 			} else {
-				s.RuleAt(at, "lastName", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"lastName\" is missing)", validate.FactCond{All: 0x0, None: 0x4000, Any: 0x3})
+				s.RuleAt(at, "lastName", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"lastName\" is missing)", validate.FactCond{All: 0x0, None: 0x4000, Any: 0x3})
 			}
 		}
 	case validate.TypeInvalid:
@@ -4543,9 +4554,9 @@ func vPayment(s *validate.Scanner) {
 			switch bits.OnesCount64(pres & 0xffff) {
 			case 1:
 			case 0:
-				s.RuleAt(at, "", "payment-one-method", validate.SeverityError, "Each payment item has exactly one payment-method member (none of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "payment-one-method", validate.SeverityWarning, "Each payment item has exactly one payment-method member (none of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			default:
-				s.RuleAt(at, "", "payment-one-method", validate.SeverityError, "Each payment item has exactly one payment-method member (more than one of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "payment-one-method", validate.SeverityWarning, "Each payment item has exactly one payment-method member (more than one of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 && pres&0x3f != 0 {
@@ -4558,7 +4569,7 @@ func vPayment(s *validate.Scanner) {
 			if pres&0x10000 != 0 {
 				s.SetFact(12)
 			} else {
-				s.RuleAt(at, "billingDetails", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"billingDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x1000, Any: 0x0})
+				s.RuleAt(at, "billingDetails", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"billingDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x1000, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -4671,7 +4682,7 @@ func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
 		}
 		_ = v
 		if !validate.IsDate(v) {
-			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31 (format date)")
+			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -4838,17 +4849,17 @@ func vAddress(s *validate.Scanner) {
 			if pres&0x1 != 0 {
 				s.SetFact(2)
 			} else {
-				s.RuleAt(at, "address1", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address1\" is missing)", validate.FactCond{All: 0x0, None: 0x4, Any: 0x3})
+				s.RuleAt(at, "address1", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address1\" is missing)", validate.FactCond{All: 0x0, None: 0x4, Any: 0x3})
 			}
 			if pres&0x2 != 0 {
 				s.SetFact(3)
 			} else {
-				s.RuleAt(at, "city", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"city\" is missing)", validate.FactCond{All: 0x0, None: 0x8, Any: 0x3})
+				s.RuleAt(at, "city", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"city\" is missing)", validate.FactCond{All: 0x0, None: 0x8, Any: 0x3})
 			}
 			if pres&0x4 != 0 {
 				s.SetFact(4)
 			} else {
-				s.RuleAt(at, "country", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"country\" is missing)", validate.FactCond{All: 0x0, None: 0x10, Any: 0x3})
+				s.RuleAt(at, "country", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"country\" is missing)", validate.FactCond{All: 0x0, None: 0x10, Any: 0x3})
 			}
 		}
 	case validate.TypeInvalid:
@@ -6088,16 +6099,16 @@ func vBasicItemData(s *validate.Scanner) {
 		in0 := (s.Depth() == 3 && s.At(pat8))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "name", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"name\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "name", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"name\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "quantity", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"quantity\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "quantity", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"quantity\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "type", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"type\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "type", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"type\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x8 == 0 {
-				s.RuleAt(at, "price", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"price\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "price", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"price\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -6263,7 +6274,7 @@ func vIPAddressAnyOf1(s *validate.Scanner) {
 		}
 		_ = v
 		if !validate.IsIPv6(v) {
-			s.Schema(at, "format", "must be an IPv6 address (format ipv6)")
+			s.Schema(at, "format", "must be an IPv6 address without a zone (format ipv6)")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -6577,38 +6588,38 @@ func vCardData(s *validate.Scanner) {
 		in2 := (s.Depth() == 3 && s.At(pat11))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "nameOnCard", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"nameOnCard\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "nameOnCard", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"nameOnCard\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x8 == 0 {
-				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x30 == 0 {
-				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in1 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x8 == 0 {
-				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x30 == 0 {
-				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in2 {
 			if pres&0x40 == 0 {
-				s.RuleAt(at, "verificationResults", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"verificationResults\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "verificationResults", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"verificationResults\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -6712,12 +6723,12 @@ func vBillingDetails(s *validate.Scanner) {
 			if pres&0x1 != 0 {
 				s.SetFact(5)
 			} else {
-				s.RuleAt(at, "personalDetails", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"personalDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x20, Any: 0x3})
+				s.RuleAt(at, "personalDetails", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"personalDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x20, Any: 0x3})
 			}
 			if pres&0x2 != 0 {
 				s.SetFact(6)
 			} else {
-				s.RuleAt(at, "address", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address\" is missing)", validate.FactCond{All: 0x0, None: 0x40, Any: 0x3})
+				s.RuleAt(at, "address", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address\" is missing)", validate.FactCond{All: 0x0, None: 0x40, Any: 0x3})
 			}
 		}
 	case validate.TypeInvalid:
@@ -6814,7 +6825,7 @@ func vPaymentPropertiesDelayedChargeDate(s *validate.Scanner) {
 		}
 		_ = v
 		if !validate.IsDate(v) {
-			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31 (format date)")
+			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -7449,24 +7460,24 @@ func vPayPal(s *validate.Scanner) {
 		in0 := (s.Depth() == 3 && s.At(pat15))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "payerEmail", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"payerEmail\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "payerEmail", "paypal-fields", validate.SeverityWarning, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"payerEmail\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "paymentMethod", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"paymentMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "paymentMethod", "paypal-fields", validate.SeverityWarning, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"paymentMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0xc == 0 {
-				s.RuleAt(at, "", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (none of payerId, payerID is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "paypal-fields", validate.SeverityWarning, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (none of payerId, payerID is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 {
 			if pres&0x10 == 0 {
-				s.RuleAt(at, "paymentStatus", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "paymentStatus", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x20 == 0 {
-				s.RuleAt(at, "payerStatus", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"payerStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "payerStatus", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"payerStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x40 == 0 {
-				s.RuleAt(at, "paymentId", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentId\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "paymentId", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentId\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
