@@ -41,7 +41,7 @@ import (
 //     set: cardPayment                # sets a document fact (an entry without id)
 //     guardCardNumbers: true          # top-level schema: no full card number in any string
 //     duplicateKeys: true             # top-level schema: this rule's id and severity for a member
-//                                     # name repeated in one object (the scanner's strict-JSON check)
+//     # name repeated in one object (the scanner's strict-JSON check)
 //     reason: Forter accepted ...     # why the default severity is what it is, shown by `spec rules`
 //
 // x-orderguard-full-card: true, on a string schema, marks a field meant for a

@@ -260,7 +260,9 @@ func (s *Scanner) panCheckName() {
 // (13 digits), microseconds and nanoseconds (16 and 19 digits, 1… until 2033)
 // and 13-digit merchant ids are everyday numbers in Forter bodies, and one in
 // ten passes the Luhn check.
-func numberCandidate(v []byte) bool { return len(v) >= 15 && len(v) <= 19 && v[0] >= '2' && v[0] <= '6' }
+func numberCandidate(v []byte) bool {
+	return len(v) >= 15 && len(v) <= 19 && v[0] >= '2' && v[0] <= '6'
+}
 
 // isCardNumberValue reports whether a number that passed numberCandidate is
 // all digits and passes the Luhn check.
