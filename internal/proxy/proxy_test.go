@@ -201,35 +201,41 @@ func TestProblemJSON(t *testing.T) {
 	}
 }
 
+// A corpus body that breaks business rules only (Forter accepted it) is
+// forwarded with the defaults, the warnings counted; the same rules raised to
+// error with --rules refuse it.
 func TestRuleSeverityWarningDoesNotBlock(t *testing.T) {
 	files := corpus(t)
-	// Find a body whose only errors are business rules; set them to warning.
 	op, _ := gen.OperationByID("orderV2")
 	for _, f := range files {
-		if f.errors == 0 || !strings.HasPrefix(f.name, "order-") {
+		if !strings.HasPrefix(f.name, "order-") {
 			continue
 		}
 		var r validate.Report
 		op.Request([]byte(f.body), &r)
 		rules := map[string]validate.Severity{}
-		onlyRules := true
+		onlyRules := len(r.Violations) > 0
 		for _, v := range r.Violations {
 			if v.Kind != validate.KindRule {
 				onlyRules = false
 			}
-			rules[v.Rule] = validate.SeverityWarning
+			rules[v.Rule] = validate.SeverityError
 		}
 		if !onlyRules {
 			continue
 		}
 		sb := startSandbox(t, sandbox.Config{}, false)
-		e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.Rules = rules }})
+		e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k"})
 		a := e.do("POST", "/v2/orders/w1", f.body)
-		if sb.Received().Order(sandbox.EndpointOrderV2, "w1").Received != 1 {
-			t.Fatalf("%s with rules %v as warnings: status %d %s, not forwarded", f.name, rules, a.status, a.body)
+		if sb.Received().Order(sandbox.EndpointOrderV2, "w1").Received != 1 || a.status != 200 {
+			t.Fatalf("%s with the default severities: status %d %s, not forwarded", f.name, a.status, a.body)
 		}
 		if a.header.Get(proxy.HeaderViolations) == "" {
 			t.Fatalf("warnings not counted in %s", proxy.HeaderViolations)
+		}
+		strict := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.Rules = rules }})
+		if a := strict.do("POST", "/v2/orders/w2", f.body); a.status != 400 || sb.Received().Order(sandbox.EndpointOrderV2, "w2").Received != 0 {
+			t.Fatalf("%s with rules %v as errors: status %d, want 400 and nothing forwarded", f.name, rules, a.status)
 		}
 		return
 	}
