@@ -4,7 +4,6 @@ package gen
 
 import (
 	"math/bits"
-	"strconv"
 
 	"github.com/orderguard/orderguard/internal/validate"
 )
@@ -1929,7 +1928,7 @@ func vMoney(s *validate.Scanner) {
 				sp2.End = s.Offset()
 			default:
 				s.Unknown()
-				s.Schema(s.KeyPos(), "additionalProperties", "member "+strconv.Quote(string(s.Key()))+" is not allowed here")
+				s.NotAllowed()
 				s.Skip()
 			}
 		}

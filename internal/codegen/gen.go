@@ -644,8 +644,7 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 	}
 	addl := "s.Skip()"
 	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has {
-		addl = "s.Schema(s.KeyPos(), \"additionalProperties\", \"member \"+strconv.Quote(string(s.Key()))+\" is not allowed here\")\ns.Skip()"
-		g.needStrconv = true
+		addl = "s.NotAllowed()\ns.Skip()"
 	} else if ap.Schema != nil {
 		addl = g.Func(ap.Schema, loc+"/additionalProperties") + "(s)"
 	}

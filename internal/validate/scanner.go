@@ -1020,6 +1020,13 @@ func (s *Scanner) Report(at int, kind Kind, rule, msg string) {
 	})
 }
 
+// NotAllowed records the current member as one its object's schema does not
+// allow (additionalProperties: false), naming it; a card number in the name
+// is masked, as in pointers.
+func (s *Scanner) NotAllowed() {
+	s.Schema(s.keyAt, "additionalProperties", "member "+strconv.Quote(redact.MaskString(string(s.key)))+" is not allowed here")
+}
+
 // Schema records a schema violation at offset at for the current pointer.
 func (s *Scanner) Schema(at int, keyword, msg string) {
 	s.Report(at, KindSchema, keyword, msg)
