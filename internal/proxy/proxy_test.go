@@ -816,3 +816,45 @@ func TestPerOperationSettings(t *testing.T) {
 		t.Fatalf("v2 in enforce mode: %d %s", a.status, a.body)
 	}
 }
+
+// duplicate-key is a rule id like the others: a warning by default (parsers,
+// Forter's most likely too, keep the last value), error for the strict-JSON
+// promise, off to say nothing.
+func TestDuplicateKeySeverity(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	body := strings.Replace(validOrder(t), `"orderType":`, `"orderType": "WEB", "orderType":`, 1)
+	for _, c := range []struct {
+		sev        string
+		status     int
+		forwarded  uint64
+		violations string // X-Orderguard-Violations
+	}{
+		{"", 200, 1, "1"},
+		{"warning", 200, 1, "1"},
+		{"error", 400, 0, ""},
+		{"off", 200, 1, ""},
+	} {
+		t.Run("duplicate-key="+c.sev, func(t *testing.T) {
+			e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(cfg *proxy.Config) {
+				if c.sev != "" {
+					s, err := validate.ParseSeverity(c.sev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					cfg.Rules = map[string]validate.Severity{validate.DuplicateKeyRule: s}
+				}
+			}})
+			id := "dup-" + c.sev
+			a := e.do("POST", "/v2/orders/"+id, body)
+			if a.status != c.status || sb.Received().Order(sandbox.EndpointOrderV2, id).Received != c.forwarded {
+				t.Fatalf("status %d, forwarded %d; want %d, %d: %s", a.status, sb.Received().Order(sandbox.EndpointOrderV2, id).Received, c.status, c.forwarded, a.body)
+			}
+			if c.status == 400 && !strings.Contains(a.body, `"rule":"duplicate-key"`) {
+				t.Errorf("400 does not name duplicate-key: %s", a.body)
+			}
+			if c.status == 200 && a.header.Get(proxy.HeaderViolations) != c.violations {
+				t.Errorf("%s: %q, want %q", proxy.HeaderViolations, a.header.Get(proxy.HeaderViolations), c.violations)
+			}
+		})
+	}
+}
