@@ -360,7 +360,7 @@ func TestNothingLeaks(t *testing.T) {
 			}
 			// Refused at the edge: no secret, and a wrong one holding a card number.
 			for _, v := range []string{"", "4111111111111111"} {
-				p := payload{name: "inbound secret " + v, method: "POST", path: "/v2/orders/auth", body: []byte(`{}`)}
+				p := payload{name: "inbound secret " + v, method: "POST", path: "/v2/orders/auth" + v, body: []byte(`{}`)}
 				if got := send(t, c, e, s, p, map[string]string{secretHeader: v}); got != http.StatusUnauthorized {
 					t.Errorf("%s: status %d, want 401", p.name, got)
 				}
