@@ -366,12 +366,7 @@ func TestNothingLeaks(t *testing.T) {
 				}
 			}
 			for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
-				resp, err := http.Get("http://" + e.admin + path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				b := adminGet(t, e, path)
 				s.scan("admin "+path, b)
 			}
 			logs := e.logs.Bytes()
@@ -442,34 +437,19 @@ func TestNothingLeaksFromTheOutbox(t *testing.T) {
 	}
 	s.scan("logs", logs)
 	for _, path := range []string{"/metrics"} {
-		resp, err := http.Get("http://" + e.admin + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		b := adminGet(t, e, path)
 		s.scan("admin "+path, b)
 	}
 	// The listings show the order id masked (the bodies, in the export, are
 	// the order data as sent, and only the order id and path are checked).
 	for _, path := range []string{"/outbox", "/outbox/list", "/outbox/list?state=pending"} {
-		resp, err := http.Get("http://" + e.admin + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		b := adminGet(t, e, path)
 		if !bytes.Contains(b, []byte(`"411111******1111"`)) {
 			t.Errorf("admin %s does not list the order masked: %s", path, redact.Mask(b))
 		}
 		s.scan("admin "+path, b)
 	}
-	resp, err := http.Get("http://" + e.admin + "/outbox/export")
-	if err != nil {
-		t.Fatal(err)
-	}
-	export, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	export := adminGet(t, e, "/outbox/export")
 	lines := 0
 	for _, line := range bytes.Split(bytes.TrimSpace(export), []byte("\n")) {
 		var x struct {
@@ -498,6 +478,21 @@ func TestNothingLeaksFromTheOutbox(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	s.scan("logs after the resend", e.logs.Bytes())
+}
+
+// adminGet returns the body of a GET on the edge's admin listener.
+func adminGet(t *testing.T, e *edge, path string) []byte {
+	t.Helper()
+	resp, err := http.Get("http://" + e.admin + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // cardOrderID is a Luhn-valid card number used as an order id.
