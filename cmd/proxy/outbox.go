@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/orderguard/orderguard/internal/redact"
 	"io"
 	"net/http"
 	"net/url"
@@ -156,6 +157,10 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 			entries, err := be.List(outbox.State(*state), *limit)
 			if err != nil {
 				return err
+			}
+			for i := range entries { // read from the file, they are as sent
+				entries[i].OrderID = redact.MaskString(entries[i].OrderID)
+				entries[i].Path = redact.MaskString(entries[i].Path)
 			}
 			if *asJSON {
 				if entries == nil {

@@ -156,9 +156,9 @@ func specRules(args []string, stdout, stderr io.Writer) int {
 		}
 	case "text":
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSEVERITY\tDESCRIPTION\tSOURCE")
+		fmt.Fprintln(tw, "ID\tSEVERITY\tDESCRIPTION\tSOURCE\tWHY THIS DEFAULT")
 		for _, r := range rules {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Description, r.Source)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Description, r.Source, r.Reason)
 		}
 		tw.Flush()
 	default:

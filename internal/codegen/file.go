@@ -282,7 +282,7 @@ func (g *Generator) header(b *bytes.Buffer, opt Options) {
 func (g *Generator) rulesTable(b *bytes.Buffer) {
 	b.WriteString("\n// Rules lists the business rules compiled from the spec's x-orderguard-rules.\nvar Rules = []validate.RuleInfo{\n")
 	for _, r := range g.rules {
-		fmt.Fprintf(b, "{ID: %q, Severity: validate.Severity%s, Description: %q, Source: %q},\n", r.ID, r.Severity, r.Description, r.Source)
+		fmt.Fprintf(b, "{ID: %q, Severity: validate.Severity%s, Description: %q, Source: %q, Reason: %q},\n", r.ID, r.Severity, r.Description, r.Source, r.Reason)
 	}
 	b.WriteString("}\n")
 }

@@ -644,8 +644,7 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 	}
 	addl := "s.Skip()"
 	if ap := s.AdditionalProperties; ap.Has != nil && !*ap.Has {
-		addl = "s.Schema(s.KeyPos(), \"additionalProperties\", \"member \"+strconv.Quote(string(s.Key()))+\" is not allowed here\")\ns.Skip()"
-		g.needStrconv = true
+		addl = "s.NotAllowed()\ns.Skip()"
 	} else if ap.Schema != nil {
 		addl = g.Func(ap.Schema, loc+"/additionalProperties") + "(s)"
 	}
@@ -767,10 +766,10 @@ var formatFuncs = map[string]string{
 }
 
 var formatMsgs = map[string]string{
-	"email":     "must be an e-mail address (format email)",
+	"email":     "must be an e-mail address: a dot-atom or quoted local part, @, a domain (format email)",
 	"ipv4":      "must be an IPv4 address in dotted-quad form (format ipv4)",
-	"ipv6":      "must be an IPv6 address (format ipv6)",
-	"date":      "must be an RFC 3339 date such as 2024-01-31 (format date)",
+	"ipv6":      "must be an IPv6 address without a zone (format ipv6)",
+	"date":      "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)",
 	"date-time": "must be an RFC 3339 date-time such as 2024-01-31T13:45:00Z (format date-time)",
 	"uri":       "must be an absolute URI (format uri)",
 }

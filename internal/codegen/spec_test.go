@@ -126,7 +126,7 @@ func TestRuleDeclarationErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := GenerateSchemas(doc, []string{"Order"}, Options{}); err == nil || !strings.Contains(err.Error(), `#/components/schemas/Order/x-orderguard-rules/0: rule "r1" needs a description and a source`) {
+	if _, err := GenerateSchemas(doc, []string{"Order"}, Options{}); err == nil || !strings.Contains(err.Error(), `#/components/schemas/Order/x-orderguard-rules/0: rule "r1" needs a description, a source and the reason for its default severity`) {
 		t.Errorf("got %v, want the rule's location and what it lacks", err)
 	}
 	if err := ApplyRules(doc, filepath.Join("testdata", "specs", "rules-overlay-unknown.yaml")); err == nil || !strings.Contains(err.Error(), `schema "NoSuchSchema" is not in the spec's components`) {
@@ -169,7 +169,7 @@ func TestInlineRules(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", c.body, got[i], c.want)
 		}
 	}
-	if !strings.Contains(string(src), `{ID: "box-label", Severity: validate.SeverityWarning, Description: "A box carries a label", Source: "test"}`) {
+	if !strings.Contains(string(src), `{ID: "box-label", Severity: validate.SeverityWarning, Description: "A box carries a label", Source: "test", Reason: "test"}`) {
 		t.Error("Rules table lacks box-label as a warning")
 	}
 }

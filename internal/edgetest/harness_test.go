@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -160,7 +161,11 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- p.Serve(ctx, proxy.ServeOptions{Listener: ln, Admin: adminLn, Wrap: check.Wrap})
+		so := proxy.ServeOptions{Listener: ln, Admin: adminLn, Wrap: check.Wrap}
+		if store != nil { // the outbox API on the admin listener, as serve wires it
+			so.AdminHandlers = map[string]http.Handler{"/outbox": store, "/outbox/": store}
+		}
+		done <- p.Serve(ctx, so)
 	}()
 	t.Cleanup(func() {
 		cancel()

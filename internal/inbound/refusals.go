@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"github.com/orderguard/orderguard/internal/redact"
 	"log/slog"
 	"sync"
 	"time"
@@ -117,5 +118,5 @@ func (l *RefusalLog) note(ctx *fasthttp.RequestCtx, reason string) {
 	l.Logger.LogAttrs(context.Background(), slog.LevelWarn, "request refused",
 		slog.String("reason", reason), slog.Int("status", ctx.Response.StatusCode()),
 		slog.String("remote", ctx.RemoteAddr().String()), slog.String("method", string(ctx.Method())),
-		slog.String("path", string(path)), slog.Int("omitted_since_last", omitted))
+		slog.String("path", redact.MaskString(string(path))), slog.Int("omitted_since_last", omitted))
 }

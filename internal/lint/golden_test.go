@@ -251,40 +251,41 @@ func TestMissingFile(t *testing.T) {
 	}
 }
 
-// --config with the real rules: a rule set to off disappears, rules set to
-// warning stay as warnings, and --max-warnings counts them.
+// --config with the real rules: by default they are warnings (the file exits
+// 0), a config raises some to error and turns one off, and --max-warnings
+// counts the warnings.
 func TestGoldenConfig(t *testing.T) {
-	const file = corpus + "/invalid/order-rules.json"
-	const cfg = "testdata/config/downgrade.yaml"
+	const file = corpus + "/warning/order-rules.json"
+	const cfg = "testdata/config/raise.yaml"
 	code, plain := lintCorpus(t, file)
-	if code != ExitInvalid {
-		t.Errorf("without config: exit %d, want %d", code, ExitInvalid)
+	if code != ExitOK {
+		t.Errorf("without config: exit %d, want %d (the rules default to warning)", code, ExitOK)
 	}
 	for _, rule := range []string{"web-token", "card-fields", "delivery-details", "money-decimals"} {
-		if !bytes.Contains(plain, []byte("error "+rule+":")) {
-			t.Errorf("without config: no %s error; the file no longer exercises the rule\n%s", rule, plain)
+		if !bytes.Contains(plain, []byte("warning "+rule+":")) {
+			t.Errorf("without config: no %s warning; the file no longer exercises the rule\n%s", rule, plain)
 		}
 	}
 
 	code, out := lintCorpus(t, "--config", cfg, file)
-	golden(t, "config-downgrade.txt", out)
-	if code != ExitOK {
-		t.Errorf("with config: exit %d, want %d", code, ExitOK)
+	golden(t, "config-raise.txt", out)
+	if code != ExitInvalid {
+		t.Errorf("with config: exit %d, want %d", code, ExitInvalid)
 	}
-	if bytes.Contains(out, []byte("card-fields")) || bytes.Contains(out, []byte("error ")) {
-		t.Errorf("with config: card-fields (off) or an error remains\n%s", out)
+	if bytes.Contains(out, []byte("card-fields")) {
+		t.Errorf("with config: card-fields (off) remains\n%s", out)
 	}
-	for _, rule := range []string{"web-token", "delivery-details", "money-decimals"} {
-		if !bytes.Contains(out, []byte("warning "+rule+":")) {
-			t.Errorf("with config: %s not a warning\n%s", rule, out)
+	for rule, sev := range map[string]string{"web-token": "error", "delivery-details": "error", "money-decimals": "warning"} {
+		if !bytes.Contains(out, []byte(sev+" "+rule+":")) {
+			t.Errorf("with config: %s not a%s %s\n%s", rule, map[bool]string{true: "n", false: ""}[sev == "error"], sev, out)
 		}
 	}
-	if code, _, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", cfg, "--max-warnings", "2", file); code != ExitInvalid ||
-		!strings.Contains(stderr, "3 warnings, more than --max-warnings 2") {
-		t.Errorf("3 warnings, --max-warnings 2: exit %d (stderr %q), want %d", code, stderr, ExitInvalid)
+	if code, _, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--max-warnings", "4", file); code != ExitInvalid ||
+		!strings.Contains(stderr, "5 warnings, more than --max-warnings 4") {
+		t.Errorf("5 warnings, --max-warnings 4: exit %d (stderr %q), want %d", code, stderr, ExitInvalid)
 	}
-	if code, _ := lintCorpus(t, "--config", cfg, "--max-warnings", "3", file); code != ExitOK {
-		t.Errorf("3 warnings, --max-warnings 3: exit %d, want %d", code, ExitOK)
+	if code, _ := lintCorpus(t, "--max-warnings", "5", file); code != ExitOK {
+		t.Errorf("5 warnings, --max-warnings 5: exit %d, want %d", code, ExitOK)
 	}
 
 	// --rules over the file: card-fields back on as an error.

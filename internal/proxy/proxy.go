@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/orderguard/orderguard/internal/redact"
 	"io"
 	"log/slog"
 	"strconv"
@@ -257,11 +258,11 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	// own); --log-level warn silences it.
 	if p.reqLog != nil {
 		end := time.Now()
-		p.reqLog.write(requestLine{operation: st.op.ID, orderID: orderID, status: ctx.Response.StatusCode(),
+		p.reqLog.write(requestLine{operation: st.op.ID, orderID: shownID(orderID), status: ctx.Response.StatusCode(),
 			violations: max(found, 0), validation: t1.Sub(t0), upstream: t2.Sub(t1), total: end.Sub(start), at: end})
 	} else if p.log.Enabled(context.Background(), slog.LevelInfo) {
 		p.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
-			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+			slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
 			slog.String("outcome", outcomeForwarded), slog.Int("status", ctx.Response.StatusCode()),
 			slog.Int("violations", max(found, 0)),
 			slog.Float64("validation_ms", millis(t1.Sub(t0))), slog.Float64("upstream_ms", millis(t2.Sub(t1))),
@@ -548,22 +549,22 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 				ctx.Response.SetConnectionClose()
 			}
 			ctx.Response.Header.Set(HeaderFallback, res.reason())
-			b, status := appendFallback(nil, st.shape, orderID)
+			b, status := appendFallback(nil, st.shape, shownID(orderID))
 			writeJSON(ctx, status, contentJSON, b)
 			st.fallbackN.Inc()
 			p.log.LogAttrs(context.Background(), slog.LevelWarn, "fallback answered, request queued for resend",
-				slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+				slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
 				slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
 			return
 		}
 		p.m.outboxErrs.WithLabelValues(outbox.Cause(err)).Inc()
 		p.log.LogAttrs(context.Background(), slog.LevelError, "outbox could not keep the request; answering as --fallback closed",
-			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)), slog.String("error", err.Error()))
+			slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))), slog.String("error", err.Error()))
 	}
 	p.failClosed(ctx, st, res, clientClose)
 	if p.cfg.Fallback == FallbackClosed {
 		p.log.LogAttrs(context.Background(), slog.LevelWarn, "upstream failed, answered as --fallback closed",
-			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+			slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
 			slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
 	}
 }
@@ -642,7 +643,7 @@ func (p *Proxy) logViolations(ctx *fasthttp.RequestCtx, st *opState, orderID []b
 		level = slog.LevelWarn
 	}
 	p.log.LogAttrs(context.Background(), level, "request "+what,
-		slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+		slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
 		slog.String("mode", st.mode.String()), slog.Int("errors", r.Errors()),
 		slog.Int("warnings", r.Warnings()), slog.String("violations", sb.String()))
 }
@@ -659,3 +660,14 @@ func (p *Proxy) TooLarge(method, path []byte) {
 
 // CircuitState is 0 closed, 1 open, 2 half-open.
 func (p *Proxy) CircuitState() int32 { return p.br.state.Load() }
+
+// shownID is an order id as logs and the proxy's own answers show it: with a
+// card number in it masked (first six, last four digits), and the id itself,
+// without a copy, otherwise. The request to Forter and the outbox keep the
+// id as sent.
+func shownID(id []byte) []byte {
+	if !redact.ContainsPAN(id) {
+		return id
+	}
+	return redact.Mask(id)
+}

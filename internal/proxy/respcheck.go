@@ -163,7 +163,7 @@ func (p *Proxy) checkResponse(j *checkJob) {
 				sb.WriteString(r.Violations[i].Rule + "@" + r.Violations[i].Pointer + " ")
 			}
 			p.log.LogAttrs(context.Background(), slog.LevelDebug, "response drift",
-				slog.String("operation", j.st.op.ID), slog.String("order_id", string(j.orderID)),
+				slog.String("operation", j.st.op.ID), slog.String("order_id", string(shownID(j.orderID))),
 				slog.Int("status", j.status), slog.String("violations", strings.TrimSpace(sb.String())))
 		}
 	}

@@ -44,7 +44,7 @@ func appendMalformed(b []byte, r *validate.Report, problem bool, instance []byte
 	n := r.Errors()
 	if problem {
 		b = append(b, `{"type":"`+ProblemType+`","title":"Malformed request","status":400,"detail":"The request body does not match Forter's API specification; it was not sent to Forter.","instance":`...)
-		b = appendString(b, instance)
+		b = appendString(b, shownID(instance)) // the path: a card number as the order id is masked
 		b = append(b, `,"errorsCount":`...)
 	} else {
 		b = append(b, `{"status":"failed","message":"Malformed request","errorsCount":`...)

@@ -133,6 +133,7 @@ type RuleInfo struct {
 	Severity    Severity `json:"severity"`
 	Description string   `json:"description"`
 	Source      string   `json:"source"`
+	Reason      string   `json:"reason"` // why the default severity is what it is
 }
 
 // Operation ties a spec operation to its generated validators.
