@@ -53,7 +53,8 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		timeout     = fs.Duration("timeout", 5*time.Second, "timeout of one request")
 		payloads    = fs.String("payloads", filepath.Join("bench", "testdata", "load"), "payload directory (order-*.json, status-*.json, invalid-*.json)")
 		copies      = fs.Int("copies", 64, "order ids per payload file (the body's orderId is rewritten per copy)")
-		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to")
+		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to; refused from an uncommitted tree (or a binary built from one) unless --allow-dirty")
+		allowDirty  = fs.Bool("allow-dirty", false, "with --out: write the results although the tree (or the binary) has uncommitted changes; the report's revision says +modified")
 		binary      = fs.String("binary", "", "orderguard binary to start (default: this binary for orderguard bench; built from ./cmd/proxy for go run ./bench)")
 		logDir      = fs.String("logs", "", "keep the started processes' logs in this directory")
 		pause       = fs.Duration("pause", 150*time.Millisecond, "idle time between slices")
@@ -115,6 +116,13 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		if o.Binary, err = os.Executable(); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
+		}
+	}
+	if *out != "" && !*allowDirty {
+		// Before the run, not after its minutes.
+		if err := checkPublishable(ctx, o.Binary, *out); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 2
 		}
 	}
 	rep, err := Run(ctx, o, stderr)
