@@ -298,8 +298,13 @@ func TestGoldenConfig(t *testing.T) {
 		}
 	}
 
+	// An unknown rule is reported where it was written: the file, or --rules.
 	code, stdout, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", file)
-	if code != ExitUsage || !strings.Contains(stderr, `unknown rule "web-tokens"`) || stdout != "" {
-		t.Errorf("unknown rule: exit %d, stderr %q", code, stderr)
+	if code != ExitUsage || !strings.Contains(stderr, `config testdata/config/unknown-rule.yaml: rules: unknown rule "web-tokens"`) || stdout != "" {
+		t.Errorf("unknown rule in the config file: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", "--rules", "web-tokens=off", file)
+	if code != ExitUsage || !strings.Contains(stderr, `--rules: unknown rule "web-tokens"`) {
+		t.Errorf("unknown rule in --rules over the file: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/orderguard/orderguard/internal/validate"
@@ -88,12 +89,16 @@ func (c Command) Run(args []string) int {
 		return fail(fmt.Errorf("color %q: want auto, always or never", *color))
 	}
 	var sev map[string]validate.Severity
+	origin := map[string]string{} // where each rule id was set, for an unknown one
 	if *configFile != "" {
 		cfg, err := LoadConfig(*configFile)
 		if err != nil {
 			return fail(err)
 		}
 		sev = cfg.Rules
+		for id := range sev {
+			origin[id] = "config " + *configFile + ": rules"
+		}
 	}
 	if *rules != "" {
 		over, err := ParseRules(*rules)
@@ -105,6 +110,12 @@ func (c Command) Run(args []string) int {
 		}
 		for id, s := range over {
 			sev[id] = s
+			origin[id] = "--rules"
+		}
+	}
+	for id := range sev {
+		if !slices.ContainsFunc(c.Rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
+			return fail(fmt.Errorf("%s: unknown rule %q (see 'orderguard spec rules')", origin[id], id))
 		}
 	}
 	l, err := New(Options{Operations: c.Operations, Rules: c.Rules, Mode: *mode, Severities: sev, Workers: *workers})

@@ -126,10 +126,15 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (Config, error) 
 
 	cfg := Defaults()
 	bound := settings(&cfg)
+	// Where each rule id was set, for errors about it (an unknown rule in the
+	// YAML file names the file, not --rules).
+	cfg.RuleOrigins = map[string]string{}
+	noteRules := noteRuleOrigins(&cfg)
 	if configPath != "" {
 		if err := applyFile(configPath, bound); err != nil {
 			return Config{}, err
 		}
+		noteRules("config " + configPath)
 	}
 	for _, s := range bound {
 		v, ok := lookupEnv(envName(s.name))
@@ -140,12 +145,28 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (Config, error) 
 			return Config{}, fmt.Errorf("$%s: %w", envName(s.name), err)
 		}
 	}
+	noteRules("$" + envName("rules"))
 	// Flags last: parse again onto the layered configuration.
 	fs = newFlagSet(&cfg, &configPath)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	noteRules("--rules")
 	return cfg, nil
+}
+
+// noteRuleOrigins returns a function that, called after each layer of Load,
+// records that layer as the origin of every rule id it set or changed.
+func noteRuleOrigins(c *Config) func(origin string) {
+	seen := map[string]validate.Severity{}
+	return func(origin string) {
+		for id, sev := range c.Rules {
+			if old, ok := seen[id]; !ok || old != sev {
+				c.RuleOrigins[id] = origin
+				seen[id] = sev
+			}
+		}
+	}
 }
 
 func newFlagSet(c *Config, configPath *string) *flag.FlagSet {
