@@ -39,9 +39,10 @@ Checks Forter order and status payloads against the specs and business rules.
 PATH is a file, a directory (recursive: *.json, *.ndjson, *.har), a glob
 (quote it; ** matches any depth) or - for standard input.
 NDJSON: one payload per line. HAR: every request to /v2/orders/{id},
-/v3/orders/{id} or /v2/status/{id}, named by its entry index; text, json
-and junit positions are within the entry's request.postData.text, sarif and
-github ones in the recording.
+/v3/orders/{id} or /v2/status/{id}, named by its entry index; text, sarif
+and github give the place in the recording (the entry and the position
+within its request.postData.text in the message), json and junit the
+position within request.postData.text.
 
 Exit status: 0 no error, 1 an error-severity violation (or more warnings than
 --max-warnings), 2 usage or I/O error.
