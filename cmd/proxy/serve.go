@@ -20,6 +20,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
@@ -42,8 +43,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "orderguard serve: %v\n\nRun 'orderguard serve --help' for the settings.\n", err)
-		return 2
+		return cli.UsageError(stderr, "serve", proxy.UsageLine, err)
 	}
 	if err := cfg.Check(gen.Operations); err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)

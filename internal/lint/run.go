@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -33,7 +34,9 @@ type Command struct {
 	IsTerminal func(w io.Writer) bool
 }
 
-const usageText = `usage: orderguard lint [flags] PATH...
+const usageLine = "orderguard lint [flags] PATH..."
+
+const usageText = `usage: ` + usageLine + `
 
 Checks Forter order and status payloads against the specs and business rules.
 PATH is a file, a directory (recursive: *.json, *.ndjson, *.har), a glob
@@ -54,7 +57,6 @@ flags:
 // process exit code.
 func (c Command) Run(args []string) int {
 	fs := flag.NewFlagSet("orderguard lint", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
 	format := fs.String("format", "text", "report format: "+strings.Join(Formats, ", "))
 	mode := fs.String("operation", ModeAuto, "operation of the payloads: auto, order, order-v3 or status (auto: from the HAR URL, else a top-level updatedStatus or eventTime means a status update)")
 	configFile := fs.String("config", "", "YAML `FILE` with rule severities (rules: {rule-id: error|warning|off}); the same file and key as orderguard serve --config")
@@ -63,25 +65,23 @@ func (c Command) Run(args []string) int {
 	color := fs.String("color", "auto", "text colors: auto (on a terminal, unless NO_COLOR is set), always or never")
 	output := fs.String("output", "", "write the report to `FILE` instead of standard output")
 	workers := fs.Int("workers", 0, "files linted at once (0: one per core)")
-	fs.Usage = func() {
-		fmt.Fprint(c.Stderr, usageText)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // help and errors are written below, in the shared layout
+	fs.Usage = func() {}
 	paths, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(c.Stdout, usageText)
+		cli.WriteFlags(c.Stdout, cli.Visible(fs), nil)
+		return ExitOK
+	}
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+		return cli.UsageError(c.Stderr, "lint", usageLine, err)
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(c.Stderr, "orderguard lint: %v\n", err)
 		return ExitUsage
 	}
 	if len(paths) == 0 {
-		fmt.Fprintln(c.Stderr, "orderguard lint: no PATH given")
-		fs.Usage()
-		return ExitUsage
+		return cli.UsageError(c.Stderr, "lint", usageLine, errors.New("no PATH given"))
 	}
 	if !validFormat(*format) {
 		return fail(fmt.Errorf("format %q: want %s", *format, strings.Join(Formats, ", ")))

@@ -172,7 +172,7 @@ func noteRuleOrigins(c *Config) func(origin string) {
 func newFlagSet(c *Config, configPath *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("orderguard serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // Usage is printed by the caller, errors returned
-	fs.StringVar(configPath, "config", "", "")
+	fs.StringVar(configPath, "config", "", "`path` of a YAML file of settings (keys are the flag names)")
 	for _, s := range settings(c) {
 		fs.Var(s.value, s.name, s.help)
 	}
@@ -226,26 +226,6 @@ func applyFile(path string, bound []setting) error {
 		}
 	}
 	return nil
-}
-
-// Usage writes --help: every setting with its default and environment variable.
-func Usage(w io.Writer) {
-	def := Defaults()
-	fmt.Fprintf(w, "usage: orderguard serve [flags]\n\n")
-	fmt.Fprintf(w, "Runs the validating proxy in front of Forter (or, with no --upstream, the\n")
-	fmt.Fprintf(w, "embedded sandbox). Settings come from flags, then %s* environment\n", EnvPrefix)
-	fmt.Fprintf(w, "variables, then the YAML file of --config (keys are flag names), then defaults.\n\n")
-	fmt.Fprintf(w, "  --config PATH\n\tYAML file of settings (default none) [$%s]\n", EnvConfig)
-	for _, s := range settings(&def) {
-		d := s.value.String()
-		if d == "" {
-			d = `""`
-		}
-		fmt.Fprintf(w, "  --%s\n\t%s (default %s) [$%s]\n", s.name, s.help, d, envName(s.name))
-	}
-	fmt.Fprintf(w, "\nThe API key is read from --api-key-file or $%s only, the inbound secret from\n", EnvAPIKey)
-	fmt.Fprintf(w, "--inbound-secret-file or $%s only, the admin token from --admin-token-file or\n", EnvInboundSecret)
-	fmt.Fprintf(w, "$%s only; none is ever printed. SIGHUP re-reads the files.\n", EnvAdminToken)
 }
 
 // Flag values. Each prints the way it parses, so --help shows defaults as

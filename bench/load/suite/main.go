@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"github.com/orderguard/orderguard/bench/load/report"
+	"github.com/orderguard/orderguard/internal/cli"
 )
 
-const usage = `usage: orderguard bench [flags]     (or: go run ./bench [flags], make bench)
+const usageLine = "orderguard bench [flags]     (or: go run ./bench [flags], make bench)"
+
+const usage = `usage: ` + usageLine + `
 
 Measures the latency orderguard adds. Starts the sandbox, a bare fasthttp reverse
 proxy (baseline), an identical second one (baseline-twin: its ratio to baseline is the
@@ -71,25 +74,19 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		listen        = fs.String("listen", "127.0.0.1:0", "")
 		upstream      = fs.String("upstream", "", "")
 	)
-	fs.Usage = func() {
-		fmt.Fprint(stdout, usage)
-		fs.VisitAll(func(f *flag.Flag) {
-			if f.Usage == "" {
-				return
-			}
-			fmt.Fprintf(stdout, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
-		})
-	}
-	fs.SetOutput(stdout)
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard) // help and errors in the shared layout (internal/cli)
+	usageError := func(err error) int { return cli.UsageError(stderr, "bench", usageLine, err) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			cli.WriteFlags(stdout, cli.Visible(fs), nil)
 			return 0
 		}
-		return 2
+		return usageError(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return usageError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -104,8 +101,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 
 	rs, err := ParseRates(*rates)
 	if err != nil {
-		fmt.Fprintf(stderr, "bench: %v\n", err)
-		return 2
+		return usageError(err)
 	}
 	o := Options{
 		Targets: splitList(*targets), Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, FirstWarmup: *firstWarmup, Connections: *connections,
