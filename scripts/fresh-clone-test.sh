@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The check a release runs: clones the committed HEAD of this repository into an
-# empty temporary folder, with nothing beside the clone (no ../shared, no bin/, no
+# empty temporary folder, with nothing beside the clone (no sibling folder, no bin/, no
 # data/, no uncommitted file), and runs `make test` there. It proves that
 # everything the tests, examples and benchmarks read is inside the repository.
 #
