@@ -37,11 +37,13 @@ run: build
 	./$(BIN) serve
 
 # The standard latency suite (about 7 minutes): writes bench/results/latest.{txt,json,svg}.
+# Refused from a tree with uncommitted changes (published figures name their commit);
+# `make bench BENCHFLAGS=--allow-dirty` writes them anyway, marked +modified.
 # PEERS=1 (= make bench-peers, about 10 minutes) measures the kin-openapi proxy and
 # Stoplight Prism in the same run, installing Prism first (see below).
+BENCHFLAGS ?=
 bench: build $(if $(PEERS),$(PRISM))
-	$(GO) run ./bench --out bench/results $(if $(PEERS),--peers)
-
+	$(GO) run ./bench --out bench/results $(if $(PEERS),--peers) $(BENCHFLAGS)
 bench-peers:
 	$(MAKE) bench PEERS=1
 

@@ -3,11 +3,15 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"sort"
+
+	"github.com/orderguard/orderguard/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=…"; otherwise the
@@ -36,11 +40,13 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		// A usage error like any other: the list of subcommands on stderr.
+		usage(stderr)
+		return cli.ExitUsage
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	cmd, ok := commands[args[0]]
@@ -65,7 +71,20 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'orderguard <command> --help' for a command's flags.")
 }
 
-func runVersion(_ []string, stdout, _ io.Writer) int {
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, "usage: orderguard version\n\nPrints the version of this binary.\n")
+		return 0
+	case err != nil:
+		return cli.UsageError(stderr, "version", "orderguard version", err)
+	}
 	fmt.Fprintf(stdout, "orderguard %s\n", versionString())
 	return 0
 }

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/secret"
@@ -25,7 +26,9 @@ import (
 // Kubernetes readiness period, and one small fsync'd write each time.
 const outboxProbeEvery = 3 * time.Second
 
-const outboxUsage = `usage: orderguard outbox <command> [flags]
+const outboxUsageLine = "orderguard outbox <command> [flags]"
+
+const outboxUsage = `usage: ` + outboxUsageLine + `
 
 Inspect and replay the outbox of requests the proxy answered with a fallback
 and resends to Forter later.
@@ -58,11 +61,9 @@ type outboxBackend interface {
 
 func runOutbox(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("outbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, outboxUsage)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // help and errors in the shared layout, below
+	fs.Usage = func() {}
+	usageError := func(err error) int { return cli.UsageError(stderr, "outbox", outboxUsageLine, err) }
 	file := fs.String("file", outbox.DefaultPath, "outbox file `path`")
 	admin := fs.String("admin", "", "admin `URL` of a running proxy (instead of --file)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the proxy's admin token, sent as a bearer token with --admin (else $"+proxy.EnvAdminToken+")")
@@ -76,9 +77,11 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, outboxUsage)
+				cli.WriteFlags(stdout, cli.Visible(fs), nil)
 				return 0
 			}
-			return 2
+			return usageError(err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -87,22 +90,18 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 		rest = fs.Args()[1:]
 	}
 	if len(pos) == 0 {
-		fs.Usage()
-		return 2
+		return usageError(errors.New("no command given (list, stats, retry, drop or export)"))
 	}
 	verb, want := pos[0], map[string]int{"list": 1, "stats": 1, "retry": 2, "drop": 2, "export": 1}
 	n, ok := want[verb]
 	if !ok {
-		fmt.Fprintf(stderr, "orderguard outbox: unknown command %q (want list, stats, retry, drop or export)\n", verb)
-		return 2
+		return usageError(fmt.Errorf("unknown command %q (want list, stats, retry, drop or export)", verb))
 	}
 	if len(pos) != n {
 		if n == 2 {
-			fmt.Fprintf(stderr, "orderguard outbox %s: want exactly one ID\n", verb)
-		} else {
-			fmt.Fprintf(stderr, "orderguard outbox %s: unexpected argument %q\n", verb, pos[1])
+			return usageError(fmt.Errorf("%s: want exactly one ID", verb))
 		}
-		return 2
+		return usageError(fmt.Errorf("%s: unexpected argument %q", verb, pos[1]))
 	}
 	var id uint64
 	if verb == "drop" || (verb == "retry" && pos[1] != "all") {

@@ -13,12 +13,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
@@ -41,8 +43,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "orderguard serve: %v\n\nRun 'orderguard serve --help' for the settings.\n", err)
-		return 2
+		return cli.UsageError(stderr, "serve", proxy.UsageLine, err)
 	}
 	if err := cfg.Check(gen.Operations); err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
@@ -50,13 +51,14 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	for id := range cfg.Rules {
 		if !slices.ContainsFunc(gen.Rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
-			fmt.Fprintf(stderr, "orderguard serve: --rules: unknown rule %q ('orderguard spec rules' lists them)\n", id)
+			fmt.Fprintf(stderr, "orderguard serve: %s: unknown rule %q ('orderguard spec rules' lists them)\n", ruleOrigin(cfg, id), id)
 			return 2
 		}
 	}
 	logOut := newAsyncWriter(stderr, 100*time.Millisecond, 64<<10)
 	defer logOut.Close()
 	log := newLogger(cfg, logOut)
+	warnUnknownEnv(log, os.Environ())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serve(ctx, cfg, log, logOut); err != nil {
@@ -64,6 +66,31 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// ruleOrigin names where rule id was set: "--rules", "$ORDERGUARD_RULES" or
+// "config FILE: rules".
+func ruleOrigin(cfg proxy.Config, id string) string {
+	origin := cfg.RuleOrigins[id]
+	switch {
+	case origin == "":
+		return "--rules"
+	case strings.HasPrefix(origin, "config "):
+		return origin + ": rules"
+	}
+	return origin
+}
+
+// warnUnknownEnv warns, at start-up, of every ORDERGUARD_* variable that
+// names no setting (a typo is otherwise ignored in silence); never its value.
+func warnUnknownEnv(log *slog.Logger, environ []string) {
+	for _, u := range proxy.UnknownEnv(environ) {
+		attrs := []any{slog.String("variable", u.Name)}
+		if u.Suggest != "" {
+			attrs = append(attrs, slog.String("did_you_mean", u.Suggest))
+		}
+		log.Warn("environment variable names no setting; ignored ('orderguard serve --help' lists them)", attrs...)
+	}
 }
 
 func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
@@ -130,9 +157,11 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if err != nil {
 		return err
 	}
+	apiKeySource := apiKey.Source() // file "…", env ORDERGUARD_API_KEY or none
 	if cfg.Upstream == "" && !apiKey.IsSet() {
 		// The sandbox, like Forter, answers 401 without a key; any key will do.
 		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
+		apiKeySource = "none (a demo key for the embedded sandbox)"
 		log.Info("no API key configured: using a demo key for the embedded sandbox")
 	}
 	adminToken, err := secret.Load("admin token", cfg.AdminTokenFile, proxy.EnvAdminToken, nil)
@@ -257,7 +286,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
-		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()), slog.String("admin_token", adminToken.Source()),
+		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKeySource), slog.String("admin_token", adminToken.Source()),
 		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()))
 	logOut.Flush()
 	return p.Serve(ctx, so)

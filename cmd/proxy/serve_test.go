@@ -18,7 +18,7 @@ import (
 
 // childEnv makes the test binary act as `orderguard` itself, so that serve
 // runs as a real process that can be sent SIGTERM.
-const childEnv = "ORDERGUARD_TEST_CHILD_ARGS"
+const childEnv = "GO_TEST_ORDERGUARD_CHILD_ARGS" // not ORDERGUARD_*: serve warns of those naming no setting
 
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(childEnv); ok {

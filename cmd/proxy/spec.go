@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,47 +11,70 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/codegen"
 	"github.com/orderguard/orderguard/internal/spec"
 	"gopkg.in/yaml.v3"
 )
 
-func runSpec(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, `usage: orderguard spec <check|rules> [flags]
+const specUsageLine = "orderguard spec <check|rules> [flags]"
 
-  check [DIR]              validate every OpenAPI document in DIR (default: openapi):
-                           structure, every $ref resolved, every example against its schema.
-                           Exit 0 when clean, 1 with one line per problem.
-  rules [--format text|json]
-                           list the business rules compiled into this binary
-                           (id, severity, description, source).
-`)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+const specUsage = `usage: ` + specUsageLine + `
+
+commands:
+  check [DIR]   validate every OpenAPI document in DIR (default: openapi):
+                structure, every $ref resolved, every example against its schema,
+                the rules compile. Exit 0 when clean, 1 with one line per problem.
+  rules         list the business rules compiled into this binary
+                (id, severity, description, source).
+
+Run 'orderguard spec check --help' or 'orderguard spec rules --help' for their flags.
+`
+
+func runSpec(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return cli.UsageError(stderr, "spec", specUsageLine, errors.New("no command given (check or rules)"))
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, specUsage)
+		return 0
 	case "check":
 		return specCheck(args[1:], stdout, stderr)
 	case "rules":
 		return specRules(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "orderguard spec: unknown subcommand %q (want check or rules)\n", args[0])
-	return 2
+	return cli.UsageError(stderr, "spec", specUsageLine, fmt.Errorf("unknown command %q (want check or rules)", args[0]))
+}
+
+// parseSpecFlags parses a spec subcommand's flags in the shared layout: help
+// on stdout (done is true, code 0), a usage error on stderr (code 2).
+func parseSpecFlags(fs *flag.FlagSet, args []string, usageLine, about string, stdout, stderr io.Writer) (done bool, code int) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage: %s\n\n%s", usageLine, about)
+		if flags := cli.Visible(fs); len(flags) > 0 {
+			fmt.Fprint(stdout, "\nflags:\n")
+			cli.WriteFlags(stdout, flags, nil)
+		}
+		return true, 0
+	}
+	if err != nil {
+		return true, cli.UsageError(stderr, fs.Name(), usageLine, err)
+	}
+	return false, 0
 }
 
 func specCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("spec check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	const usageLine = "orderguard spec check [DIR]"
+	if done, code := parseSpecFlags(fs, args, usageLine, "Validates every OpenAPI document in DIR (default: openapi): structure, every $ref\nresolved, every example against its schema, the rules compile. Exit 0 when clean,\n1 with one line per problem, 2 for a usage error.\n", stdout, stderr); done {
+		return code
 	}
 	dir := "openapi"
 	if fs.NArg() > 1 {
-		fmt.Fprintln(stderr, "orderguard spec check: at most one directory")
-		return 2
+		return cli.UsageError(stderr, "spec check", usageLine, errors.New("at most one directory"))
 	}
 	if fs.NArg() == 1 {
 		dir = fs.Arg(0)
@@ -140,10 +164,13 @@ func isOpenAPIDocument(path string) (bool, error) {
 
 func specRules(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("spec rules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "output format: text or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	const usageLine = "orderguard spec rules [flags]"
+	format := fs.String("format", "text", "output format: `text|json`")
+	if done, code := parseSpecFlags(fs, args, usageLine, "Lists the business rules compiled into this binary: id, default severity,\ndescription and source.\n", stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return cli.UsageError(stderr, "spec rules", usageLine, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	rules := compiledRules()
 	switch *format {
@@ -162,8 +189,7 @@ func specRules(args []string, stdout, stderr io.Writer) int {
 		}
 		tw.Flush()
 	default:
-		fmt.Fprintf(stderr, "orderguard spec rules: unknown format %q (want text or json)\n", *format)
-		return 2
+		return cli.UsageError(stderr, "spec rules", usageLine, fmt.Errorf("unknown format %q (want text or json)", *format))
 	}
 	return 0
 }

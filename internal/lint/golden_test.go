@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -299,8 +300,39 @@ func TestGoldenConfig(t *testing.T) {
 		}
 	}
 
+	// An unknown rule is reported where it was written: the file, or --rules.
 	code, stdout, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", file)
-	if code != ExitUsage || !strings.Contains(stderr, `unknown rule "web-tokens"`) || stdout != "" {
-		t.Errorf("unknown rule: exit %d, stderr %q", code, stderr)
+	if code != ExitUsage || !strings.Contains(stderr, `config testdata/config/unknown-rule.yaml: rules: unknown rule "web-tokens"`) || stdout != "" {
+		t.Errorf("unknown rule in the config file: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", "--rules", "web-tokens=off", file)
+	if code != ExitUsage || !strings.Contains(stderr, `--rules: unknown rule "web-tokens"`) {
+		t.Errorf("unknown rule in --rules over the file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestHARTextPointsIntoTheRecording: for a HAR entry, text output gives the
+// same path:line:col as the GitHub annotation (the place in the recording an
+// editor opens), with the entry and the postData position in the message.
+func TestHARTextPointsIntoTheRecording(t *testing.T) {
+	const har = "testdata/corpus/har/checkout.har"
+	_, text, _ := runCmd(t, gen.Operations, gen.Rules, "", "--format", "text", har)
+	_, gh, _ := runCmd(t, gen.Operations, gen.Rules, "", "--format", "github", har)
+	place := regexp.MustCompile(`file=([^,]+),line=(\d+),col=(\d+)`)
+	var want []string
+	for _, m := range place.FindAllStringSubmatch(gh, -1) {
+		want = append(want, m[1]+":"+m[2]+":"+m[3]+":")
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		if strings.HasPrefix(line, har+":") {
+			got = append(got, line[:strings.Index(line, ": ")+1])
+			if !regexp.MustCompile(`\[HAR entry \d+, request\.postData\.text line \d+, column \d+\]$`).MatchString(line) {
+				t.Errorf("%q: want the entry and the postData position at the end", line)
+			}
+		}
+	}
+	if len(want) == 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("text places %q, want the GitHub annotations' %q", got, want)
 	}
 }

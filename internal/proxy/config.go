@@ -110,6 +110,9 @@ type Config struct {
 	APIVersion string // --api-version: api-version header when the client sent none
 
 	Rules map[string]validate.Severity // --rules RULE=warning,…: business rule severities
+	// RuleOrigins says where Load found each rule id of Rules: "--rules",
+	// "$ORDERGUARD_RULES" or "config FILE".
+	RuleOrigins map[string]string
 
 	BreakerFailures int           // --breaker-failures: consecutive upstream failures that open the circuit
 	BreakerCooldown time.Duration // --breaker-cooldown: open time before one probe request

@@ -129,10 +129,15 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (Config, error) 
 
 	cfg := Defaults()
 	bound := settings(&cfg)
+	// Where each rule id was set, for errors about it (an unknown rule in the
+	// YAML file names the file, not --rules).
+	cfg.RuleOrigins = map[string]string{}
+	noteRules := noteRuleOrigins(&cfg)
 	if configPath != "" {
 		if err := applyFile(configPath, bound); err != nil {
 			return Config{}, err
 		}
+		noteRules("config " + configPath)
 	}
 	for _, s := range bound {
 		v, ok := lookupEnv(envName(s.name))
@@ -143,18 +148,34 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (Config, error) 
 			return Config{}, fmt.Errorf("$%s: %w", envName(s.name), err)
 		}
 	}
+	noteRules("$" + envName("rules"))
 	// Flags last: parse again onto the layered configuration.
 	fs = newFlagSet(&cfg, &configPath)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	noteRules("--rules")
 	return cfg, nil
+}
+
+// noteRuleOrigins returns a function that, called after each layer of Load,
+// records that layer as the origin of every rule id it set or changed.
+func noteRuleOrigins(c *Config) func(origin string) {
+	seen := map[string]validate.Severity{}
+	return func(origin string) {
+		for id, sev := range c.Rules {
+			if old, ok := seen[id]; !ok || old != sev {
+				c.RuleOrigins[id] = origin
+				seen[id] = sev
+			}
+		}
+	}
 }
 
 func newFlagSet(c *Config, configPath *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("orderguard serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // Usage is printed by the caller, errors returned
-	fs.StringVar(configPath, "config", "", "")
+	fs.StringVar(configPath, "config", "", "`path` of a YAML file of settings (keys are the flag names)")
 	for _, s := range settings(c) {
 		fs.Var(s.value, s.name, s.help)
 	}
@@ -211,26 +232,6 @@ func applyFile(path string, bound []setting) error {
 		}
 	}
 	return nil
-}
-
-// Usage writes --help: every setting with its default and environment variable.
-func Usage(w io.Writer) {
-	def := Defaults()
-	fmt.Fprintf(w, "usage: orderguard serve [flags]\n\n")
-	fmt.Fprintf(w, "Runs the validating proxy in front of Forter (or, with no --upstream, the\n")
-	fmt.Fprintf(w, "embedded sandbox). Settings come from flags, then %s* environment\n", EnvPrefix)
-	fmt.Fprintf(w, "variables, then the YAML file of --config (keys are flag names), then defaults.\n\n")
-	fmt.Fprintf(w, "  --config PATH\n\tYAML file of settings (default none) [$%s]\n", EnvConfig)
-	for _, s := range settings(&def) {
-		d := s.value.String()
-		if d == "" {
-			d = `""`
-		}
-		fmt.Fprintf(w, "  --%s\n\t%s (default %s) [$%s]\n", s.name, s.help, d, envName(s.name))
-	}
-	fmt.Fprintf(w, "\nThe API key is read from --api-key-file or $%s only, the inbound secret from\n", EnvAPIKey)
-	fmt.Fprintf(w, "--inbound-secret-file or $%s only, the admin token from --admin-token-file or\n", EnvInboundSecret)
-	fmt.Fprintf(w, "$%s only; none is ever printed. SIGHUP re-reads the files.\n", EnvAdminToken)
 }
 
 // Flag values. Each prints the way it parses, so --help shows defaults as

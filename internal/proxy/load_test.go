@@ -191,13 +191,13 @@ func TestUsage(t *testing.T) {
 	proxy.Usage(&b)
 	out := b.String()
 	for _, want := range []string{
-		"--listen\n", "(default 127.0.0.1:8080) [$ORDERGUARD_LISTEN]",
+		"--listen string\n", "(default 127.0.0.1:8080) [$ORDERGUARD_LISTEN]",
 		"(default 127.0.0.1:9090) [$ORDERGUARD_ADMIN_LISTEN]",
 		"(default enforce) [$ORDERGUARD_MODE]", "(default 2s) [$ORDERGUARD_BUDGET]",
 		"(default open) [$ORDERGUARD_FALLBACK]", "(default 1MiB) [$ORDERGUARD_MAX_BODY]",
 		"(default 4) [$ORDERGUARD_WARM_CONNS]", "(default 300ms) [$ORDERGUARD_RETRY_MIN_REMAINING]",
 		"(default pass) [$ORDERGUARD_UNKNOWN_ROUTES]", `(default "") [$ORDERGUARD_UPSTREAM]`,
-		"$ORDERGUARD_API_KEY", "--config PATH",
+		"$ORDERGUARD_API_KEY", "--config path\n", "--budget duration\n", "--max-body size\n", "--admin-pprof\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q", want)

@@ -554,7 +554,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 			st.fallbackN.Inc()
 			p.log.LogAttrs(context.Background(), slog.LevelWarn, "fallback answered, request queued for resend",
 				slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
-				slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
+				slog.String("reason", res.reason()), durationMS("duration_ms", time.Since(arrival(ctx))))
 			return
 		}
 		p.m.outboxErrs.WithLabelValues(outbox.Cause(err)).Inc()
@@ -565,7 +565,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 	if p.cfg.Fallback == FallbackClosed {
 		p.log.LogAttrs(context.Background(), slog.LevelWarn, "upstream failed, answered as --fallback closed",
 			slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
-			slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
+			slog.String("reason", res.reason()), durationMS("duration_ms", time.Since(arrival(ctx))))
 	}
 }
 

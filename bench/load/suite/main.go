@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"github.com/orderguard/orderguard/bench/load/report"
+	"github.com/orderguard/orderguard/internal/cli"
 )
 
-const usage = `usage: orderguard bench [flags]     (or: go run ./bench [flags], make bench)
+const usageLine = "orderguard bench [flags]     (or: go run ./bench [flags], make bench)"
+
+const usage = `usage: ` + usageLine + `
 
 Measures the latency orderguard adds. Starts the sandbox, a bare fasthttp reverse
 proxy (baseline), an identical second one (baseline-twin: its ratio to baseline is the
@@ -62,7 +65,8 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		timeout     = fs.Duration("timeout", 5*time.Second, "timeout of one request")
 		payloads    = fs.String("payloads", filepath.Join("bench", "testdata", "load"), "payload directory (order-*.json, status-*.json, invalid-*.json)")
 		copies      = fs.Int("copies", 64, "order ids per payload file (the body's orderId is rewritten per copy)")
-		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to")
+		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to; refused from an uncommitted tree (or a binary built from one) unless --allow-dirty")
+		allowDirty  = fs.Bool("allow-dirty", false, "with --out: write the results although the tree (or the binary) has uncommitted changes; the report's revision says +modified")
 		binary      = fs.String("binary", "", "orderguard binary to start (default: this binary for orderguard bench; built from ./cmd/proxy for go run ./bench)")
 		logDir      = fs.String("logs", "", "keep the started processes' logs in this directory")
 		pause       = fs.Duration("pause", 150*time.Millisecond, "idle time between slices")
@@ -79,25 +83,19 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		listen        = fs.String("listen", "127.0.0.1:0", "")
 		upstream      = fs.String("upstream", "", "")
 	)
-	fs.Usage = func() {
-		fmt.Fprint(stdout, usage)
-		fs.VisitAll(func(f *flag.Flag) {
-			if f.Usage == "" {
-				return
-			}
-			fmt.Fprintf(stdout, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
-		})
-	}
-	fs.SetOutput(stdout)
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard) // help and errors in the shared layout (internal/cli)
+	usageError := func(err error) int { return cli.UsageError(stderr, "bench", usageLine, err) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			cli.WriteFlags(stdout, cli.Visible(fs), nil)
 			return 0
 		}
-		return 2
+		return usageError(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return usageError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -112,8 +110,7 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 
 	rs, err := ParseRates(*rates)
 	if err != nil {
-		fmt.Fprintf(stderr, "bench: %v\n", err)
-		return 2
+		return usageError(err)
 	}
 	ts := splitList(*targets)
 	if *peers {
@@ -128,6 +125,13 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		if o.Binary, err = os.Executable(); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
+		}
+	}
+	if *out != "" && !*allowDirty {
+		// Before the run, not after its minutes.
+		if err := checkPublishable(ctx, o.Binary, *out); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 2
 		}
 	}
 	rep, err := Run(ctx, o, stderr)
