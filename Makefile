@@ -9,8 +9,10 @@ export GOTOOLCHAIN := local
 
 all: build
 
+# -buildvcs=true: `orderguard version` and orderguard_build_info name the commit
+# even where GOFLAGS turns VCS stamping off.
 build:
-	$(GO) build -o $(BIN) ./cmd/proxy
+	$(GO) build -buildvcs=true -o $(BIN) ./cmd/proxy
 
 # Regenerates everything in gen/ from openapi/ alone.
 generate:

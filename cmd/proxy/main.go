@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
+
+	"github.com/orderguard/orderguard/internal/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=…"; otherwise the
-// module's build info is used.
+// version, when set at build time with -ldflags "-X main.version=…", replaces
+// the module version of the build info (a release tag the module proxy never
+// saw); the commit and its time always come from the build info.
 var version = ""
 
 // A command runs with its arguments (after the subcommand name) and returns the
@@ -28,7 +30,7 @@ var commands = map[string]command{
 	"spec":    {"check the specs, list the business rules", runSpec},
 	"outbox":  {"inspect and replay the outbox of undelivered requests", runOutbox},
 	"bench":   {"measure the latency the proxy adds, against baselines", runBench},
-	"version": {"print the version", runVersion},
+	"version": {"print the version, commit and build date", runVersion},
 }
 
 func main() {
@@ -36,6 +38,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		return runVersion(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -65,17 +70,18 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'orderguard <command> --help' for a command's flags.")
 }
 
+// runVersion prints one line: module version, commit (and "(modified)" for
+// a dirty checkout), commit time, toolchain.
 func runVersion(_ []string, stdout, _ io.Writer) int {
-	fmt.Fprintf(stdout, "orderguard %s\n", versionString())
+	fmt.Fprintln(stdout, build().String())
 	return 0
 }
 
-func versionString() string {
+// build is the running binary's identity, with the -X version if one was set.
+func build() buildinfo.Info {
+	in := buildinfo.Read()
 	if version != "" {
-		return version
+		in.Version = version
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
+	return in
 }

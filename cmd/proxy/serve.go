@@ -220,7 +220,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if inboundSecret.IsSet() {
 		p.Registry().MustRegister(inboundAuthRejected(check))
 	}
-	p.Registry().MustRegister(jsonLimitRejections(jsonLimits))
+	p.Registry().MustRegister(jsonLimitRejections(jsonLimits), buildInfoMetric(build()))
 	if store != nil {
 		p.Registry().MustRegister(newOutboxCollector(store))
 	}
@@ -249,7 +249,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 				slog.String("admin", adminAddr))
 		}
 	}
+	bi := build()
 	log.Info("orderguard serving",
+		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time),
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),

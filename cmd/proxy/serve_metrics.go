@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderguard/orderguard/internal/buildinfo"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 )
@@ -76,4 +77,17 @@ func jsonLimitRejections(l *inbound.JSONLimits) prometheus.Collector {
 		Name: "orderguard_inbound_json_limit_rejections_total",
 		Help: "Requests answered 400 because the body broke --max-depth, --max-string or --max-array.",
 	}, func() float64 { return float64(l.Rejected()) })
+}
+
+// buildInfoMetric is orderguard_build_info{version,revision,...} 1, the usual
+// way to join a build's identity onto other series (group_left).
+func buildInfoMetric(in buildinfo.Info) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "orderguard_build_info",
+		Help: "Always 1; the labels say which build is running (module version, commit, commit time, dirty checkout, toolchain).",
+		ConstLabels: prometheus.Labels{"version": in.Version, "revision": in.Revision, "build_time": in.Time,
+			"modified": in.ModifiedLabel(), "goversion": in.GoVersion},
+	})
+	g.Set(1)
+	return g
 }
