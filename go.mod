@@ -16,15 +16,23 @@ tool github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 //   - yaml.v3: the proxy's and the linter's config files.
 //   - x/sys (already in the build through fasthttp and bbolt): timerfd, the load
 //     generator's sub-millisecond clock; the standard library does not expose it.
+//   - go-containerregistry: `make image` (cmd/imagebuild, internal/image) writes
+//     the OCI image, layout and tarball without a container daemon; not linked
+//     into orderguard itself.
+//   - x/crypto/x509roots/fallback: Mozilla's roots compiled into orderguard, used
+//     only where the system has none (the image): pinned by go.sum, so the image
+//     does not change with the build host's CA bundle.
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/getkin/kin-openapi v0.152.0
+	github.com/google/go-containerregistry v0.22.1
 	github.com/oapi-codegen/runtime v1.8.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/valyala/fasthttp v1.74.0
 	github.com/valyala/fastjson v1.6.10
 	go.etcd.io/bbolt v1.5.0
+	golang.org/x/crypto/x509roots/fallback v0.0.0-20261030153154-30a33513ff6d
 	golang.org/x/sys v0.48.0
 	gopkg.in/yaml.v3 v3.0.1
 )
@@ -42,6 +50,8 @@ require (
 	github.com/oapi-codegen/oapi-codegen/v2 v2.8.2 // indirect
 	github.com/oasdiff/yaml v0.1.1 // indirect
 	github.com/oasdiff/yaml3 v0.0.14 // indirect
+	github.com/opencontainers/go-digest v1.0.0 // indirect
+	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect

@@ -11,11 +11,6 @@ import (
 	"github.com/orderguard/orderguard/internal/buildinfo"
 )
 
-// version, when set at build time with -ldflags "-X main.version=…", replaces
-// the module version of the build info (a release tag the module proxy never
-// saw); the commit and its time always come from the build info.
-var version = ""
-
 // A command runs with its arguments (after the subcommand name) and returns the
 // process exit code. Each lives in its own file, named after the subcommand.
 type command struct {
@@ -77,11 +72,5 @@ func runVersion(_ []string, stdout, _ io.Writer) int {
 	return 0
 }
 
-// build is the running binary's identity, with the -X version if one was set.
-func build() buildinfo.Info {
-	in := buildinfo.Read()
-	if version != "" {
-		in.Version = version
-	}
-	return in
-}
+// build is the running binary's identity.
+func build() buildinfo.Info { return buildinfo.Read() }

@@ -2,7 +2,10 @@
 // version, the commit and its time, read from the build information the Go
 // toolchain stamps into every binary (runtime/debug.ReadBuildInfo; the vcs.*
 // settings are there when the binary is built with -buildvcs=true inside a
-// git checkout, as `make build` and `make image` do).
+// git clone). Go finds no repository in a linked git worktree (its .git is a
+// file: golang/go#58218), and a reproducible image must not depend on it, so
+// `make build` and `make image` also set the values with the linker (-X),
+// computed by git; those win over the build info.
 package buildinfo
 
 import (
@@ -26,11 +29,32 @@ type Info struct {
 // Unknown stands for a field the build did not record.
 const Unknown = "unknown"
 
+// Set with -ldflags "-X github.com/orderguard/orderguard/internal/buildinfo.version=…";
+// empty means "ask the build info". modified is "true" or "false".
+var version, revision, commitTime, modified string
+
 // Read returns the running binary's Info (read once).
 var Read = sync.OnceValue(func() Info {
 	bi, _ := debug.ReadBuildInfo()
-	return FromBuildInfo(bi)
+	return FromBuildInfo(bi).linked(version, revision, commitTime, modified)
 })
+
+// linked overrides in with the values set by the linker, where set.
+func (in Info) linked(version, revision, commitTime, modified string) Info {
+	if version != "" {
+		in.Version = version
+	}
+	if revision != "" {
+		in.Revision = revision
+	}
+	if t, err := time.Parse(time.RFC3339, commitTime); err == nil {
+		in.Time = t.UTC().Format(time.RFC3339)
+	}
+	if modified != "" {
+		in.Modified = modified == "true"
+	}
+	return in
+}
 
 // FromBuildInfo extracts Info from Go's build information; nil gives the
 // all-unknown Info.

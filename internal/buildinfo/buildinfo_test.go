@@ -45,6 +45,26 @@ func TestFromBuildInfo(t *testing.T) {
 	}
 }
 
+func TestLinked(t *testing.T) {
+	fromVCS := Info{"v0.0.0-20261206170000-20f316b0c0ff", "20f316b0c0ffee", "2026-12-06T17:00:00Z", true, "go1.26.8"}
+	for _, tc := range []struct {
+		name                                 string
+		version, revision, commitTime, dirty string
+		want                                 Info
+	}{
+		{"nothing linked", "", "", "", "", fromVCS},
+		{"all linked", "v1.0.0", "abc123", "2026-12-06T19:00:00+02:00", "false",
+			Info{"v1.0.0", "abc123", "2026-12-06T17:00:00Z", false, "go1.26.8"}},
+		{"a bad time is ignored", "", "", "noon", "", fromVCS},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fromVCS.linked(tc.version, tc.revision, tc.commitTime, tc.dirty); got != tc.want {
+				t.Errorf("linked = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 // The test binary has build info of its own: Read must not fail on it.
 func TestReadRunning(t *testing.T) {
 	in := Read()
