@@ -25,6 +25,7 @@ import (
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -154,7 +155,20 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		log.Warn("upstream not warm", slog.String("error", err.Error()))
 	}
 
-	opts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: apiKey}
+	bi := build()
+	tracer, err := tracing.New(ctx, tracing.Settings{Endpoint: cfg.OTLPEndpoint, ServiceVersion: bi.Version})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the server stopped: the last requests' spans go out too.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(sctx); err != nil {
+			log.Warn("traces not all exported at shutdown", slog.String("error", err.Error()))
+		}
+	}()
+	opts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: apiKey, Tracer: tracer}
 	if log.Enabled(ctx, slog.LevelInfo) {
 		opts.RequestLog = logOut
 	}
@@ -249,14 +263,13 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 				slog.String("admin", adminAddr))
 		}
 	}
-	bi := build()
 	log.Info("orderguard serving",
-		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time),
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
 		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()), slog.String("admin_token", adminToken.Source()),
-		slog.String("inbound_auth", inboundAuth(in)))
+		slog.String("inbound_auth", inboundAuth(in)), slog.String("tracing", tracer.String()),
+		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time))
 	logOut.Flush()
 	return p.Serve(ctx, so)
 }
