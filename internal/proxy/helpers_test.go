@@ -22,6 +22,7 @@ import (
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
 	"github.com/orderguard/orderguard/internal/testlog"
+	"github.com/orderguard/orderguard/internal/tracing"
 )
 
 // startSandbox runs the real sandbox on 127.0.0.1 until the test ends.
@@ -83,6 +84,7 @@ type envOpts struct {
 	ready    map[string]func() error
 	outbox   outbox.Enqueuer // nil: a recording one (env.outbox)
 	key      *secret.Key     // instead of apiKey: a key that can be reloaded
+	tracer   *tracing.Tracer // nil: tracing off
 }
 
 func startProxy(t testing.TB, o envOpts) *env {
@@ -129,6 +131,7 @@ func startProxy(t testing.TB, o envOpts) *env {
 		Outbox:     ob,
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		APIKey:     key,
+		Tracer:     o.tracer,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)
