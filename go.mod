@@ -26,7 +26,9 @@ tool github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 //     traces of the request path (internal/tracing), the standard SDK so that
 //     OTEL_* variables and collectors work as platform teams expect. The
 //     exporters at v1.47 pull grpc-gateway v2.30, which lifts jsonpointer (of
-//     kin-openapi) to v1.0.0, API-compatible. proto/otlp: the test receiver.
+//     kin-openapi) to v1.0.0, API-compatible. proto/otlp, protobuf and grpc
+//     (already there through the exporters) are imported by the test receivers
+//     (internal/tracing/otlptest over HTTP, a gRPC one in internal/tracing).
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/getkin/kin-openapi v0.152.0
@@ -49,6 +51,7 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
 	go.opentelemetry.io/proto/otlp v1.11.0
+	google.golang.org/grpc v1.83.2
 	google.golang.org/protobuf v1.36.12
 )
 
@@ -89,5 +92,4 @@ require (
 	golang.org/x/tools v0.49.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
-	google.golang.org/grpc v1.83.2 // indirect
 )

@@ -128,16 +128,7 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	if err := up.Start(context.Background()); err != nil {
 		t.Fatalf("warm upstream: %v", err)
 	}
-	traces, err := otlptest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { traces.Close() })
-	tracer, err := tracing.New(context.Background(), tracing.Settings{Endpoint: traces.URL, Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tracer.Shutdown(context.Background()) })
+	traces, tracer := otlptest.StartTracer(t)
 	popts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: key, Tracer: tracer}
 	var store *outbox.Store
 	if o.outbox {

@@ -175,20 +175,11 @@ func BenchmarkHandlerTracing(b *testing.B) {
 	b.Run("off", func(b *testing.B) { benchHandler(b, nil, true) })
 	for _, ratio := range []string{"0", "1"} {
 		b.Run("ratio="+ratio, func(b *testing.B) {
-			rcv, err := otlptest.Start()
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { rcv.Close() })
 			// traceidratio, not parentbased_: the ratio decides even under
 			// the caller's sampled traceparent.
 			b.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
 			b.Setenv("OTEL_TRACES_SAMPLER_ARG", ratio)
-			tr, err := tracing.New(context.Background(), tracing.Settings{Endpoint: rcv.URL, Getenv: func(string) string { return "" }})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { tr.Shutdown(context.Background()) })
+			_, tr := otlptest.StartTracer(b)
 			benchHandler(b, tr, true)
 		})
 	}

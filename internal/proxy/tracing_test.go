@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/orderguard/orderguard/internal/proxy"
-	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/tracing/otlptest"
 )
 
@@ -69,16 +68,7 @@ const checkoutParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 // traceparent; a fallback's enqueue span is what the outbox record keeps,
 // and the resend of that record is a new trace linked to it.
 func TestTraces(t *testing.T) {
-	rcv, err := otlptest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rcv.Close()
-	tr, err := tracing.New(context.Background(), tracing.Settings{Endpoint: rcv.URL, Getenv: func(string) string { return "" }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Shutdown(context.Background())
+	rcv, tr := otlptest.StartTracer(t)
 	up, upURL := startTraceUpstream(t)
 	e := startProxy(t, envOpts{upstream: upURL, apiKey: "k", tracer: tr, mut: func(c *proxy.Config) {
 		c.Mode = proxy.ModeEnforce

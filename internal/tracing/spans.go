@@ -26,32 +26,62 @@ type Request struct {
 	span trace.Span
 }
 
+// Span options that do not change from request to request, built once.
+var (
+	serverKind = trace.WithSpanKind(trace.SpanKindServer)
+	clientKind = trace.WithSpanKind(trace.SpanKindClient)
+	newRoot    = trace.WithNewRoot()
+)
+
 // Start opens the server span of a request to route (its template, as
 // "/v2/orders/{orderId}"; "" for a path outside the spec), continuing the
-// traceparent and tracestate of h.
+// traceparent and tracestate of h. Attributes are set only on a span that
+// records (sampled): a request sampled out costs the span context alone.
 func (t *Tracer) Start(h *fasthttp.RequestHeader, route, operation, mode string, start time.Time) Request {
 	if t == nil {
 		return Request{}
 	}
-	method := string(h.Method())
-	name, attrs := method, []attribute.KeyValue{
-		attribute.String("http.request.method", method),
-		attribute.String("orderguard.operation", operation),
-		attribute.String("orderguard.mode", mode),
-	}
+	method := methodName(h.Method())
+	name := method
 	if route != "" {
-		name += " " + route
-		attrs = append(attrs, attribute.String("http.route", route))
+		name = method + " " + route
 	}
 	parent := t.prop.Extract(context.Background(), requestCarrier{h})
-	ctx, span := t.t.Start(parent, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	ctx, span := t.t.Start(parent, name, serverKind, trace.WithTimestamp(start))
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("http.request.method", method),
+			attribute.String("orderguard.operation", operation),
+			attribute.String("orderguard.mode", mode))
+		if route != "" {
+			span.SetAttributes(attribute.String("http.route", route))
+		}
+	}
 	return Request{t: t, ctx: ctx, span: span}
+}
+
+// methodName is the request method as a string, without allocating for the
+// methods the proxy sees.
+func methodName(m []byte) string {
+	switch string(m) {
+	case fasthttp.MethodPost:
+		return fasthttp.MethodPost
+	case fasthttp.MethodPut:
+		return fasthttp.MethodPut
+	case fasthttp.MethodGet:
+		return fasthttp.MethodGet
+	}
+	return string(m)
 }
 
 // End closes the server span with how the request ended: outcome is one of
 // the orderguard_requests_total outcomes, status what the client got.
 func (r Request) End(outcome string, status int) {
 	if r.span == nil {
+		return
+	}
+	if !r.span.IsRecording() {
+		r.span.End()
 		return
 	}
 	r.span.SetAttributes(attribute.String("orderguard.outcome", outcome), attribute.Int("http.response.status_code", status))
@@ -63,8 +93,9 @@ func (r Request) End(outcome string, status int) {
 
 // Validation records the validation of the body, from start to now, as a
 // child span: error and warning counts and the ids of the rules broken.
+// Under a span sampled out it makes none (nothing would see it).
 func (r Request) Validation(start time.Time, rep *validate.Report) {
-	if r.span == nil {
+	if r.span == nil || !r.span.IsRecording() {
 		return
 	}
 	_, span := r.t.t.Start(r.ctx, "validate", trace.WithTimestamp(start))
@@ -101,27 +132,42 @@ func (r Request) Attempt(req *fasthttp.Request, n int) Attempt {
 	if r.span == nil {
 		return Attempt{}
 	}
-	return r.t.attempt(r.ctx, req, n, "", trace.WithAttributes(attribute.Int("orderguard.attempt", n+1)))
+	a := r.t.attempt(r.ctx, req, "")
+	if a.span.IsRecording() {
+		a.span.SetAttributes(attribute.Int("orderguard.attempt", n+1))
+	}
+	return a
 }
 
-func (t *Tracer) attempt(ctx context.Context, req *fasthttp.Request, n int, name string, opts ...trace.SpanStartOption) Attempt {
-	method := string(req.Header.Method())
+// attempt opens a client span named name (the method when "") and makes req
+// carry its context; a span sampled out still has one, flagged not sampled,
+// so Forter's side of the trace samples alike.
+func (t *Tracer) attempt(ctx context.Context, req *fasthttp.Request, name string, opts ...trace.SpanStartOption) Attempt {
+	method := methodName(req.Header.Method())
 	if name == "" {
 		name = method
 	}
-	opts = append(opts, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("http.request.method", method)))
+	opts = append(opts, clientKind)
 	ctx, span := t.t.Start(ctx, name, opts...)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("http.request.method", method))
+	}
 	t.prop.Inject(ctx, requestCarrier{&req.Header})
 	return Attempt{span}
 }
 
-// End closes the attempt with Forter's status (0 when none came) and the
-// transport error, if any (its class only: fasthttp's errors name no data).
+// End closes the attempt with Forter's status and the transport error, if
+// any (its class only: fasthttp's errors name no data); with an error the
+// status is ignored.
 func (a Attempt) End(status int, err error) {
 	if a.span == nil {
 		return
 	}
-	if status > 0 {
+	if !a.span.IsRecording() {
+		a.span.End()
+		return
+	}
+	if status > 0 && err == nil { // with an error, resp holds no answer
 		a.span.SetAttributes(attribute.Int("http.response.status_code", status))
 	}
 	switch {
@@ -189,7 +235,7 @@ func (t *Tracer) Resend(req *fasthttp.Request, operation string, attempt int, tr
 	if t == nil {
 		return Attempt{}
 	}
-	opts := []trace.SpanStartOption{trace.WithNewRoot(), trace.WithAttributes(
+	opts := []trace.SpanStartOption{newRoot, trace.WithAttributes(
 		attribute.String("orderguard.operation", operation), attribute.Int("orderguard.outbox.attempt", attempt))}
 	if traceparent != "" {
 		linked := trace.SpanContextFromContext(t.prop.Extract(context.Background(), propagation.MapCarrier{"traceparent": traceparent}))
@@ -197,7 +243,7 @@ func (t *Tracer) Resend(req *fasthttp.Request, operation string, attempt int, tr
 			opts = append(opts, trace.WithLinks(trace.Link{SpanContext: linked}))
 		}
 	}
-	return t.attempt(context.Background(), req, attempt, "outbox resend "+operation, opts...)
+	return t.attempt(context.Background(), req, "outbox resend "+operation, opts...)
 }
 
 // requestCarrier reads and writes W3C trace headers on a fasthttp request.

@@ -91,18 +91,9 @@ const callerParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 // One request's spans, exported over OTLP/HTTP to a real receiver.
 func TestSpansExported(t *testing.T) {
-	rcv, err := otlptest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rcv.Close()
 	t.Setenv("OTEL_SERVICE_NAME", "checkout-sidecar")
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test")
-	tr, err := tracing.New(context.Background(), tracing.Settings{Endpoint: rcv.URL, ServiceVersion: "v1.2.3", Getenv: env()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Shutdown(context.Background())
+	rcv, tr := otlptest.StartTracer(t)
 
 	var req fasthttp.Request
 	req.Header.SetMethod("POST")
@@ -137,7 +128,7 @@ func TestSpansExported(t *testing.T) {
 	byName := map[string][]otlptest.Span{}
 	for _, s := range spans {
 		byName[s.Name] = append(byName[s.Name], s)
-		if s.Resource["service.name"] != "checkout-sidecar" || s.Resource["service.version"] != "v1.2.3" || s.Resource["deployment.environment.name"] != "test" {
+		if s.Resource["service.name"] != "checkout-sidecar" || s.Resource["service.version"] != "v0.0.0-test" || s.Resource["deployment.environment.name"] != "test" {
 			t.Errorf("span %s: resource %v", s.Name, s.Resource)
 		}
 	}
@@ -204,18 +195,9 @@ func TestSpansExported(t *testing.T) {
 // OTEL_TRACES_SAMPLER=traceidratio with _ARG 0: nothing is exported, and
 // the traceparent forwarded says not sampled.
 func TestSamplerFromEnv(t *testing.T) {
-	rcv, err := otlptest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rcv.Close()
 	t.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
 	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "0")
-	tr, err := tracing.New(context.Background(), tracing.Settings{Endpoint: rcv.URL, Getenv: env()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Shutdown(context.Background())
+	rcv, tr := otlptest.StartTracer(t)
 	var req fasthttp.Request
 	req.Header.SetMethod("POST")
 	r := tr.Start(&req.Header, "/v2/orders/{orderId}", "orderV2", "enforce", time.Now())

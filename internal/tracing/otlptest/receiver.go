@@ -6,6 +6,7 @@ package otlptest
 
 import (
 	"compress/gzip"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -14,11 +15,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/orderguard/orderguard/internal/tracing"
 )
 
 // Span is one exported span, flattened for assertions. IDs are hex.
@@ -175,4 +179,25 @@ func (r *Receiver) Wait(n int, timeout time.Duration) []Span {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// StartTracer starts a Receiver and a tracing.Tracer exporting to it, both
+// stopped when the test ends. The OTEL_* variables of the process (set with
+// t.Setenv) still apply to the SDK (the sampler, the resource); the endpoint
+// and protocol are the receiver's.
+func StartTracer(tb testing.TB) (*Receiver, *tracing.Tracer) {
+	tb.Helper()
+	r, err := Start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close() })
+	tr, err := tracing.New(context.Background(), tracing.Settings{Endpoint: r.URL, ServiceVersion: "v0.0.0-test",
+		Getenv: func(string) string { return "" }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// Before the receiver closes (cleanups run last-in first-out).
+	tb.Cleanup(func() { tr.Shutdown(context.Background()) })
+	return r, tr
 }
