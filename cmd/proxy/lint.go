@@ -14,7 +14,7 @@ func runLint(args []string, stdout, stderr io.Writer) int {
 	return lint.Command{
 		Operations: gen.Operations,
 		Rules:      gen.Rules,
-		Version:    versionString(),
+		Version:    build().Version,
 		Stdin:      os.Stdin,
 		Stdout:     stdout,
 		Stderr:     stderr,

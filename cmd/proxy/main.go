@@ -8,15 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 
+	"github.com/orderguard/orderguard/internal/buildinfo"
 	"github.com/orderguard/orderguard/internal/cli"
 )
-
-// version is set at build time with -ldflags "-X main.version=…"; otherwise the
-// module's build info is used.
-var version = ""
 
 // A command runs with its arguments (after the subcommand name) and returns the
 // process exit code. Each lives in its own file, named after the subcommand.
@@ -32,7 +28,7 @@ var commands = map[string]command{
 	"spec":    {"check the specs, list the business rules", runSpec},
 	"outbox":  {"inspect and replay the outbox of undelivered requests", runOutbox},
 	"bench":   {"measure the latency the proxy adds, against baselines", runBench},
-	"version": {"print the version", runVersion},
+	"version": {"print the version, commit and build date", runVersion},
 }
 
 func main() {
@@ -44,6 +40,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// A usage error like any other: the list of subcommands on stderr.
 		usage(stderr)
 		return cli.ExitUsage
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(args[1:], stdout, stderr)
 	}
 	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
@@ -71,6 +70,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'orderguard <command> --help' for a command's flags.")
 }
 
+// runVersion prints one line: module version, commit (and "(modified)" for
+// a dirty checkout), commit time, toolchain.
 func runVersion(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -80,21 +81,14 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, "usage: orderguard version\n\nPrints the version of this binary.\n")
+		fmt.Fprint(stdout, "usage: orderguard version\n\nPrints the version of this binary: module version, commit, commit time, toolchain.\n")
 		return 0
 	case err != nil:
 		return cli.UsageError(stderr, "version", "orderguard version", err)
 	}
-	fmt.Fprintf(stdout, "orderguard %s\n", versionString())
+	fmt.Fprintln(stdout, build().String())
 	return 0
 }
 
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
-}
+// build is the running binary's identity.
+func build() buildinfo.Info { return buildinfo.Read() }

@@ -27,6 +27,7 @@ import (
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -183,7 +184,20 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		log.Warn("upstream not warm", slog.String("error", err.Error()))
 	}
 
-	opts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: apiKey}
+	bi := build()
+	tracer, err := tracing.New(ctx, tracing.Settings{Endpoint: cfg.OTLPEndpoint, ServiceVersion: bi.Version})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the server stopped: the last requests' spans go out too.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(sctx); err != nil {
+			log.Warn("traces not all exported at shutdown", slog.String("error", err.Error()))
+		}
+	}()
+	opts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: apiKey, Tracer: tracer}
 	if log.Enabled(ctx, slog.LevelInfo) {
 		opts.RequestLog = logOut
 	}
@@ -251,7 +265,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if inboundSecret.IsSet() {
 		p.Registry().MustRegister(inboundAuthRejected(check))
 	}
-	p.Registry().MustRegister(jsonLimitRejections(jsonLimits))
+	p.Registry().MustRegister(jsonLimitRejections(jsonLimits), buildInfoMetric(build()))
 	in.Guard = connGuard(cfg, log)
 	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
 	if store != nil {
@@ -287,7 +301,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
 		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKeySource), slog.String("admin_token", adminToken.Source()),
-		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()))
+		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()),
+		slog.String("tracing", tracer.String()),
+		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time))
 	logOut.Flush()
 	return p.Serve(ctx, so)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/orderguard/orderguard/internal/buildinfo"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 )
@@ -99,4 +100,17 @@ func connGuardMetrics(g *inbound.ConnGuard) []prometheus.Collector {
 			Help: "Failed accepts on --listen (too many open files, no buffer space, ...), each retried after a backoff of 5ms doubling to 1s.",
 		}, func() float64 { return float64(g.AcceptErrors()) }),
 	}
+}
+
+// buildInfoMetric is orderguard_build_info{version,revision,...} 1, the usual
+// way to join a build's identity onto other series (group_left).
+func buildInfoMetric(in buildinfo.Info) prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "orderguard_build_info",
+		Help: "Always 1; the labels say which build is running (module version, commit, commit time, dirty checkout, toolchain).",
+		ConstLabels: prometheus.Labels{"version": in.Version, "revision": in.Revision, "build_time": in.Time,
+			"modified": in.ModifiedLabel(), "goversion": in.GoVersion},
+	})
+	g.Set(1)
+	return g
 }

@@ -95,10 +95,3 @@ func TestSpecCheckUsageErrors(t *testing.T) {
 		t.Errorf("unknown subcommand: exit %d, want 2", code)
 	}
 }
-
-func TestVersion(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "orderguard ") {
-		t.Errorf("version: exit %d, output %q", code, stdout.String())
-	}
-}

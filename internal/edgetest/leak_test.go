@@ -371,12 +371,20 @@ func TestNothingLeaks(t *testing.T) {
 			}
 			logs := e.logs.Bytes()
 			s.scan("logs", logs)
+			spans := e.scanSpans(t, s)
+			exported := bytes.Join(e.traces.Raw(), nil)
 			// Never a body: no e-mail address or free-text value that was sent
-			// (names, addresses, user agents) shows up in the logs.
+			// (names, addresses, user agents) shows up in the logs or spans.
 			for _, v := range values {
 				if bytes.Contains(logs, []byte(v)) {
 					t.Errorf("logs hold a value from a request body: %q", v)
 				}
+				if bytes.Contains(exported, []byte(v)) {
+					t.Errorf("exported spans hold a value from a request body: %q", v)
+				}
+			}
+			if len(spans) < sent {
+				t.Errorf("%d spans exported for %d requests: is tracing on?", len(spans), sent)
 			}
 			// Proof the test looked at something: the debug log has a line per
 			// request, and the expected outcomes happened.
@@ -436,6 +444,15 @@ func TestNothingLeaksFromTheOutbox(t *testing.T) {
 		t.Fatalf("the resender logged nothing:\n%s", redact.Mask(logs))
 	}
 	s.scan("logs", logs)
+	resends := 0
+	for _, sp := range e.scanSpans(t, s) {
+		if strings.HasPrefix(sp.Name, "outbox resend ") {
+			resends++
+		}
+	}
+	if resends == 0 {
+		t.Error("no resend span exported")
+	}
 	for _, path := range []string{"/metrics"} {
 		b := adminGet(t, e, path)
 		s.scan("admin "+path, b)

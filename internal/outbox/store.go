@@ -137,6 +137,9 @@ type Entry struct {
 	// BlockedBy is the id of the order request whose dead-lettering took this
 	// one (a later request for the same order id) with it.
 	BlockedBy uint64 `json:"blocked_by,omitempty"`
+	// Traceparent is Request.Traceparent. Files written before it existed
+	// decode with none; older binaries ignore it.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Request returns the request to resend.
@@ -148,6 +151,7 @@ func (e *Entry) Request() Request {
 	return Request{
 		Operation: e.Operation, OrderID: e.OrderID, Method: e.Method, Path: e.Path,
 		Header: h, Body: e.Body, FirstTry: e.FirstTry, ID: e.ID, Attempt: e.Attempts + 1,
+		Traceparent: e.Traceparent,
 	}
 }
 
@@ -430,6 +434,7 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 			Header: keptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
 			BodySHA256: hex.EncodeToString(sum[:]),
 			FirstTry:   r.FirstTry.UTC(), AgeFrom: r.FirstTry.UTC(), Enqueued: now, NextTry: now,
+			Traceparent: validTraceparent(r.Traceparent),
 		}
 		if err := putEntry(pending, &e); err != nil {
 			return err
@@ -454,6 +459,22 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 		s.nudge()
 	}
 	return id, duplicate, nil
+}
+
+// validTraceparent keeps a W3C traceparent (version 00: 55 bytes, lower-case
+// hex and dashes) and drops anything else: the field is written into the file
+// and later parsed, so it is bounded and shaped here.
+func validTraceparent(s string) string {
+	if len(s) != 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '-' && (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ""
+		}
+	}
+	return s
 }
 
 // keptHeaders copies the headers worth resending. Credentials are never kept:

@@ -125,6 +125,10 @@ type Config struct {
 
 	LogFormat string // --log-format json|text
 	LogLevel  string // --log-level debug|info|warn|error
+	// --otlp-endpoint: OTLP collector for traces; with it empty, the
+	// OTEL_EXPORTER_OTLP_* variables decide (internal/tracing), and with
+	// neither, tracing is off.
+	OTLPEndpoint string
 
 	// The inbound side (internal/inbound): who may connect, and what one
 	// client can make the proxy hold.

@@ -22,6 +22,7 @@ import (
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
 	"github.com/orderguard/orderguard/internal/testlog"
+	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -85,6 +86,7 @@ type envOpts struct {
 	outbox   outbox.Enqueuer      // nil: a recording one (env.outbox)
 	key      *secret.Key          // instead of apiKey: a key that can be reloaded
 	ops      []validate.Operation // nil: gen.Operations
+	tracer   *tracing.Tracer      // nil: tracing off
 }
 
 func startProxy(t testing.TB, o envOpts) *env {
@@ -135,6 +137,7 @@ func startProxy(t testing.TB, o envOpts) *env {
 		Outbox:     ob,
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		APIKey:     key,
+		Tracer:     o.tracer,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)

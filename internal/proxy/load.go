@@ -84,6 +84,7 @@ func settings(c *Config) []setting {
 		{"outbox-max-age", "outbox requests older than this are dead-lettered", (*durationValue)(&c.OutboxMaxAge)},
 		{"log-format", "json or text", (*stringValue)(&c.LogFormat)},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+		{"otlp-endpoint", "OTLP collector URL for traces (http://host:4318, or http://host:4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); wins over $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then $OTEL_EXPORTER_OTLP_ENDPOINT; none of the three: tracing off. Sampling: $OTEL_TRACES_SAMPLER/_ARG (default parentbased_always_on); resource: $OTEL_SERVICE_NAME, $OTEL_RESOURCE_ATTRIBUTES", (*stringValue)(&c.OTLPEndpoint)},
 		{"insecure-listen", "serve a non-loopback --listen with no inbound authentication (otherwise refused)", (*boolValue)(&c.InsecureListen)},
 		{"client-ca", "PEM file of CAs whose client certificates --listen requires (mTLS; needs --tls-cert and --tls-key)", (*stringValue)(&c.ClientCA)},
 		{"tls-cert", "PEM certificate the proxy presents on --listen (TLS)", (*stringValue)(&c.TLSCert)},

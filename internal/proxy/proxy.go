@@ -20,6 +20,7 @@ import (
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -42,6 +43,8 @@ type Options struct {
 	// APIKey, when set, is injected as Basic auth; it may be reloaded while
 	// serving. Nil or empty keeps the client's own Authorization.
 	APIKey *secret.Key
+	// Tracer makes the request path's spans; nil is tracing off.
+	Tracer *tracing.Tracer
 }
 
 // Proxy is the request path: route, validate, decide, forward within the
@@ -53,7 +56,8 @@ type Proxy struct {
 	pool   *pool.Pool
 	outbox outbox.Enqueuer
 	log    *slog.Logger
-	reqLog *requestLog // nil: request lines go through log
+	tr     *tracing.Tracer // nil: tracing off
+	reqLog *requestLog     // nil: request lines go through log
 	br     *breaker
 	m      *metrics
 	allow  []allowRoute // --passthrough-routes: off-spec routes that get the API key
@@ -107,6 +111,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		pool:       o.Pool,
 		outbox:     o.Outbox,
 		log:        o.Logger,
+		tr:         o.Tracer,
 		br:         newBreaker(cfg.BreakerFailures, cfg.BreakerCooldown),
 		apiKey:     o.APIKey,
 		siteID:     []byte(cfg.SiteID),
@@ -193,6 +198,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	st, orderID := rt.st, rt.id
 	start := arrival(ctx)
 	deadline := start.Add(st.budget)
+	tr := p.tr.Start(&ctx.Request.Header, st.op.Path, st.op.ID, st.mode.String(), start)
 	body := ctx.PostBody()
 	found := -1 // violations found; -1: not checked
 	// Two clock reads per request (time.Now shows in profiles): fasthttp
@@ -211,6 +217,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		r.Reset()
 		st.op.Request(checked, r)
 		found = len(r.Violations)
+		tr.Validation(t0, r)
 		if found > 0 {
 			p.countViolations(r)
 			if st.mode == ModeEnforce && r.Errors() > 0 {
@@ -219,6 +226,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 				p.reports.Put(r)
 				st.rejected.Inc()
 				st.total.Observe(time.Since(start).Seconds())
+				tr.End(outcomeRejected, ctx.Response.StatusCode())
 				return
 			}
 			p.logViolations(ctx, st, orderID, r, "forwarded with violations")
@@ -232,16 +240,18 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		st.validation.Observe(t1.Sub(t0).Seconds())
 	}
 	if p.mustQueueBehind(st, orderID) {
-		p.fallback(ctx, st, orderID, resQueued, clientClose, body)
+		p.fallback(ctx, st, orderID, resQueued, clientClose, body, tr)
 		st.total.Observe(time.Since(start).Seconds())
+		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
 	}
-	res := p.call(&ctx.Request, &ctx.Response, deadline, st)
+	res := p.call(&ctx.Request, &ctx.Response, deadline, st, tr)
 	t2 := time.Now()
 	st.upstream.Observe(t2.Sub(t1).Seconds())
 	if res != resOK {
-		p.fallback(ctx, st, orderID, res, clientClose, body)
+		p.fallback(ctx, st, orderID, res, clientClose, body, tr)
 		st.total.Observe(time.Since(start).Seconds())
+		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
 	}
 	p.finish(&ctx.Response, clientClose)
@@ -254,6 +264,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	}
 	st.forwarded.Inc()
 	st.total.Observe(t2.Sub(start).Seconds())
+	tr.End(outcomeForwarded, ctx.Response.StatusCode())
 	// One line per forwarded request (rejections and fallbacks log their
 	// own); --log-level warn silences it.
 	if p.reqLog != nil {
@@ -292,25 +303,29 @@ func arrival(ctx *fasthttp.RequestCtx) time.Time {
 // every Forter endpoint.
 func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx, allowed bool) {
 	st := p.pt
+	tr := p.tr.Start(&ctx.Request.Header, "", st.op.ID, "none", arrival(ctx))
 	if p.cfg.RejectUnknown && !allowed {
 		writeJSON(ctx, fasthttp.StatusNotFound, contentJSON,
 			appendFailed(nil, "Not found: orderguard forwards only the Forter operations it knows (--unknown-routes reject)"))
 		st.unknown.Inc()
+		tr.End(outcomeUnknown, fasthttp.StatusNotFound)
 		return
 	}
 	clientClose := p.prepare(&ctx.Request, allowed)
 	t0 := time.Now()
-	res := p.call(&ctx.Request, &ctx.Response, arrival(ctx).Add(st.budget), st)
+	res := p.call(&ctx.Request, &ctx.Response, arrival(ctx).Add(st.budget), st, tr)
 	st.upstream.Observe(time.Since(t0).Seconds())
 	if res != resOK {
 		// Not an operation the outbox can replay: answer as --fallback closed.
 		p.failClosed(ctx, st, res, clientClose)
 		st.total.Observe(time.Since(arrival(ctx)).Seconds())
+		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
 	}
 	p.finish(&ctx.Response, clientClose)
 	st.passthrough.Inc()
 	st.total.Observe(time.Since(arrival(ctx)).Seconds())
+	tr.End(outcomePassthrough, ctx.Response.StatusCode())
 }
 
 // Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
@@ -454,14 +469,17 @@ func (r result) reason() string {
 }
 
 // call sends req upstream with at most one retry, and says how it ended.
-// One place decides whether to try again (tryAgain).
-func (p *Proxy) call(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, st *opState) result {
+// One place decides whether to try again (tryAgain). Each attempt is a client
+// span of tr, whose traceparent req carries.
+func (p *Proxy) call(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, st *opState, tr tracing.Request) result {
 	for attempt := 0; ; attempt++ {
 		ok, probe := p.br.allow()
 		if !ok {
 			return resCircuit
 		}
+		span := tr.Attempt(req, attempt)
 		err := p.pool.Do(req, resp, deadline)
+		span.End(resp.StatusCode(), err)
 		res, retryable := classify(err, resp, deadline)
 		if res == resOK {
 			p.br.success(probe)
@@ -522,7 +540,7 @@ func classify(err error, resp *fasthttp.Response, deadline time.Time) (result, b
 // fallback answers for Forter: open, "not reviewed" in the operation's shape
 // once the outbox holds the request; closed, or when the outbox cannot
 // write, 504/502 in Forter's error shape.
-func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, res result, clientClose bool, body []byte) {
+func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, res result, clientClose bool, body []byte, tr tracing.Request) {
 	switch res {
 	case resTimeout:
 		st.fbTimeout.Inc()
@@ -534,6 +552,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 		st.fbUpstream.Inc()
 	}
 	if p.cfg.Fallback == FallbackOpen {
+		span, traceparent := tr.Enqueue(res.reason())
 		err := p.outbox.Enqueue(outbox.Request{
 			Operation: st.op.ID,
 			OrderID:   outboxLine(st.shape, orderID),
@@ -542,7 +561,10 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 			Header:    keptHeaders(&ctx.Request.Header),
 			Body:      append([]byte(nil), body...),
 			FirstTry:  arrival(ctx),
+			// The resend's span links to this one.
+			Traceparent: traceparent,
 		})
+		span.End(err)
 		if err == nil {
 			ctx.Response.Reset()
 			if clientClose {

@@ -44,7 +44,10 @@ func (s outboxSender) Send(ctx context.Context, r outbox.Request) (int, []byte, 
 	if !ok {
 		deadline = time.Now().Add(defaultSendTimeout)
 	}
-	if err := s.p.pool.Do(req, resp, deadline); err != nil {
+	span := s.p.tr.Resend(req, r.Operation, r.Attempt, r.Traceparent)
+	err := s.p.pool.Do(req, resp, deadline)
+	span.End(resp.StatusCode(), err)
+	if err != nil {
 		// The error is logged and kept in the outbox: name the path without
 		// its query string, which is client data like the body.
 		path, _, _ := strings.Cut(r.Path, "?")
