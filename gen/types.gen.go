@@ -7,6 +7,129 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AccessRequestType.
+const (
+	REDEEMACCOUNTASSETS     AccessRequestType = "REDEEM_ACCOUNT_ASSETS"
+	SHARECREDENTIALS        AccessRequestType = "SHARE_CREDENTIALS"
+	UPDATEADDRESS           AccessRequestType = "UPDATE_ADDRESS"
+	UPDATEEMAIL             AccessRequestType = "UPDATE_EMAIL"
+	UPDATEPASSWORD          AccessRequestType = "UPDATE_PASSWORD"
+	UPDATEPAYMENT           AccessRequestType = "UPDATE_PAYMENT"
+	UPDATEPHONE             AccessRequestType = "UPDATE_PHONE"
+	VIEWPERSONALPREFERENCES AccessRequestType = "VIEW_PERSONAL_PREFERENCES"
+)
+
+// Valid indicates whether the value is a known member of the AccessRequestType enum.
+func (e AccessRequestType) Valid() bool {
+	switch e {
+	case REDEEMACCOUNTASSETS:
+		return true
+	case SHARECREDENTIALS:
+		return true
+	case UPDATEADDRESS:
+		return true
+	case UPDATEEMAIL:
+		return true
+	case UPDATEPASSWORD:
+		return true
+	case UPDATEPAYMENT:
+		return true
+	case UPDATEPHONE:
+		return true
+	case VIEWPERSONALPREFERENCES:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountDataStatus.
+const (
+	AccountDataStatusACTIVE    AccountDataStatus = "ACTIVE"
+	AccountDataStatusCLOSED    AccountDataStatus = "CLOSED"
+	AccountDataStatusGUEST     AccountDataStatus = "GUEST"
+	AccountDataStatusSUSPENDED AccountDataStatus = "SUSPENDED"
+)
+
+// Valid indicates whether the value is a known member of the AccountDataStatus enum.
+func (e AccountDataStatus) Valid() bool {
+	switch e {
+	case AccountDataStatusACTIVE:
+		return true
+	case AccountDataStatusCLOSED:
+		return true
+	case AccountDataStatusGUEST:
+		return true
+	case AccountDataStatusSUSPENDED:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountDataType.
+const (
+	AccountDataTypeBUSINESS         AccountDataType = "BUSINESS"
+	AccountDataTypeMERCHANTEMPLOYEE AccountDataType = "MERCHANT_EMPLOYEE"
+	AccountDataTypePRIVATE          AccountDataType = "PRIVATE"
+)
+
+// Valid indicates whether the value is a known member of the AccountDataType enum.
+func (e AccountDataType) Valid() bool {
+	switch e {
+	case AccountDataTypeBUSINESS:
+		return true
+	case AccountDataTypeMERCHANTEMPLOYEE:
+		return true
+	case AccountDataTypePRIVATE:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountDecision.
+const (
+	AccountDecisionAPPROVE              AccountDecision = "APPROVE"
+	AccountDecisionDECLINE              AccountDecision = "DECLINE"
+	AccountDecisionNOTREVIEWED          AccountDecision = "NOT_REVIEWED"
+	AccountDecisionVERIFICATIONREQUIRED AccountDecision = "VERIFICATION_REQUIRED"
+)
+
+// Valid indicates whether the value is a known member of the AccountDecision enum.
+func (e AccountDecision) Valid() bool {
+	switch e {
+	case AccountDecisionAPPROVE:
+		return true
+	case AccountDecisionDECLINE:
+		return true
+	case AccountDecisionNOTREVIEWED:
+		return true
+	case AccountDecisionVERIFICATIONREQUIRED:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountResponseStatus.
+const (
+	AccountResponseStatusFailed  AccountResponseStatus = "failed"
+	AccountResponseStatusSuccess AccountResponseStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the AccountResponseStatus enum.
+func (e AccountResponseStatus) Valid() bool {
+	switch e {
+	case AccountResponseStatusFailed:
+		return true
+	case AccountResponseStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuthorizationStep.
 const (
 	POSTAUTHORIZATION AuthorizationStep = "POST_AUTHORIZATION"
@@ -79,24 +202,42 @@ func (e CardType) Valid() bool {
 	}
 }
 
+// Defines values for ClaimResponseStatus.
+const (
+	ClaimResponseStatusFailed  ClaimResponseStatus = "failed"
+	ClaimResponseStatusSuccess ClaimResponseStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ClaimResponseStatus enum.
+func (e ClaimResponseStatus) Valid() bool {
+	switch e {
+	case ClaimResponseStatusFailed:
+		return true
+	case ClaimResponseStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CustomerAccountDataStatus.
 const (
-	ACTIVE    CustomerAccountDataStatus = "ACTIVE"
-	CLOSED    CustomerAccountDataStatus = "CLOSED"
-	GUEST     CustomerAccountDataStatus = "GUEST"
-	SUSPENDED CustomerAccountDataStatus = "SUSPENDED"
+	CustomerAccountDataStatusACTIVE    CustomerAccountDataStatus = "ACTIVE"
+	CustomerAccountDataStatusCLOSED    CustomerAccountDataStatus = "CLOSED"
+	CustomerAccountDataStatusGUEST     CustomerAccountDataStatus = "GUEST"
+	CustomerAccountDataStatusSUSPENDED CustomerAccountDataStatus = "SUSPENDED"
 )
 
 // Valid indicates whether the value is a known member of the CustomerAccountDataStatus enum.
 func (e CustomerAccountDataStatus) Valid() bool {
 	switch e {
-	case ACTIVE:
+	case CustomerAccountDataStatusACTIVE:
 		return true
-	case CLOSED:
+	case CustomerAccountDataStatusCLOSED:
 		return true
-	case GUEST:
+	case CustomerAccountDataStatusGUEST:
 		return true
-	case SUSPENDED:
+	case CustomerAccountDataStatusSUSPENDED:
 		return true
 	default:
 		return false
@@ -154,6 +295,75 @@ const (
 func (e ErrorResponseStatus) Valid() bool {
 	switch e {
 	case ErrorResponseStatusFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LoginMethodType.
+const (
+	LoginMethodTypeAPPLE            LoginMethodType = "APPLE"
+	LoginMethodTypeAUTHTOKENREFRESH LoginMethodType = "AUTH_TOKEN_REFRESH"
+	LoginMethodTypeEMAILLINKOTP     LoginMethodType = "EMAIL_LINK_OTP"
+	LoginMethodTypeEMAILMAGICLINK   LoginMethodType = "EMAIL_MAGIC_LINK"
+	LoginMethodTypeMFACODEREFRESH   LoginMethodType = "MFA_CODE_REFRESH"
+	LoginMethodTypeOTHER            LoginMethodType = "OTHER"
+	LoginMethodTypePASSKEY          LoginMethodType = "PASSKEY"
+	LoginMethodTypePASSWORD         LoginMethodType = "PASSWORD"
+	LoginMethodTypeQR               LoginMethodType = "QR"
+	LoginMethodTypeSMS              LoginMethodType = "SMS"
+	LoginMethodTypeSOCIAL           LoginMethodType = "SOCIAL"
+)
+
+// Valid indicates whether the value is a known member of the LoginMethodType enum.
+func (e LoginMethodType) Valid() bool {
+	switch e {
+	case LoginMethodTypeAPPLE:
+		return true
+	case LoginMethodTypeAUTHTOKENREFRESH:
+		return true
+	case LoginMethodTypeEMAILLINKOTP:
+		return true
+	case LoginMethodTypeEMAILMAGICLINK:
+		return true
+	case LoginMethodTypeMFACODEREFRESH:
+		return true
+	case LoginMethodTypeOTHER:
+		return true
+	case LoginMethodTypePASSKEY:
+		return true
+	case LoginMethodTypePASSWORD:
+		return true
+	case LoginMethodTypeQR:
+		return true
+	case LoginMethodTypeSMS:
+		return true
+	case LoginMethodTypeSOCIAL:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LoginStatus.
+const (
+	ACCOUNTDOESNOTEXIST LoginStatus = "ACCOUNT_DOES_NOT_EXIST"
+	BLOCKEDBYMERCHANT   LoginStatus = "BLOCKED_BY_MERCHANT"
+	FAILED              LoginStatus = "FAILED"
+	SUCCESS             LoginStatus = "SUCCESS"
+)
+
+// Valid indicates whether the value is a known member of the LoginStatus enum.
+func (e LoginStatus) Valid() bool {
+	switch e {
+	case ACCOUNTDOESNOTEXIST:
+		return true
+	case BLOCKEDBYMERCHANT:
+		return true
+	case FAILED:
+		return true
+	case SUCCESS:
 		return true
 	default:
 		return false
@@ -270,22 +480,40 @@ func (e OrderV2ResponseStatus) Valid() bool {
 
 // Defines values for OrderV3ResponseForterDecision.
 const (
-	APPROVE              OrderV3ResponseForterDecision = "APPROVE"
-	DECLINE              OrderV3ResponseForterDecision = "DECLINE"
-	NOTREVIEWED          OrderV3ResponseForterDecision = "NOT_REVIEWED"
-	VERIFICATIONREQUIRED OrderV3ResponseForterDecision = "VERIFICATION_REQUIRED"
+	OrderV3ResponseForterDecisionAPPROVE              OrderV3ResponseForterDecision = "APPROVE"
+	OrderV3ResponseForterDecisionDECLINE              OrderV3ResponseForterDecision = "DECLINE"
+	OrderV3ResponseForterDecisionNOTREVIEWED          OrderV3ResponseForterDecision = "NOT_REVIEWED"
+	OrderV3ResponseForterDecisionVERIFICATIONREQUIRED OrderV3ResponseForterDecision = "VERIFICATION_REQUIRED"
 )
 
 // Valid indicates whether the value is a known member of the OrderV3ResponseForterDecision enum.
 func (e OrderV3ResponseForterDecision) Valid() bool {
 	switch e {
-	case APPROVE:
+	case OrderV3ResponseForterDecisionAPPROVE:
 		return true
-	case DECLINE:
+	case OrderV3ResponseForterDecisionDECLINE:
 		return true
-	case NOTREVIEWED:
+	case OrderV3ResponseForterDecisionNOTREVIEWED:
 		return true
-	case VERIFICATIONREQUIRED:
+	case OrderV3ResponseForterDecisionVERIFICATIONREQUIRED:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PasswordUpdateTrigger.
+const (
+	LOGGEDINUSER       PasswordUpdateTrigger = "LOGGED_IN_USER"
+	USERFORGOTPASSWORD PasswordUpdateTrigger = "USER_FORGOT_PASSWORD"
+)
+
+// Valid indicates whether the value is a known member of the PasswordUpdateTrigger enum.
+func (e PasswordUpdateTrigger) Valid() bool {
+	switch e {
+	case LOGGEDINUSER:
+		return true
+	case USERFORGOTPASSWORD:
 		return true
 	default:
 		return false
@@ -463,6 +691,30 @@ func (e UpdatedStatus) Valid() bool {
 	}
 }
 
+// Defines values for UserInputInputType.
+const (
+	UserInputInputTypeEMAIL    UserInputInputType = "EMAIL"
+	UserInputInputTypePHONE    UserInputInputType = "PHONE"
+	UserInputInputTypeSOCIAL   UserInputInputType = "SOCIAL"
+	UserInputInputTypeUSERNAME UserInputInputType = "USERNAME"
+)
+
+// Valid indicates whether the value is a known member of the UserInputInputType enum.
+func (e UserInputInputType) Valid() bool {
+	switch e {
+	case UserInputInputTypeEMAIL:
+		return true
+	case UserInputInputTypePHONE:
+		return true
+	case UserInputInputTypeSOCIAL:
+		return true
+	case UserInputInputTypeUSERNAME:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VerificationStatus.
 const (
 	ATTEMPTED                      VerificationStatus = "ATTEMPTED"
@@ -535,6 +787,294 @@ func (e DisablePersistence) Valid() bool {
 	case DisablePersistenceFalse:
 		return true
 	case DisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountAuthenticationResultParamsXForterDisablePersistence.
+const (
+	AccountAuthenticationResultParamsXForterDisablePersistenceFalse AccountAuthenticationResultParamsXForterDisablePersistence = "false"
+	AccountAuthenticationResultParamsXForterDisablePersistenceTrue  AccountAuthenticationResultParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountAuthenticationResultParamsXForterDisablePersistence enum.
+func (e AccountAuthenticationResultParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case AccountAuthenticationResultParamsXForterDisablePersistenceFalse:
+		return true
+	case AccountAuthenticationResultParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountAuthenticationResultParamsXForterDisablePersistance.
+const (
+	AccountAuthenticationResultParamsXForterDisablePersistanceFalse AccountAuthenticationResultParamsXForterDisablePersistance = "false"
+	AccountAuthenticationResultParamsXForterDisablePersistanceTrue  AccountAuthenticationResultParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountAuthenticationResultParamsXForterDisablePersistance enum.
+func (e AccountAuthenticationResultParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case AccountAuthenticationResultParamsXForterDisablePersistanceFalse:
+		return true
+	case AccountAuthenticationResultParamsXForterDisablePersistanceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountLoginParamsXForterDisablePersistence.
+const (
+	AccountLoginParamsXForterDisablePersistenceFalse AccountLoginParamsXForterDisablePersistence = "false"
+	AccountLoginParamsXForterDisablePersistenceTrue  AccountLoginParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountLoginParamsXForterDisablePersistence enum.
+func (e AccountLoginParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case AccountLoginParamsXForterDisablePersistenceFalse:
+		return true
+	case AccountLoginParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountLoginParamsXForterDisablePersistance.
+const (
+	AccountLoginParamsXForterDisablePersistanceFalse AccountLoginParamsXForterDisablePersistance = "false"
+	AccountLoginParamsXForterDisablePersistanceTrue  AccountLoginParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountLoginParamsXForterDisablePersistance enum.
+func (e AccountLoginParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case AccountLoginParamsXForterDisablePersistanceFalse:
+		return true
+	case AccountLoginParamsXForterDisablePersistanceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountLogoutParamsXForterDisablePersistence.
+const (
+	AccountLogoutParamsXForterDisablePersistenceFalse AccountLogoutParamsXForterDisablePersistence = "false"
+	AccountLogoutParamsXForterDisablePersistenceTrue  AccountLogoutParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountLogoutParamsXForterDisablePersistence enum.
+func (e AccountLogoutParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case AccountLogoutParamsXForterDisablePersistenceFalse:
+		return true
+	case AccountLogoutParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountLogoutParamsXForterDisablePersistance.
+const (
+	AccountLogoutParamsXForterDisablePersistanceFalse AccountLogoutParamsXForterDisablePersistance = "false"
+	AccountLogoutParamsXForterDisablePersistanceTrue  AccountLogoutParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountLogoutParamsXForterDisablePersistance enum.
+func (e AccountLogoutParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case AccountLogoutParamsXForterDisablePersistanceFalse:
+		return true
+	case AccountLogoutParamsXForterDisablePersistanceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountProfileAccessParamsXForterDisablePersistence.
+const (
+	AccountProfileAccessParamsXForterDisablePersistenceFalse AccountProfileAccessParamsXForterDisablePersistence = "false"
+	AccountProfileAccessParamsXForterDisablePersistenceTrue  AccountProfileAccessParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountProfileAccessParamsXForterDisablePersistence enum.
+func (e AccountProfileAccessParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case AccountProfileAccessParamsXForterDisablePersistenceFalse:
+		return true
+	case AccountProfileAccessParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountProfileAccessParamsXForterDisablePersistance.
+const (
+	AccountProfileAccessParamsXForterDisablePersistanceFalse AccountProfileAccessParamsXForterDisablePersistance = "false"
+	AccountProfileAccessParamsXForterDisablePersistanceTrue  AccountProfileAccessParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountProfileAccessParamsXForterDisablePersistance enum.
+func (e AccountProfileAccessParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case AccountProfileAccessParamsXForterDisablePersistanceFalse:
+		return true
+	case AccountProfileAccessParamsXForterDisablePersistanceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountResetPasswordParamsXForterDisablePersistence.
+const (
+	AccountResetPasswordParamsXForterDisablePersistenceFalse AccountResetPasswordParamsXForterDisablePersistence = "false"
+	AccountResetPasswordParamsXForterDisablePersistenceTrue  AccountResetPasswordParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountResetPasswordParamsXForterDisablePersistence enum.
+func (e AccountResetPasswordParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case AccountResetPasswordParamsXForterDisablePersistenceFalse:
+		return true
+	case AccountResetPasswordParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountResetPasswordParamsXForterDisablePersistance.
+const (
+	AccountResetPasswordParamsXForterDisablePersistanceFalse AccountResetPasswordParamsXForterDisablePersistance = "false"
+	AccountResetPasswordParamsXForterDisablePersistanceTrue  AccountResetPasswordParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountResetPasswordParamsXForterDisablePersistance enum.
+func (e AccountResetPasswordParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case AccountResetPasswordParamsXForterDisablePersistanceFalse:
+		return true
+	case AccountResetPasswordParamsXForterDisablePersistanceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountSignupParamsXForterDisablePersistence.
+const (
+	AccountSignupParamsXForterDisablePersistenceFalse AccountSignupParamsXForterDisablePersistence = "false"
+	AccountSignupParamsXForterDisablePersistenceTrue  AccountSignupParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountSignupParamsXForterDisablePersistence enum.
+func (e AccountSignupParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case AccountSignupParamsXForterDisablePersistenceFalse:
+		return true
+	case AccountSignupParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountSignupParamsXForterDisablePersistance.
+const (
+	AccountSignupParamsXForterDisablePersistanceFalse AccountSignupParamsXForterDisablePersistance = "false"
+	AccountSignupParamsXForterDisablePersistanceTrue  AccountSignupParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountSignupParamsXForterDisablePersistance enum.
+func (e AccountSignupParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case AccountSignupParamsXForterDisablePersistanceFalse:
+		return true
+	case AccountSignupParamsXForterDisablePersistanceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountUpdateParamsXForterDisablePersistence.
+const (
+	AccountUpdateParamsXForterDisablePersistenceFalse AccountUpdateParamsXForterDisablePersistence = "false"
+	AccountUpdateParamsXForterDisablePersistenceTrue  AccountUpdateParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountUpdateParamsXForterDisablePersistence enum.
+func (e AccountUpdateParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case AccountUpdateParamsXForterDisablePersistenceFalse:
+		return true
+	case AccountUpdateParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AccountUpdateParamsXForterDisablePersistance.
+const (
+	AccountUpdateParamsXForterDisablePersistanceFalse AccountUpdateParamsXForterDisablePersistance = "false"
+	AccountUpdateParamsXForterDisablePersistanceTrue  AccountUpdateParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the AccountUpdateParamsXForterDisablePersistance enum.
+func (e AccountUpdateParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case AccountUpdateParamsXForterDisablePersistanceFalse:
+		return true
+	case AccountUpdateParamsXForterDisablePersistanceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimParamsXForterDisablePersistence.
+const (
+	ClaimParamsXForterDisablePersistenceFalse ClaimParamsXForterDisablePersistence = "false"
+	ClaimParamsXForterDisablePersistenceTrue  ClaimParamsXForterDisablePersistence = "true"
+)
+
+// Valid indicates whether the value is a known member of the ClaimParamsXForterDisablePersistence enum.
+func (e ClaimParamsXForterDisablePersistence) Valid() bool {
+	switch e {
+	case ClaimParamsXForterDisablePersistenceFalse:
+		return true
+	case ClaimParamsXForterDisablePersistenceTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimParamsXForterDisablePersistance.
+const (
+	ClaimParamsXForterDisablePersistanceFalse ClaimParamsXForterDisablePersistance = "false"
+	ClaimParamsXForterDisablePersistanceTrue  ClaimParamsXForterDisablePersistance = "true"
+)
+
+// Valid indicates whether the value is a known member of the ClaimParamsXForterDisablePersistance enum.
+func (e ClaimParamsXForterDisablePersistance) Valid() bool {
+	switch e {
+	case ClaimParamsXForterDisablePersistanceFalse:
+		return true
+	case ClaimParamsXForterDisablePersistanceTrue:
 		return true
 	default:
 		return false
@@ -685,6 +1225,131 @@ func (e OrderV3ParamsXForterDisablePersistance) Valid() bool {
 	}
 }
 
+// AccessRequestType defines model for AccessRequestType.
+type AccessRequestType string
+
+// AccountAuthenticationResultRequest The body of POST /v2/accounts/authentication-result/{accountId}.
+type AccountAuthenticationResultRequest struct {
+	// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+	// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+	AccountId *AccountId `json:"accountId,omitempty"`
+
+	// AdditionalAuthenticationMethod An extra authentication (MFA, one-time password, document or payment-instrument check)
+	// and its outcome; correlationId links it to the login or profile-access answer.
+	AdditionalAuthenticationMethod  *AdditionalAuthenticationMethod `json:"additionalAuthenticationMethod,omitempty"`
+	AdditionalInformation           *map[string]interface{}         `json:"additionalInformation,omitempty"`
+	BankTransferVerificationResults *map[string]interface{}         `json:"bankTransferVerificationResults,omitempty"`
+
+	// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+	// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+	ChannelType           *ChannelType          `json:"channelType,omitempty"`
+	ConnectionInformation ConnectionInformation `json:"connectionInformation"`
+
+	// CreditCardVerification The processor's answer and 3DS outcome. Values are raw processor codes; empty strings were accepted.
+	CreditCardVerification *VerificationResults `json:"creditCardVerification,omitempty"`
+
+	// EventTime Unix time in milliseconds.
+	EventTime                 EpochMillis             `json:"eventTime"`
+	MerchantIdentifiers       *map[string]interface{} `json:"merchantIdentifiers,omitempty"`
+	PaypalVerificationResults *map[string]interface{} `json:"paypalVerificationResults,omitempty"`
+}
+
+// AccountData The account as the merchant holds it: the order API's customerAccountData plus the lists
+// an update sends (SFCC forterCustomerAccount.js).
+type AccountData struct {
+	AddressesInAccount      *[]Address              `json:"addressesInAccount,omitempty"`
+	AssetsInAccount         *map[string]interface{} `json:"assetsInAccount,omitempty"`
+	CustomerEngagement      *map[string]interface{} `json:"customerEngagement,omitempty"`
+	EmailsInAccount         *[]AccountEmail         `json:"emailsInAccount,omitempty"`
+	MerchantAccountStatus   *string                 `json:"merchantAccountStatus,omitempty"`
+	PasswordData            *map[string]interface{} `json:"passwordData,omitempty"`
+	PaymentMethodsInAccount *[]Payment              `json:"paymentMethodsInAccount,omitempty"`
+	PersonalDetails         *PersonalDetails        `json:"personalDetails,omitempty"`
+	PhonesInAccount         *[]AccountPhone         `json:"phonesInAccount,omitempty"`
+	SellingBehaviourData    *map[string]interface{} `json:"sellingBehaviourData,omitempty"`
+	Status                  *AccountDataStatus      `json:"status,omitempty"`
+	StatusChangeBy          *string                 `json:"statusChangeBy,omitempty"`
+	StatusChangeReason      *string                 `json:"statusChangeReason,omitempty"`
+	Type                    *AccountDataType        `json:"type,omitempty"`
+}
+
+// AccountDataStatus defines model for AccountData.Status.
+type AccountDataStatus string
+
+// AccountDataType defines model for AccountData.Type.
+type AccountDataType string
+
+// AccountDecision defines model for AccountDecision.
+type AccountDecision string
+
+// AccountEmail An e-mail of the account (SFCC emailsInAccount, docs newEmail).
+type AccountEmail struct {
+	Email     *Email  `json:"email,omitempty"`
+	EmailRole *string `json:"emailRole,omitempty"`
+
+	// EmailVerification Whether a verification message was sent and answered.
+	EmailVerification *SentVerified `json:"emailVerification,omitempty"`
+	IsPrimary         *bool         `json:"isPrimary,omitempty"`
+	ResourceOperation *string       `json:"resourceOperation,omitempty"`
+	UpdateTimes       *UpdateTimes  `json:"updateTimes,omitempty"`
+}
+
+// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+type AccountId = string
+
+// AccountLoginRequest The body of POST /v2/accounts/login/{accountId}.
+type AccountLoginRequest struct {
+	// AccountData The account as the merchant holds it: the order API's customerAccountData plus the lists
+	// an update sends (SFCC forterCustomerAccount.js).
+	AccountData *AccountData `json:"accountData,omitempty"`
+
+	// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+	// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+	AccountId                         *AccountId              `json:"accountId,omitempty"`
+	AdditionalAccountEventIdentifiers *map[string]interface{} `json:"additionalAccountEventIdentifiers,omitempty"`
+
+	// AdditionalAuthenticationMethod An extra authentication (MFA, one-time password, document or payment-instrument check)
+	// and its outcome; correlationId links it to the login or profile-access answer.
+	AdditionalAuthenticationMethod *AdditionalAuthenticationMethod `json:"additionalAuthenticationMethod,omitempty"`
+	AdditionalInformation          *map[string]interface{}         `json:"additionalInformation,omitempty"`
+
+	// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+	// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+	ChannelType           *ChannelType          `json:"channelType,omitempty"`
+	ConnectionInformation ConnectionInformation `json:"connectionInformation"`
+
+	// EventTime Unix time in milliseconds.
+	EventTime           EpochMillis             `json:"eventTime"`
+	LoginMethodType     *LoginMethodType        `json:"loginMethodType,omitempty"`
+	LoginStatus         *LoginStatus            `json:"loginStatus,omitempty"`
+	MerchantIdentifiers *map[string]interface{} `json:"merchantIdentifiers,omitempty"`
+
+	// UserInput What the user typed to log in.
+	UserInput *UserInput `json:"userInput,omitempty"`
+}
+
+// AccountLogoutRequest The body of POST /v2/accounts/logout/{accountId}.
+type AccountLogoutRequest struct {
+	// AccountData The account as the merchant holds it: the order API's customerAccountData plus the lists
+	// an update sends (SFCC forterCustomerAccount.js).
+	AccountData *AccountData `json:"accountData,omitempty"`
+
+	// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+	// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+	AccountId             *AccountId              `json:"accountId,omitempty"`
+	AdditionalInformation *map[string]interface{} `json:"additionalInformation,omitempty"`
+
+	// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+	// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+	ChannelType           *ChannelType          `json:"channelType,omitempty"`
+	ConnectionInformation ConnectionInformation `json:"connectionInformation"`
+
+	// EventTime Unix time in milliseconds.
+	EventTime           EpochMillis             `json:"eventTime"`
+	MerchantIdentifiers *map[string]interface{} `json:"merchantIdentifiers,omitempty"`
+}
+
 // AccountOwner The customer, registered or guest; Forter's test e-mails go in `email`.
 type AccountOwner struct {
 	AccountId *string `json:"accountId,omitempty"`
@@ -706,6 +1371,151 @@ type AccountOwner struct {
 	SocialNetworkData        *[]map[string]interface{} `json:"socialNetworkData,omitempty"`
 }
 
+// AccountPhone A phone of the account (SFCC phonesInAccount, docs newPhone and phoneVerification).
+type AccountPhone struct {
+	Phone             *string `json:"phone,omitempty"`
+	PhoneType         *string `json:"phoneType,omitempty"`
+	ResourceOperation *string `json:"resourceOperation,omitempty"`
+
+	// SmsVerification Whether a verification message was sent and answered.
+	SmsVerification *SentVerified `json:"smsVerification,omitempty"`
+
+	// SmsVerified Whether a verification message was sent and answered.
+	SmsVerified *SentVerified `json:"smsVerified,omitempty"`
+
+	// TimeSent Unix time. Forter's guides disagree on seconds or milliseconds (reference B.1); both are
+	// accepted, and so is 0, which Forter's sandbox accepted for checkoutTime.
+	TimeSent *EpochTime `json:"timeSent,omitempty"`
+}
+
+// AccountProfileAccessRequest The body of POST /v2/accounts/profile-access/{accountId}.
+type AccountProfileAccessRequest struct {
+	AccessRequestType *AccessRequestType `json:"accessRequestType,omitempty"`
+
+	// AccountData The account as the merchant holds it: the order API's customerAccountData plus the lists
+	// an update sends (SFCC forterCustomerAccount.js).
+	AccountData *AccountData `json:"accountData,omitempty"`
+
+	// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+	// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+	AccountId *AccountId `json:"accountId,omitempty"`
+
+	// AccountOwner The customer, registered or guest; Forter's test e-mails go in `email`.
+	AccountOwner                      *AccountOwner           `json:"accountOwner,omitempty"`
+	AdditionalAccountEventIdentifiers *map[string]interface{} `json:"additionalAccountEventIdentifiers,omitempty"`
+	AdditionalInformation             *map[string]interface{} `json:"additionalInformation,omitempty"`
+
+	// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+	// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+	ChannelType           *ChannelType          `json:"channelType,omitempty"`
+	ConnectionInformation ConnectionInformation `json:"connectionInformation"`
+
+	// EventTime Unix time in milliseconds.
+	EventTime           EpochMillis             `json:"eventTime"`
+	MerchantIdentifiers *map[string]interface{} `json:"merchantIdentifiers,omitempty"`
+	NewAddress          *Address                `json:"newAddress,omitempty"`
+
+	// NewEmail An e-mail of the account (SFCC emailsInAccount, docs newEmail).
+	NewEmail *AccountEmail `json:"newEmail,omitempty"`
+
+	// NewPaymentMethods One tender of the order (several in a split payment), with exactly one payment-method
+	// member (a business rule). Open: Forter's v3 schema lists more methods than are public.
+	NewPaymentMethods *Payment `json:"newPaymentMethods,omitempty"`
+
+	// NewPhone A phone of the account (SFCC phonesInAccount, docs newPhone and phoneVerification).
+	NewPhone              *AccountPhone          `json:"newPhone,omitempty"`
+	PasswordUpdateTrigger *PasswordUpdateTrigger `json:"passwordUpdateTrigger,omitempty"`
+}
+
+// AccountResetPasswordRequest The body of POST /v2/accounts/reset-password/{accountId}.
+type AccountResetPasswordRequest struct {
+	// AccountData The account as the merchant holds it: the order API's customerAccountData plus the lists
+	// an update sends (SFCC forterCustomerAccount.js).
+	AccountData *AccountData `json:"accountData,omitempty"`
+
+	// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+	// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+	AccountId             *AccountId              `json:"accountId,omitempty"`
+	AdditionalInformation *map[string]interface{} `json:"additionalInformation,omitempty"`
+
+	// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+	// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+	ChannelType           *ChannelType          `json:"channelType,omitempty"`
+	ConnectionInformation ConnectionInformation `json:"connectionInformation"`
+
+	// EventTime Unix time in milliseconds.
+	EventTime             EpochMillis             `json:"eventTime"`
+	MerchantIdentifiers   *map[string]interface{} `json:"merchantIdentifiers,omitempty"`
+	PasswordUpdateTrigger *PasswordUpdateTrigger  `json:"passwordUpdateTrigger,omitempty"`
+}
+
+// AccountResponse Forter's answer to an account event: forterDecision and recommendation (S1, A0, SFCC); SFCC
+// reads only `status` for signup and update, so no member is required.
+type AccountResponse struct {
+	AccountId              *string          `json:"accountId,omitempty"`
+	CorrelationId          *string          `json:"correlationId,omitempty"`
+	DecisionReason         *string          `json:"decisionReason,omitempty"`
+	ForterDecision         *AccountDecision `json:"forterDecision,omitempty"`
+	LinkToEventInDashboard *string          `json:"linkToEventInDashboard,omitempty"`
+	Message                *string          `json:"message,omitempty"`
+
+	// Recommendation Forter's recommendations (reference D.2); "" in v3 when there is none.
+	Recommendation *Recommendation        `json:"recommendation,omitempty"`
+	Status         *AccountResponseStatus `json:"status,omitempty"`
+}
+
+// AccountResponseStatus defines model for AccountResponse.Status.
+type AccountResponseStatus string
+
+// AccountSignupRequest The body of POST /v2/accounts/signup/{accountId}.
+type AccountSignupRequest struct {
+	// AccountData The account as the merchant holds it: the order API's customerAccountData plus the lists
+	// an update sends (SFCC forterCustomerAccount.js).
+	AccountData *AccountData `json:"accountData,omitempty"`
+
+	// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+	// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+	AccountId *AccountId `json:"accountId,omitempty"`
+
+	// AccountOwner The customer, registered or guest; Forter's test e-mails go in `email`.
+	AccountOwner                      *AccountOwner           `json:"accountOwner,omitempty"`
+	AdditionalAccountEventIdentifiers *map[string]interface{} `json:"additionalAccountEventIdentifiers,omitempty"`
+	AdditionalInformation             *map[string]interface{} `json:"additionalInformation,omitempty"`
+
+	// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+	// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+	ChannelType                               *ChannelType            `json:"channelType,omitempty"`
+	ConnectionInformation                     ConnectionInformation   `json:"connectionInformation"`
+	CustomerSignedInUsingSocialNetworkAccount *map[string]interface{} `json:"customerSignedInUsingSocialNetworkAccount,omitempty"`
+
+	// EventTime Unix time in milliseconds.
+	EventTime           EpochMillis             `json:"eventTime"`
+	MerchantIdentifiers *map[string]interface{} `json:"merchantIdentifiers,omitempty"`
+	Promotions          *map[string]interface{} `json:"promotions,omitempty"`
+}
+
+// AccountUpdateRequest The body of POST /v2/accounts/update/{accountId}.
+type AccountUpdateRequest struct {
+	// AccountData The account as the merchant holds it: the order API's customerAccountData plus the lists
+	// an update sends (SFCC forterCustomerAccount.js).
+	AccountData *AccountData `json:"accountData,omitempty"`
+
+	// AccountId The customer's account id on the merchant's site (not the e-mail); `NO_ACCOUNT_ID` when
+	// the account is unknown (docs.forter.com/docs/login). The same id as in the path.
+	AccountId                         *AccountId              `json:"accountId,omitempty"`
+	AdditionalAccountEventIdentifiers *map[string]interface{} `json:"additionalAccountEventIdentifiers,omitempty"`
+	AdditionalInformation             *map[string]interface{} `json:"additionalInformation,omitempty"`
+
+	// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+	// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+	ChannelType           *ChannelType          `json:"channelType,omitempty"`
+	ConnectionInformation ConnectionInformation `json:"connectionInformation"`
+
+	// EventTime Unix time in milliseconds.
+	EventTime           EpochMillis             `json:"eventTime"`
+	MerchantIdentifiers *map[string]interface{} `json:"merchantIdentifiers,omitempty"`
+}
+
 // AcquirerData defines model for AcquirerData.
 type AcquirerData struct {
 	AcquirerBIN *string `json:"acquirerBIN,omitempty"`
@@ -718,6 +1528,22 @@ type AcquirerData struct {
 	AcquirerName         *string      `json:"acquirerName,omitempty"`
 	MerchantCategoryCode *float32     `json:"merchantCategoryCode,omitempty"`
 	MerchantCountryCode  *float32     `json:"merchantCountryCode,omitempty"`
+}
+
+// AdditionalAuthenticationMethod An extra authentication (MFA, one-time password, document or payment-instrument check)
+// and its outcome; correlationId links it to the login or profile-access answer.
+type AdditionalAuthenticationMethod struct {
+	CorrelationId        *string                 `json:"correlationId,omitempty"`
+	DocumentVerification *map[string]interface{} `json:"documentVerification,omitempty"`
+
+	// EmailVerification An e-mail of the account (SFCC emailsInAccount, docs newEmail).
+	EmailVerification             *AccountEmail           `json:"emailVerification,omitempty"`
+	OneTimePasswordVerification   *map[string]interface{} `json:"oneTimePasswordVerification,omitempty"`
+	PaymentInstrumentVerification *map[string]interface{} `json:"paymentInstrumentVerification,omitempty"`
+
+	// PhoneVerification A phone of the account (SFCC phonesInAccount, docs newPhone and phoneVerification).
+	PhoneVerification   *AccountPhone `json:"phoneVerification,omitempty"`
+	VerificationOutcome *string       `json:"verificationOutcome,omitempty"`
 }
 
 // AdditionalIdentifiers defines model for AdditionalIdentifiers.
@@ -874,6 +1700,67 @@ type CartItem struct {
 	// Seller Marketplace seller data; open.
 	Seller *map[string]interface{} `json:"seller,omitempty"`
 }
+
+// ChannelType Where the event happened: `WEB` in every source (docs, SFCC); native app events use the
+// order types' app values (MOBILE, IOS, ANDROID). Free text: Forter's list is not public.
+type ChannelType = string
+
+// ChargebackShippingInfo defines model for ChargebackShippingInfo.
+type ChargebackShippingInfo struct {
+	AdditionalShippingInfo *string `json:"additionalShippingInfo,omitempty"`
+	Carrier                *string `json:"carrier,omitempty"`
+	ProofOfShippingUrl     *string `json:"proofOfShippingUrl,omitempty"`
+	SignedProofOfShipping  *bool   `json:"signedProofOfShipping,omitempty"`
+	TrackingNumber         *string `json:"trackingNumber,omitempty"`
+}
+
+// ClaimRequest The body of POST /v2/claims (docs.forter.com/reference/dispute, docs/claims-api).
+type ClaimRequest struct {
+	// AdditionalCost An amount: at least one of amountUSD or amountLocalCurrency (a business rule), currency
+	// with amountLocalCurrency. Closed: a misspelt amount field would otherwise pass silently.
+	AdditionalCost *Money `json:"additionalCost,omitempty"`
+
+	// Amount An amount: at least one of amountUSD or amountLocalCurrency (a business rule), currency
+	// with amountLocalCurrency. Closed: a misspelt amount field would otherwise pass silently.
+	Amount                 *Money                  `json:"amount,omitempty"`
+	ChargeId               *string                 `json:"chargeId,omitempty"`
+	ChargebackShippingInfo *ChargebackShippingInfo `json:"chargebackShippingInfo,omitempty"`
+	Comments               *string                 `json:"comments,omitempty"`
+
+	// DueDate YYYY-MM-DD.
+	DueDate             *openapi_types.Date `json:"dueDate,omitempty"`
+	ExternalClaimStatus *string             `json:"externalClaimStatus,omitempty"`
+	InvoiceUrl          *string             `json:"invoiceUrl,omitempty"`
+
+	// IssueDate YYYY-MM-DD.
+	IssueDate                 *openapi_types.Date     `json:"issueDate,omitempty"`
+	OrderId                   string                  `json:"orderId"`
+	OriginalPayload           *map[string]interface{} `json:"originalPayload,omitempty"`
+	ProcessorChargebackCaseId *string                 `json:"processorChargebackCaseId,omitempty"`
+	ProcessorName             *string                 `json:"processorName,omitempty"`
+	Reason                    *string                 `json:"reason,omitempty"`
+
+	// ReasonCode The card scheme's reason code as the processor gave it, e.g. "83".
+	ReasonCode    *string `json:"reasonCode,omitempty"`
+	ReasonType    *string `json:"reasonType,omitempty"`
+	SourceDetails *string `json:"sourceDetails,omitempty"`
+	SourceType    *string `json:"sourceType,omitempty"`
+
+	// Status e.g. OPEN, WON, LOST (Forter's page gives examples, not a closed list).
+	Status *string `json:"status,omitempty"`
+
+	// Type e.g. CHARGEBACK, FRAUD_ALERT.
+	Type *string `json:"type,omitempty"`
+}
+
+// ClaimResponse Whether Forter received the claim (docs/claims-api-smart-payments); no example is public.
+type ClaimResponse struct {
+	Message *string             `json:"message,omitempty"`
+	Status  ClaimResponseStatus `json:"status"`
+}
+
+// ClaimResponseStatus defines model for ClaimResponse.Status.
+type ClaimResponseStatus string
 
 // Comments defines model for Comments.
 type Comments struct {
@@ -1058,6 +1945,12 @@ type ItemDiscount struct {
 	DiscountType         *string `json:"discountType,omitempty"`
 }
 
+// LoginMethodType defines model for LoginMethodType.
+type LoginMethodType string
+
+// LoginStatus defines model for LoginStatus.
+type LoginStatus string
+
 // LoyaltyPoints defines model for LoyaltyPoints.
 type LoyaltyPoints struct {
 	LoyaltyPointsCount  *int    `json:"loyaltyPointsCount,omitempty"`
@@ -1157,6 +2050,9 @@ type OrderV3Response struct {
 
 // OrderV3ResponseForterDecision defines model for OrderV3Response.ForterDecision.
 type OrderV3ResponseForterDecision string
+
+// PasswordUpdateTrigger defines model for PasswordUpdateTrigger.
+type PasswordUpdateTrigger string
 
 // PayPal defines model for PayPal.
 type PayPal struct {
@@ -1319,6 +2215,20 @@ type SavedData struct {
 	UsedSavedData   *bool `json:"usedSavedData,omitempty"`
 }
 
+// SentVerified Whether a verification message was sent and answered.
+type SentVerified struct {
+	Sent *bool `json:"sent,omitempty"`
+
+	// TimeSent Unix time. Forter's guides disagree on seconds or milliseconds (reference B.1); both are
+	// accepted, and so is 0, which Forter's sandbox accepted for checkoutTime.
+	TimeSent *EpochTime `json:"timeSent,omitempty"`
+
+	// TimeVerified Unix time. Forter's guides disagree on seconds or milliseconds (reference B.1); both are
+	// accepted, and so is 0, which Forter's sandbox accepted for checkoutTime.
+	TimeVerified *EpochTime `json:"timeVerified,omitempty"`
+	Verified     *bool      `json:"verified,omitempty"`
+}
+
 // StatusRequest The body of POST and PUT /v2/status/{orderId}.
 type StatusRequest struct {
 	AdditionalInformation *map[string]interface{} `json:"additionalInformation,omitempty"`
@@ -1423,6 +2333,16 @@ type UpdateTimes struct {
 // UpdatedStatus defines model for UpdatedStatus.
 type UpdatedStatus string
 
+// UserInput What the user typed to log in.
+type UserInput struct {
+	AdditionalInformation                     *map[string]interface{} `json:"additionalInformation,omitempty"`
+	CustomerSignedInUsingSocialNetworkAccount *map[string]interface{} `json:"customerSignedInUsingSocialNetworkAccount,omitempty"`
+	InputType                                 *UserInputInputType     `json:"inputType,omitempty"`
+}
+
+// UserInputInputType defines model for UserInput.InputType.
+type UserInputInputType string
+
 // VerificationMethod defines model for VerificationMethod.
 type VerificationMethod struct {
 	CorrelationId            *string                 `json:"correlationId,omitempty"`
@@ -1467,6 +2387,9 @@ type VerificationResults struct {
 // VerificationStatus defines model for VerificationStatus.
 type VerificationStatus string
 
+// AccountIdInPath defines model for AccountIdInPath.
+type AccountIdInPath = string
+
 // ApiVersion defines model for ApiVersion.
 type ApiVersion = string
 
@@ -1485,6 +2408,10 @@ type SiteId = string
 // SubMerchantSiteId defines model for SubMerchantSiteId.
 type SubMerchantSiteId = string
 
+// AccountAnswer Forter's answer to an account event: forterDecision and recommendation (S1, A0, SFCC); SFCC
+// reads only `status` for signup and update, so no member is required.
+type AccountAnswer = AccountResponse
+
 // Malformed Forter's error body. errorsCount and errors are absent on authentication errors.
 type Malformed = ErrorResponse
 
@@ -1496,6 +2423,206 @@ type TooManyRequests = ErrorResponse
 
 // Unauthorized Forter's error body. errorsCount and errors are absent on authentication errors.
 type Unauthorized = ErrorResponse
+
+// AccountAuthenticationResultParams defines parameters for AccountAuthenticationResult.
+type AccountAuthenticationResultParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *AccountAuthenticationResultParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *AccountAuthenticationResultParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// AccountAuthenticationResultParamsXForterDisablePersistence defines parameters for AccountAuthenticationResult.
+type AccountAuthenticationResultParamsXForterDisablePersistence string
+
+// AccountAuthenticationResultParamsXForterDisablePersistance defines parameters for AccountAuthenticationResult.
+type AccountAuthenticationResultParamsXForterDisablePersistance string
+
+// AccountLoginParams defines parameters for AccountLogin.
+type AccountLoginParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *AccountLoginParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *AccountLoginParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// AccountLoginParamsXForterDisablePersistence defines parameters for AccountLogin.
+type AccountLoginParamsXForterDisablePersistence string
+
+// AccountLoginParamsXForterDisablePersistance defines parameters for AccountLogin.
+type AccountLoginParamsXForterDisablePersistance string
+
+// AccountLogoutParams defines parameters for AccountLogout.
+type AccountLogoutParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *AccountLogoutParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *AccountLogoutParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// AccountLogoutParamsXForterDisablePersistence defines parameters for AccountLogout.
+type AccountLogoutParamsXForterDisablePersistence string
+
+// AccountLogoutParamsXForterDisablePersistance defines parameters for AccountLogout.
+type AccountLogoutParamsXForterDisablePersistance string
+
+// AccountProfileAccessParams defines parameters for AccountProfileAccess.
+type AccountProfileAccessParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *AccountProfileAccessParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *AccountProfileAccessParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// AccountProfileAccessParamsXForterDisablePersistence defines parameters for AccountProfileAccess.
+type AccountProfileAccessParamsXForterDisablePersistence string
+
+// AccountProfileAccessParamsXForterDisablePersistance defines parameters for AccountProfileAccess.
+type AccountProfileAccessParamsXForterDisablePersistance string
+
+// AccountResetPasswordParams defines parameters for AccountResetPassword.
+type AccountResetPasswordParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *AccountResetPasswordParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *AccountResetPasswordParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// AccountResetPasswordParamsXForterDisablePersistence defines parameters for AccountResetPassword.
+type AccountResetPasswordParamsXForterDisablePersistence string
+
+// AccountResetPasswordParamsXForterDisablePersistance defines parameters for AccountResetPassword.
+type AccountResetPasswordParamsXForterDisablePersistance string
+
+// AccountSignupParams defines parameters for AccountSignup.
+type AccountSignupParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *AccountSignupParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *AccountSignupParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// AccountSignupParamsXForterDisablePersistence defines parameters for AccountSignup.
+type AccountSignupParamsXForterDisablePersistence string
+
+// AccountSignupParamsXForterDisablePersistance defines parameters for AccountSignup.
+type AccountSignupParamsXForterDisablePersistance string
+
+// AccountUpdateParams defines parameters for AccountUpdate.
+type AccountUpdateParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *AccountUpdateParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *AccountUpdateParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// AccountUpdateParamsXForterDisablePersistence defines parameters for AccountUpdate.
+type AccountUpdateParamsXForterDisablePersistence string
+
+// AccountUpdateParamsXForterDisablePersistance defines parameters for AccountUpdate.
+type AccountUpdateParamsXForterDisablePersistance string
+
+// ClaimParams defines parameters for Claim.
+type ClaimParams struct {
+	// ApiVersion The API version to target, e.g. `2.3` or `10.1` (Forter's reference requires it).
+	ApiVersion ApiVersion `json:"api-version"`
+
+	// XForterSiteid Forter-assigned site id. Forter's reference marks it required, but integrations that call
+	// the site-prefixed host without it were accepted (reference A.3), so it is optional here.
+	XForterSiteid *SiteId `json:"x-forter-siteid,omitempty"`
+
+	// XForterSubMerchantSiteid For Forter Element customers sending on behalf of a sub-merchant.
+	XForterSubMerchantSiteid *SubMerchantSiteId `json:"x-forter-sub-merchant-siteid,omitempty"`
+
+	// XForterDisablePersistence `true` for load tests on the test site: lifts its 10 requests/s limit and hides the requests from the dashboard.
+	XForterDisablePersistence *ClaimParamsXForterDisablePersistence `json:"x-forter-disable-persistence,omitempty"`
+
+	// XForterDisablePersistance The same header as Forter's API overview spells it in one place; both spellings are accepted.
+	XForterDisablePersistance *ClaimParamsXForterDisablePersistance `json:"x-forter-disable-persistance,omitempty"`
+}
+
+// ClaimParamsXForterDisablePersistence defines parameters for Claim.
+type ClaimParamsXForterDisablePersistence string
+
+// ClaimParamsXForterDisablePersistance defines parameters for Claim.
+type ClaimParamsXForterDisablePersistance string
 
 // OrderV2Params defines parameters for OrderV2.
 type OrderV2Params struct {
@@ -1596,6 +2723,30 @@ type OrderV3ParamsXForterDisablePersistence string
 
 // OrderV3ParamsXForterDisablePersistance defines parameters for OrderV3.
 type OrderV3ParamsXForterDisablePersistance string
+
+// AccountAuthenticationResultJSONRequestBody defines body for AccountAuthenticationResult for application/json ContentType.
+type AccountAuthenticationResultJSONRequestBody = AccountAuthenticationResultRequest
+
+// AccountLoginJSONRequestBody defines body for AccountLogin for application/json ContentType.
+type AccountLoginJSONRequestBody = AccountLoginRequest
+
+// AccountLogoutJSONRequestBody defines body for AccountLogout for application/json ContentType.
+type AccountLogoutJSONRequestBody = AccountLogoutRequest
+
+// AccountProfileAccessJSONRequestBody defines body for AccountProfileAccess for application/json ContentType.
+type AccountProfileAccessJSONRequestBody = AccountProfileAccessRequest
+
+// AccountResetPasswordJSONRequestBody defines body for AccountResetPassword for application/json ContentType.
+type AccountResetPasswordJSONRequestBody = AccountResetPasswordRequest
+
+// AccountSignupJSONRequestBody defines body for AccountSignup for application/json ContentType.
+type AccountSignupJSONRequestBody = AccountSignupRequest
+
+// AccountUpdateJSONRequestBody defines body for AccountUpdate for application/json ContentType.
+type AccountUpdateJSONRequestBody = AccountUpdateRequest
+
+// ClaimJSONRequestBody defines body for Claim for application/json ContentType.
+type ClaimJSONRequestBody = ClaimRequest
 
 // OrderV2JSONRequestBody defines body for OrderV2 for application/json ContentType.
 type OrderV2JSONRequestBody = OrderRequest

@@ -4,7 +4,6 @@ package gen
 
 import (
 	"math/bits"
-	"strconv"
 
 	"github.com/orderguard/orderguard/internal/validate"
 )
@@ -27,46 +26,60 @@ var (
 
 // Pointer patterns of the rules' at.
 var (
-	// pat0 is /connectionInformation
-	pat0 = validate.PathPattern{{"connectionInformation"}}
-	// pat1 is /primaryDeliveryDetails
-	pat1 = validate.PathPattern{{"primaryDeliveryDetails"}}
-	// pat2 is /payment/*/amount
-	pat2 = validate.PathPattern{{"payment"}, {"*"}, {"amount"}}
-	// pat3 is /totalAmount
-	pat3 = validate.PathPattern{{"totalAmount"}}
-	// pat4 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}/verificationResults
-	pat4 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}, {"verificationResults"}}
-	// pat5 is /payment/*/billingDetails/personalDetails
-	pat5 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"personalDetails"}}
-	// pat6 is /payment/*
-	pat6 = validate.PathPattern{{"payment"}, {"*"}}
-	// pat7 is /payment/*/billingDetails/address
-	pat7 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"address"}}
-	// pat8 is /cartItems/*/basicItemData
-	pat8 = validate.PathPattern{{"cartItems"}, {"*"}, {"basicItemData"}}
-	// pat9 is /payment/*/{creditCard,tokenizedCard}
-	pat9 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard"}}
-	// pat10 is /payment/*/{applePay,androidPay,googlePay}
-	pat10 = validate.PathPattern{{"payment"}, {"*"}, {"applePay", "androidPay", "googlePay"}}
-	// pat11 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}
-	pat11 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}}
-	// pat12 is /payment/*/billingDetails
-	pat12 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}}
-	// pat13 is /payment/*/digitalWallet
-	pat13 = validate.PathPattern{{"payment"}, {"*"}, {"digitalWallet"}}
-	// pat14 is /payment/*/installmentService
-	pat14 = validate.PathPattern{{"payment"}, {"*"}, {"installmentService"}}
-	// pat15 is /payment/*/paypal
-	pat15 = validate.PathPattern{{"payment"}, {"*"}, {"paypal"}}
+	// pat0 is /additionalAuthenticationMethod
+	pat0 = validate.PathPattern{{"additionalAuthenticationMethod"}}
+	// pat1 is /connectionInformation
+	pat1 = validate.PathPattern{{"connectionInformation"}}
+	// pat2 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}/verificationResults
+	pat2 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}, {"verificationResults"}}
+	// pat3 is /payment/*/billingDetails/address
+	pat3 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"address"}}
+	// pat4 is /payment/*
+	pat4 = validate.PathPattern{{"payment"}, {"*"}}
+	// pat5 is /payment/*/amount
+	pat5 = validate.PathPattern{{"payment"}, {"*"}, {"amount"}}
+	// pat6 is /amount
+	pat6 = validate.PathPattern{{"amount"}}
+	// pat7 is /additionalCost
+	pat7 = validate.PathPattern{{"additionalCost"}}
+	// pat8 is /totalAmount
+	pat8 = validate.PathPattern{{"totalAmount"}}
+	// pat9 is /primaryDeliveryDetails
+	pat9 = validate.PathPattern{{"primaryDeliveryDetails"}}
+	// pat10 is /payment/*/{creditCard,tokenizedCard}
+	pat10 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard"}}
+	// pat11 is /payment/*/{applePay,androidPay,googlePay}
+	pat11 = validate.PathPattern{{"payment"}, {"*"}, {"applePay", "androidPay", "googlePay"}}
+	// pat12 is /payment/*/{creditCard,tokenizedCard,applePay,androidPay,googlePay}
+	pat12 = validate.PathPattern{{"payment"}, {"*"}, {"creditCard", "tokenizedCard", "applePay", "androidPay", "googlePay"}}
+	// pat13 is /payment/*/billingDetails
+	pat13 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}}
+	// pat14 is /payment/*/digitalWallet
+	pat14 = validate.PathPattern{{"payment"}, {"*"}, {"digitalWallet"}}
+	// pat15 is /payment/*/installmentService
+	pat15 = validate.PathPattern{{"payment"}, {"*"}, {"installmentService"}}
+	// pat16 is /payment/*/paypal
+	pat16 = validate.PathPattern{{"payment"}, {"*"}, {"paypal"}}
+	// pat17 is /payment/*/billingDetails/personalDetails
+	pat17 = validate.PathPattern{{"payment"}, {"*"}, {"billingDetails"}, {"personalDetails"}}
+	// pat18 is /cartItems/*/basicItemData
+	pat18 = validate.PathPattern{{"cartItems"}, {"*"}, {"basicItemData"}}
 )
 
 // Operations holds one entry per operationId of the spec, with its body validators.
 var Operations = []validate.Operation{
-	{ID: "orderV2", Method: "POST", Path: "/v2/orders/{orderId}", Request: validateOrderV2Request, Response: validateOrderV2Response, Error: validateOrderV2Error},
-	{ID: "orderV3", Method: "POST", Path: "/v3/orders/{orderId}", Request: validateOrderV3Request, Response: validateOrderV3Response, Error: validateOrderV3Error},
-	{ID: "statusPost", Method: "POST", Path: "/v2/status/{orderId}", Request: validateStatusPostRequest, Response: validateStatusPostResponse, Error: validateStatusPostError},
-	{ID: "statusPut", Method: "PUT", Path: "/v2/status/{orderId}", Request: validateStatusPutRequest, Response: validateStatusPutResponse, Error: validateStatusPutError},
+	{ID: "accountAuthenticationResult", Method: "POST", Path: "/v2/accounts/authentication-result/{accountId}", Request: validateAccountAuthenticationResultRequest, Response: validateAccountAuthenticationResultResponse, Error: validateAccountAuthenticationResultError, Name: "account-authentication-result", Fallback: "account"},
+	{ID: "accountLogin", Method: "POST", Path: "/v2/accounts/login/{accountId}", Request: validateAccountLoginRequest, Response: validateAccountLoginResponse, Error: validateAccountLoginError, Name: "account-login", Fallback: "account"},
+	{ID: "accountLogout", Method: "POST", Path: "/v2/accounts/logout/{accountId}", Request: validateAccountLogoutRequest, Response: validateAccountLogoutResponse, Error: validateAccountLogoutError, Name: "account-logout", Fallback: "account"},
+	{ID: "accountProfileAccess", Method: "POST", Path: "/v2/accounts/profile-access/{accountId}", Request: validateAccountProfileAccessRequest, Response: validateAccountProfileAccessResponse, Error: validateAccountProfileAccessError, Name: "account-profile-access", Fallback: "account"},
+	{ID: "accountResetPassword", Method: "POST", Path: "/v2/accounts/reset-password/{accountId}", Request: validateAccountResetPasswordRequest, Response: validateAccountResetPasswordResponse, Error: validateAccountResetPasswordError, Name: "account-reset-password", Fallback: "account"},
+	{ID: "accountSignup", Method: "POST", Path: "/v2/accounts/signup/{accountId}", Request: validateAccountSignupRequest, Response: validateAccountSignupResponse, Error: validateAccountSignupError, Name: "account-signup", Fallback: "account"},
+	{ID: "accountUpdate", Method: "POST", Path: "/v2/accounts/update/{accountId}", Request: validateAccountUpdateRequest, Response: validateAccountUpdateResponse, Error: validateAccountUpdateError, Name: "account-update", Fallback: "account"},
+	{ID: "claim", Method: "POST", Path: "/v2/claims", Request: validateClaimRequest, Response: validateClaimResponse, Error: validateClaimError, Name: "claim", Fallback: "claim"},
+	{ID: "orderV2", Method: "POST", Path: "/v2/orders/{orderId}", Request: validateOrderV2Request, Response: validateOrderV2Response, Error: validateOrderV2Error, Name: "order", Fallback: "order-v2"},
+	{ID: "orderV3", Method: "POST", Path: "/v3/orders/{orderId}", Request: validateOrderV3Request, Response: validateOrderV3Response, Error: validateOrderV3Error, Name: "order-v3", Fallback: "order-v3"},
+	{ID: "statusPost", Method: "POST", Path: "/v2/status/{orderId}", Request: validateStatusPostRequest, Response: validateStatusPostResponse, Error: validateStatusPostError, Name: "status", Fallback: "status"},
+	{ID: "statusPut", Method: "PUT", Path: "/v2/status/{orderId}", Request: validateStatusPutRequest, Response: validateStatusPutResponse, Error: validateStatusPutError, Name: "", Fallback: "status"},
 }
 
 // OperationByID returns the operation with the given operationId.
@@ -81,22 +94,176 @@ func OperationByID(id string) (validate.Operation, bool) {
 
 // Rules lists the business rules compiled from the spec's x-orderguard-rules.
 var Rules = []validate.RuleInfo{
-	{ID: "app-device-id", Severity: validate.SeverityError, Description: "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK", Source: "S3 (native app orders: forterMobileUID)"},
-	{ID: "billing-details", Severity: validate.SeverityError, Description: "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them)", Source: "S2 (required client-session fields: billingAddress firstName, lastName, addressLine1, city, countryCode); Forter split-payment guidance"},
-	{ID: "card-fields", Severity: validate.SeverityError, Description: "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token", Source: "S3 (card: bin or token, lastFourDigits, nameOnCard, expiry); S4 (BIN and last four for PSD2); S2 (wallet cards)"},
-	{ID: "cart-item-fields", Severity: validate.SeverityError, Description: "Each cart item's basicItemData carries name, quantity, type and price", Source: "S2 (order.lineItems name, amount, productType); S1"},
-	{ID: "connection-information", Severity: validate.SeverityError, Description: "Web and app orders carry connectionInformation with customerIP and userAgent", Source: "S3 (web and native app orders); S2 (browser_ip, user_agent)"},
-	{ID: "delivery-details", Severity: validate.SeverityError, Description: "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays", Source: "S2 (order.shipping.methodName, order.shipping.amount; Klarna cannot pass the amount)"},
-	{ID: "money-amount", Severity: validate.SeverityError, Description: "An amount carries amountUSD or amountLocalCurrency", Source: "S1 (Money: amountUSD and/or amountLocalCurrency with currency)"},
-	{ID: "money-currency", Severity: validate.SeverityError, Description: "An amount in local currency names its currency", Source: "S1 (currency is the ISO code of amountLocalCurrency)"},
-	{ID: "money-decimals", Severity: validate.SeverityError, Description: "amountUSD has at most two decimals, amountLocalCurrency at most three", Source: "S1 (amounts as decimal strings; three decimals for currencies such as KWD)"},
-	{ID: "no-full-card-number", Severity: validate.SeverityError, Description: "No string may hold a full card number outside a field meant for one", Source: "S3: the full card number only with Forter's 3DS execution (PCI scope); rule 10"},
-	{ID: "payment-one-method", Severity: validate.SeverityError, Description: "Each payment item has exactly one payment-method member", Source: "S1 (one method object per payment[] item; split payments use several items)"},
-	{ID: "payment-total", Severity: validate.SeverityWarning, Description: "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency", Source: "S1 (payment[].amount and totalAmount; split payments); rule 11"},
-	{ID: "paypal-fields", Severity: validate.SeverityError, Description: "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod", Source: "S3 (PayPal: payerEmail, payerId, paymentMethod); S2 writes payerID"},
-	{ID: "post-authorization-results", Severity: validate.SeverityError, Description: "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal", Source: "S3 (post-authorization verificationResults: authorizationCode, processorResponseCode, processorResponseText, avsFullResult, cvvResult; PayPal paymentStatus, payerStatus, paymentId)"},
-	{ID: "status-fields", Severity: validate.SeverityError, Description: "A status update carries orderId, eventTime and updatedStatus", Source: "S1 (Order Status API); rule 12"},
-	{ID: "web-token", Severity: validate.SeverityError, Description: "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet", Source: "S3 (web orders: forterTokenCookie; mobile web is WEB too)"},
+	{ID: "account-app-device-id", Severity: validate.SeverityWarning, Description: "An account event from a native app (channelType MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK", Source: "docs.forter.com/docs/login (the mobileUID generated by the mobile SDK goes in the request)", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "account-channel", Severity: validate.SeverityWarning, Description: "An account event carries channelType (WEB, or the app channel)", Source: "SF forterCustomerAccount.js (channelType Required); docs signup and profile-access examples", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "account-id", Severity: validate.SeverityWarning, Description: "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown", Source: "docs.forter.com/docs/login (Account ID: if no account ID is available send NO_ACCOUNT_ID); SF (accountId Required)", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "account-web-token", Severity: validate.SeverityWarning, Description: "An account event on the WEB channel carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet", Source: "docs.forter.com/docs/login and /docs/signup (the JS snippet's token goes in the request); SF and A0 send forterTokenCookie", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "app-device-id", Severity: validate.SeverityWarning, Description: "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK", Source: "S3 (native app orders: forterMobileUID)", Reason: "The same kind of field as web-token, which Forter accepted without; no source says an app order without it is refused"},
+	{ID: "authentication-result-fields", Severity: validate.SeverityWarning, Description: "An authentication result carries additionalAuthenticationMethod, whose verificationOutcome names the correlationId it answers", Source: "docs.forter.com/reference/accountauthenticationattempt (additionalAuthenticationMethod; the correlation ID of the login or profile-access answer); SF forterAuthenticationAttempt.js", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "billing-details", Severity: validate.SeverityWarning, Description: "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them)", Source: "S2 (required client-session fields: billingAddress firstName, lastName, addressLine1, city, countryCode); Forter split-payment guidance", Reason: "Forter's documentation sample gives only the billing fullName (testdata/realworld commercetools_01), and S3's split-payment example does too; S2's list is Primer's, not a refusal seen from Forter"},
+	{ID: "card-fields", Severity: validate.SeverityWarning, Description: "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token", Source: "S3 (card: bin or token, lastFourDigits, nameOnCard, expiry); S4 (BIN and last four for PSD2); S2 (wallet cards)", Reason: "S3: an order without the BIN gets \"not reviewed\", an answer, not a refusal"},
+	{ID: "cart-item-fields", Severity: validate.SeverityWarning, Description: "Each cart item's basicItemData carries name, quantity, type and price", Source: "S2 (order.lineItems name, amount, productType); S1", Reason: "S2's list (for the payment methods it covers) has no quantity, which this rule asks of every item; Forter's answer without them is not known, so it is not blocked"},
+	{ID: "claim-currency", Severity: validate.SeverityWarning, Description: "A claim's amount and additionalCost name their currency", Source: "docs.forter.com/docs/claims-api (claim currency: the currency the claim is generated in)", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "claim-fields", Severity: validate.SeverityWarning, Description: "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate", Source: "docs.forter.com/docs/claims-api (key fields of the request)", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "connection-information", Severity: validate.SeverityError, Description: "Web and app orders carry connectionInformation with customerIP and userAgent", Source: "S3 (web and native app orders); S2 (browser_ip, user_agent)", Reason: "S2: the browser's IP and user agent are among the fields that \"have to be passed for Forter to accept the request\", for every payment method it lists; every accepted body carries them"},
+	{ID: "delivery-details", Severity: validate.SeverityWarning, Description: "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays", Source: "S2 (order.shipping.methodName, order.shipping.amount; Klarna cannot pass the amount)", Reason: "S2 asks for the shipping method and amount only for the payment methods it lists, while this rule asks every order; Forter's answer to an order without them is not known, so it is not blocked"},
+	{ID: "duplicate-key", Severity: validate.SeverityWarning, Description: "No object names the same member twice (strict JSON)", Source: "RFC 8259 section 4 (names SHOULD be unique; parsers differ on duplicates)", Reason: "RFC 8259 lets a parser keep the last value, as encoding/json, Jackson and most JSON libraries do, and nothing says Forter refuses such a body; set it to error for the strict-JSON promise (no body whose meaning depends on the reader)"},
+	{ID: "login-fields", Severity: validate.SeverityWarning, Description: "A login carries loginStatus and loginMethodType", Source: "docs.forter.com/docs/login (primary data points: LoginMethodType and status); SF and A0 send both", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "money-amount", Severity: validate.SeverityWarning, Description: "An amount carries amountUSD or amountLocalCurrency", Source: "S1 (Money: amountUSD and/or amountLocalCurrency with currency)", Reason: "No source says Forter refuses an amount object without them; a warning shows the gap"},
+	{ID: "money-currency", Severity: validate.SeverityWarning, Description: "An amount in local currency names its currency", Source: "S1 (currency is the ISO code of amountLocalCurrency)", Reason: "No source says Forter refuses a local amount without its currency; a warning shows the gap"},
+	{ID: "money-decimals", Severity: validate.SeverityWarning, Description: "amountUSD has at most two decimals, amountLocalCurrency at most three", Source: "S1 (amounts as decimal strings; three decimals for currencies such as KWD)", Reason: "The schema already requires decimal strings; no source says Forter refuses more decimals"},
+	{ID: "no-full-card-number", Severity: validate.SeverityWarning, Description: "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6)", Source: "S3: the full card number only with Forter's 3DS execution (PCI scope); rule 10", Reason: "Forter accepts such requests (S3: it is PCI DSS level 1 certified), and the check cannot tell a card number from a 13-19-digit order or merchant id that passes the Luhn check (one in ten does); the proxy masks such numbers in whatever it logs, answers and exports at any severity. Raise it to error to keep full card numbers from leaving checkout (PCI DSS scope)"},
+	{ID: "payment-one-method", Severity: validate.SeverityWarning, Description: "Each payment item has exactly one payment-method member", Source: "S1 (one method object per payment[] item; split payments use several items)", Reason: "Forter accepted its own documentation sample, which puts every method in one payment item (testdata/realworld maisonette_01: 200 approve; commercetools_01)"},
+	{ID: "payment-total", Severity: validate.SeverityWarning, Description: "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency", Source: "S1 (payment[].amount and totalAmount; split payments); rule 11", Reason: "Totals that do not add up are a merchant's bookkeeping matter; no source says Forter refuses them"},
+	{ID: "paypal-fields", Severity: validate.SeverityWarning, Description: "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod", Source: "S3 (PayPal: payerEmail, payerId, paymentMethod); S2 writes payerID", Reason: "Forter's documentation sample has a paypal object without paymentMethod (testdata/realworld commercetools_01)"},
+	{ID: "post-authorization-results", Severity: validate.SeverityWarning, Description: "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal", Source: "S3 (post-authorization verificationResults: authorizationCode, processorResponseCode, processorResponseText, avsFullResult, cvvResult; PayPal paymentStatus, payerStatus, paymentId)", Reason: "S3 asks for the processor's answer but says nothing of a refusal; Forter accepted verificationResults of empty strings (testdata/realworld workarea_05)"},
+	{ID: "profile-access-details", Severity: validate.SeverityWarning, Description: "A profile access names its accessRequestType and carries what it changes: newEmail, newPhone, newAddress, newPaymentMethods or passwordUpdateTrigger", Source: "docs.forter.com/reference/profile-access (the data you send should correspond with the accessRequestType)", Reason: "No source says Forter refuses an account or claim request without it; it makes the decision better, so it is reported, not blocked"},
+	{ID: "status-fields", Severity: validate.SeverityWarning, Description: "A status update carries orderId, eventTime and updatedStatus", Source: "S1 (Order Status API); rule 12", Reason: "No source says Forter refuses a status update without them (the schema does not require them); a warning shows the gap"},
+	{ID: "web-token", Severity: validate.SeverityWarning, Description: "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet", Source: "S3 (web orders: forterTokenCookie; mobile web is WEB too)", Reason: "Forter accepted WEB orders with forterTokenCookie null or absent (testdata/realworld workarea_02, _03, _04, _07: 200 with a decision); without the token the decision is worse, not refused"},
+}
+
+func validateAccountAuthenticationResultRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountAuthenticationResultRequest(s)
+	s.End()
+}
+
+func validateAccountAuthenticationResultResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResponse(s)
+	s.End()
+}
+
+func validateAccountAuthenticationResultError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
+}
+
+func validateAccountLoginRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountLoginRequest(s)
+	s.End()
+}
+
+func validateAccountLoginResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResponse(s)
+	s.End()
+}
+
+func validateAccountLoginError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
+}
+
+func validateAccountLogoutRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountLogoutRequest(s)
+	s.End()
+}
+
+func validateAccountLogoutResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResponse(s)
+	s.End()
+}
+
+func validateAccountLogoutError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
+}
+
+func validateAccountProfileAccessRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountProfileAccessRequest(s)
+	s.End()
+}
+
+func validateAccountProfileAccessResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResponse(s)
+	s.End()
+}
+
+func validateAccountProfileAccessError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
+}
+
+func validateAccountResetPasswordRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResetPasswordRequest(s)
+	s.End()
+}
+
+func validateAccountResetPasswordResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResponse(s)
+	s.End()
+}
+
+func validateAccountResetPasswordError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
+}
+
+func validateAccountSignupRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountSignupRequest(s)
+	s.End()
+}
+
+func validateAccountSignupResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResponse(s)
+	s.End()
+}
+
+func validateAccountSignupError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
+}
+
+func validateAccountUpdateRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountUpdateRequest(s)
+	s.End()
+}
+
+func validateAccountUpdateResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vAccountResponse(s)
+	s.End()
+}
+
+func validateAccountUpdateError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
+}
+
+func validateClaimRequest(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vClaimRequest(s)
+	s.End()
+}
+
+func validateClaimResponse(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vClaimResponse(s)
+	s.End()
+}
+
+func validateClaimError(body []byte, r *validate.Report) {
+	s := r.Begin(body)
+	vErrorResponse(s)
+	s.End()
 }
 
 func validateOrderV2Request(body []byte, r *validate.Report) {
@@ -171,6 +338,1442 @@ func validateOrderV3Error(body []byte, r *validate.Report) {
 	s.End()
 }
 
+// vAccountAuthenticationResultRequest validates #/components/schemas/AccountAuthenticationResultRequest.
+func vAccountAuthenticationResultRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vAccountId(s)
+			case "additionalAuthenticationMethod":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				vAdditionalAuthenticationMethod(s)
+			case "additionalInformation":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountAuthenticationResultRequestPropertiesAdditionalInformation(s)
+			case "bankTransferVerificationResults":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAccountAuthenticationResultRequestPropertiesBankTransferVerificationResults(s)
+			case "channelType":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp0.Start = s.Offset()
+				vChannelType(s)
+				sp0.End = s.Offset()
+				if s.Depth() == 1 {
+					t := s.Text(sp0)
+					if string(t) == "WEB" {
+						s.SetFact(11)
+					}
+					if string(t) == "ANDROID" || string(t) == "IOS" || string(t) == "MOBILE" {
+						s.SetFact(12)
+					}
+				}
+			case "connectionInformation":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vConnectionInformation(s)
+			case "creditCardVerification":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vVerificationResults(s)
+			case "eventTime":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vEpochMillis(s)
+			case "merchantIdentifiers":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				vAccountAuthenticationResultRequestPropertiesMerchantIdentifiers(s)
+			case "paypalVerificationResults":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				vAccountAuthenticationResultRequestPropertiesPaypalVerificationResults(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<7) == 0 {
+			s.Missing(at, "eventTime")
+		}
+		if seen[0]&(1<<5) == 0 {
+			s.Missing(at, "connectionInformation")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "accountId", "account-id", validate.SeverityWarning, "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown (\"accountId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "channelType", "account-channel", validate.SeverityWarning, "An account event carries channelType (WEB, or the app channel) (\"channelType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "additionalAuthenticationMethod", "authentication-result-fields", validate.SeverityWarning, "An authentication result carries additionalAuthenticationMethod, whose verificationOutcome names the correlationId it answers (\"additionalAuthenticationMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountResponse validates #/components/schemas/AccountResponse.
+func vAccountResponse(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountResponsePropertiesAccountId(s)
+				}
+			case "correlationId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountResponsePropertiesCorrelationId(s)
+				}
+			case "decisionReason":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountResponsePropertiesDecisionReason(s)
+				}
+			case "forterDecision":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAccountDecision(s)
+			case "linkToEventInDashboard":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountResponsePropertiesLinkToEventInDashboard(s)
+				}
+			case "message":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountResponsePropertiesMessage(s)
+				}
+			case "recommendation":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vRecommendation(s)
+			case "status":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vAccountResponsePropertiesStatus(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vErrorResponse validates #/components/schemas/ErrorResponse.
+func vErrorResponse(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "errors":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vErrorResponsePropertiesErrors(s)
+			case "errorsCount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vErrorResponsePropertiesErrorsCount(s)
+			case "message":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vErrorResponsePropertiesMessage(s)
+				}
+			case "status":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vErrorResponsePropertiesStatus(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<3) == 0 {
+			s.Missing(at, "status")
+		}
+		if seen[0]&(1<<2) == 0 {
+			s.Missing(at, "message")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountLoginRequest validates #/components/schemas/AccountLoginRequest.
+func vAccountLoginRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vAccountData(s)
+			case "accountId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vAccountId(s)
+			case "additionalAccountEventIdentifiers":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountLoginRequestPropertiesAdditionalAccountEventIdentifiers(s)
+			case "additionalAuthenticationMethod":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAdditionalAuthenticationMethod(s)
+			case "additionalInformation":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vAccountLoginRequestPropertiesAdditionalInformation(s)
+			case "channelType":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp0.Start = s.Offset()
+				vChannelType(s)
+				sp0.End = s.Offset()
+				if s.Depth() == 1 {
+					t := s.Text(sp0)
+					if string(t) == "WEB" {
+						s.SetFact(11)
+					}
+					if string(t) == "ANDROID" || string(t) == "IOS" || string(t) == "MOBILE" {
+						s.SetFact(12)
+					}
+				}
+			case "connectionInformation":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vConnectionInformation(s)
+			case "eventTime":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vEpochMillis(s)
+			case "loginMethodType":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				if !s.AtNull() {
+					pres |= 1 << 3
+				}
+				vLoginMethodType(s)
+			case "loginStatus":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				vLoginStatus(s)
+			case "merchantIdentifiers":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
+				vAccountLoginRequestPropertiesMerchantIdentifiers(s)
+			case "userInput":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
+				vUserInput(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<7) == 0 {
+			s.Missing(at, "eventTime")
+		}
+		if seen[0]&(1<<6) == 0 {
+			s.Missing(at, "connectionInformation")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "accountId", "account-id", validate.SeverityWarning, "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown (\"accountId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "channelType", "account-channel", validate.SeverityWarning, "An account event carries channelType (WEB, or the app channel) (\"channelType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "loginStatus", "login-fields", validate.SeverityWarning, "A login carries loginStatus and loginMethodType (\"loginStatus\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x8 == 0 {
+				s.RuleAt(at, "loginMethodType", "login-fields", validate.SeverityWarning, "A login carries loginStatus and loginMethodType (\"loginMethodType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountLogoutRequest validates #/components/schemas/AccountLogoutRequest.
+func vAccountLogoutRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vAccountData(s)
+			case "accountId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vAccountId(s)
+			case "additionalInformation":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountLogoutRequestPropertiesAdditionalInformation(s)
+			case "channelType":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp0.Start = s.Offset()
+				vChannelType(s)
+				sp0.End = s.Offset()
+				if s.Depth() == 1 {
+					t := s.Text(sp0)
+					if string(t) == "WEB" {
+						s.SetFact(11)
+					}
+					if string(t) == "ANDROID" || string(t) == "IOS" || string(t) == "MOBILE" {
+						s.SetFact(12)
+					}
+				}
+			case "connectionInformation":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vConnectionInformation(s)
+			case "eventTime":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vEpochMillis(s)
+			case "merchantIdentifiers":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vAccountLogoutRequestPropertiesMerchantIdentifiers(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<5) == 0 {
+			s.Missing(at, "eventTime")
+		}
+		if seen[0]&(1<<4) == 0 {
+			s.Missing(at, "connectionInformation")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "accountId", "account-id", validate.SeverityWarning, "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown (\"accountId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "channelType", "account-channel", validate.SeverityWarning, "An account event carries channelType (WEB, or the app channel) (\"channelType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountProfileAccessRequest validates #/components/schemas/AccountProfileAccessRequest.
+func vAccountProfileAccessRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		var sp1 validate.Span
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accessRequestType":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				sp0.Start = s.Offset()
+				vAccessRequestType(s)
+				sp0.End = s.Offset()
+			case "accountData":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vAccountData(s)
+			case "accountId":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vAccountId(s)
+			case "accountOwner":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAccountOwner(s)
+			case "additionalAccountEventIdentifiers":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vAccountProfileAccessRequestPropertiesAdditionalAccountEventIdentifiers(s)
+			case "additionalInformation":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vAccountProfileAccessRequestPropertiesAdditionalInformation(s)
+			case "channelType":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp1.Start = s.Offset()
+				vChannelType(s)
+				sp1.End = s.Offset()
+				if s.Depth() == 1 {
+					t := s.Text(sp1)
+					if string(t) == "WEB" {
+						s.SetFact(11)
+					}
+					if string(t) == "ANDROID" || string(t) == "IOS" || string(t) == "MOBILE" {
+						s.SetFact(12)
+					}
+				}
+			case "connectionInformation":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vConnectionInformation(s)
+			case "eventTime":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				vEpochMillis(s)
+			case "merchantIdentifiers":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				vAccountProfileAccessRequestPropertiesMerchantIdentifiers(s)
+			case "newAddress":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
+				if !s.AtNull() {
+					pres |= 1 << 5
+				}
+				vAddress(s)
+			case "newEmail":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
+				if !s.AtNull() {
+					pres |= 1 << 3
+				}
+				vAccountEmail(s)
+			case "newPaymentMethods":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
+				if !s.AtNull() {
+					pres |= 1 << 6
+				}
+				vPayment(s)
+			case "newPhone":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
+				if !s.AtNull() {
+					pres |= 1 << 4
+				}
+				vAccountPhone(s)
+			case "passwordUpdateTrigger":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
+				if !s.AtNull() {
+					pres |= 1 << 7
+				}
+				vPasswordUpdateTrigger(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<8) == 0 {
+			s.Missing(at, "eventTime")
+		}
+		if seen[0]&(1<<7) == 0 {
+			s.Missing(at, "connectionInformation")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "accountId", "account-id", validate.SeverityWarning, "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown (\"accountId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "channelType", "account-channel", validate.SeverityWarning, "An account event carries channelType (WEB, or the app channel) (\"channelType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "accessRequestType", "profile-access-details", validate.SeverityWarning, "A profile access names its accessRequestType and carries what it changes: newEmail, newPhone, newAddress, newPaymentMethods or passwordUpdateTrigger (\"accessRequestType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if pres&0x4 != 0 && (string(s.Text(sp0)) == "UPDATE_EMAIL") {
+			if pres&0x8 == 0 {
+				s.RuleAt(at, "newEmail", "profile-access-details", validate.SeverityWarning, "A profile access names its accessRequestType and carries what it changes: newEmail, newPhone, newAddress, newPaymentMethods or passwordUpdateTrigger (\"newEmail\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if pres&0x4 != 0 && (string(s.Text(sp0)) == "UPDATE_PHONE") {
+			if pres&0x10 == 0 {
+				s.RuleAt(at, "newPhone", "profile-access-details", validate.SeverityWarning, "A profile access names its accessRequestType and carries what it changes: newEmail, newPhone, newAddress, newPaymentMethods or passwordUpdateTrigger (\"newPhone\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if pres&0x4 != 0 && (string(s.Text(sp0)) == "UPDATE_ADDRESS") {
+			if pres&0x20 == 0 {
+				s.RuleAt(at, "newAddress", "profile-access-details", validate.SeverityWarning, "A profile access names its accessRequestType and carries what it changes: newEmail, newPhone, newAddress, newPaymentMethods or passwordUpdateTrigger (\"newAddress\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if pres&0x4 != 0 && (string(s.Text(sp0)) == "UPDATE_PAYMENT") {
+			if pres&0x40 == 0 {
+				s.RuleAt(at, "newPaymentMethods", "profile-access-details", validate.SeverityWarning, "A profile access names its accessRequestType and carries what it changes: newEmail, newPhone, newAddress, newPaymentMethods or passwordUpdateTrigger (\"newPaymentMethods\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if pres&0x4 != 0 && (string(s.Text(sp0)) == "UPDATE_PASSWORD") {
+			if pres&0x80 == 0 {
+				s.RuleAt(at, "passwordUpdateTrigger", "profile-access-details", validate.SeverityWarning, "A profile access names its accessRequestType and carries what it changes: newEmail, newPhone, newAddress, newPaymentMethods or passwordUpdateTrigger (\"passwordUpdateTrigger\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountResetPasswordRequest validates #/components/schemas/AccountResetPasswordRequest.
+func vAccountResetPasswordRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vAccountData(s)
+			case "accountId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vAccountId(s)
+			case "additionalInformation":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountResetPasswordRequestPropertiesAdditionalInformation(s)
+			case "channelType":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp0.Start = s.Offset()
+				vChannelType(s)
+				sp0.End = s.Offset()
+				if s.Depth() == 1 {
+					t := s.Text(sp0)
+					if string(t) == "WEB" {
+						s.SetFact(11)
+					}
+					if string(t) == "ANDROID" || string(t) == "IOS" || string(t) == "MOBILE" {
+						s.SetFact(12)
+					}
+				}
+			case "connectionInformation":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vConnectionInformation(s)
+			case "eventTime":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vEpochMillis(s)
+			case "merchantIdentifiers":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vAccountResetPasswordRequestPropertiesMerchantIdentifiers(s)
+			case "passwordUpdateTrigger":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vPasswordUpdateTrigger(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<5) == 0 {
+			s.Missing(at, "eventTime")
+		}
+		if seen[0]&(1<<4) == 0 {
+			s.Missing(at, "connectionInformation")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "accountId", "account-id", validate.SeverityWarning, "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown (\"accountId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "channelType", "account-channel", validate.SeverityWarning, "An account event carries channelType (WEB, or the app channel) (\"channelType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountSignupRequest validates #/components/schemas/AccountSignupRequest.
+func vAccountSignupRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vAccountData(s)
+			case "accountId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vAccountId(s)
+			case "accountOwner":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountOwner(s)
+			case "additionalAccountEventIdentifiers":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAccountSignupRequestPropertiesAdditionalAccountEventIdentifiers(s)
+			case "additionalInformation":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vAccountSignupRequestPropertiesAdditionalInformation(s)
+			case "channelType":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp0.Start = s.Offset()
+				vChannelType(s)
+				sp0.End = s.Offset()
+				if s.Depth() == 1 {
+					t := s.Text(sp0)
+					if string(t) == "WEB" {
+						s.SetFact(11)
+					}
+					if string(t) == "ANDROID" || string(t) == "IOS" || string(t) == "MOBILE" {
+						s.SetFact(12)
+					}
+				}
+			case "connectionInformation":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vConnectionInformation(s)
+			case "customerSignedInUsingSocialNetworkAccount":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vAccountSignupRequestPropertiesCustomerSignedInUsingSocialNetworkAccount(s)
+			case "eventTime":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				vEpochMillis(s)
+			case "merchantIdentifiers":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				vAccountSignupRequestPropertiesMerchantIdentifiers(s)
+			case "promotions":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
+				vAccountSignupRequestPropertiesPromotions(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<8) == 0 {
+			s.Missing(at, "eventTime")
+		}
+		if seen[0]&(1<<6) == 0 {
+			s.Missing(at, "connectionInformation")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "accountId", "account-id", validate.SeverityWarning, "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown (\"accountId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "channelType", "account-channel", validate.SeverityWarning, "An account event carries channelType (WEB, or the app channel) (\"channelType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountUpdateRequest validates #/components/schemas/AccountUpdateRequest.
+func vAccountUpdateRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vAccountData(s)
+			case "accountId":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vAccountId(s)
+			case "additionalAccountEventIdentifiers":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountUpdateRequestPropertiesAdditionalAccountEventIdentifiers(s)
+			case "additionalInformation":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAccountUpdateRequestPropertiesAdditionalInformation(s)
+			case "channelType":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp0.Start = s.Offset()
+				vChannelType(s)
+				sp0.End = s.Offset()
+				if s.Depth() == 1 {
+					t := s.Text(sp0)
+					if string(t) == "WEB" {
+						s.SetFact(11)
+					}
+					if string(t) == "ANDROID" || string(t) == "IOS" || string(t) == "MOBILE" {
+						s.SetFact(12)
+					}
+				}
+			case "connectionInformation":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vConnectionInformation(s)
+			case "eventTime":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vEpochMillis(s)
+			case "merchantIdentifiers":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vAccountUpdateRequestPropertiesMerchantIdentifiers(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<6) == 0 {
+			s.Missing(at, "eventTime")
+		}
+		if seen[0]&(1<<5) == 0 {
+			s.Missing(at, "connectionInformation")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "accountId", "account-id", validate.SeverityWarning, "An account event carries accountId, NO_ACCOUNT_ID when the account is unknown (\"accountId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "channelType", "account-channel", validate.SeverityWarning, "An account event carries channelType (WEB, or the app channel) (\"channelType\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vClaimRequest validates #/components/schemas/ClaimRequest.
+func vClaimRequest(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if s.Depth() == 0 {
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "additionalCost":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vMoney(s)
+			case "amount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				vMoney(s)
+			case "chargeId":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesChargeId(s)
+				}
+			case "chargebackShippingInfo":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vChargebackShippingInfo(s)
+			case "comments":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesComments(s)
+				}
+			case "dueDate":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if !s.AtNull() {
+					pres |= 1 << 6
+				}
+				vClaimRequestPropertiesDueDate(s)
+			case "externalClaimStatus":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesExternalClaimStatus(s)
+				}
+			case "invoiceUrl":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesInvoiceUrl(s)
+				}
+			case "issueDate":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				if !s.AtNull() {
+					pres |= 1 << 5
+				}
+				vClaimRequestPropertiesIssueDate(s)
+			case "orderId":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				vClaimRequestPropertiesOrderId(s)
+			case "originalPayload":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
+				vClaimRequestPropertiesOriginalPayload(s)
+			case "processorChargebackCaseId":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesProcessorChargebackCaseId(s)
+				}
+			case "processorName":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesProcessorName(s)
+				}
+			case "reason":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesReason(s)
+				}
+			case "reasonCode":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesReasonCode(s)
+				}
+			case "reasonType":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesReasonType(s)
+				}
+			case "sourceDetails":
+				if seen[0]&(1<<16) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 16
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesSourceDetails(s)
+				}
+			case "sourceType":
+				if seen[0]&(1<<17) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 17
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesSourceType(s)
+				}
+			case "status":
+				if seen[0]&(1<<18) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 18
+				if !s.AtNull() {
+					pres |= 1 << 4
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesStatus(s)
+				}
+			case "type":
+				if seen[0]&(1<<19) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 19
+				if !s.AtNull() {
+					pres |= 1 << 3
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimRequestPropertiesType(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<9) == 0 {
+			s.Missing(at, "orderId")
+		}
+		{
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "processorChargebackCaseId", "claim-fields", validate.SeverityWarning, "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate (\"processorChargebackCaseId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "amount", "claim-fields", validate.SeverityWarning, "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate (\"amount\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "reasonCode", "claim-fields", validate.SeverityWarning, "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate (\"reasonCode\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x8 == 0 {
+				s.RuleAt(at, "type", "claim-fields", validate.SeverityWarning, "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate (\"type\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x10 == 0 {
+				s.RuleAt(at, "status", "claim-fields", validate.SeverityWarning, "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate (\"status\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x20 == 0 {
+				s.RuleAt(at, "issueDate", "claim-fields", validate.SeverityWarning, "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate (\"issueDate\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x40 == 0 {
+				s.RuleAt(at, "dueDate", "claim-fields", validate.SeverityWarning, "A claim carries processorChargebackCaseId, amount, reasonCode, type, status, issueDate and dueDate (\"dueDate\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vClaimResponse validates #/components/schemas/ClaimResponse.
+func vClaimResponse(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "message":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vClaimResponsePropertiesMessage(s)
+				}
+			case "status":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vClaimResponsePropertiesStatus(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<1) == 0 {
+			s.Missing(at, "status")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
 // vOrderRequest validates #/components/schemas/OrderRequest.
 func vOrderRequest(s *validate.Scanner) {
 	at := s.Pos()
@@ -184,7 +1787,10 @@ func vOrderRequest(s *validate.Scanner) {
 		var sp0 validate.Span
 		var sp1 validate.Span
 		if s.Depth() == 0 {
-			s.GuardCardNumbers("no-full-card-number", validate.SeverityError, "No string may hold a full card number outside a field meant for one (this string reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if s.Depth() == 0 {
+			s.DuplicateKeys("duplicate-key", validate.SeverityWarning)
 		}
 		if !s.EnterObject() {
 			break
@@ -363,6 +1969,8 @@ func vOrderRequest(s *validate.Scanner) {
 		if seen[0]&(1<<11) == 0 {
 			s.Missing(at, "payment")
 		}
+		{
+		}
 		if pres&0x2 != 0 && (string(s.Text(sp0)) == "WEB" || string(s.Text(sp0)) == "MOBILE" || string(s.Text(sp0)) == "IOS" || string(s.Text(sp0)) == "ANDROID") {
 			if pres&0x1 == 0 {
 				s.RuleAt(at, "connectionInformation", "connection-information", validate.SeverityError, "Web and app orders carry connectionInformation with customerIP and userAgent (\"connectionInformation\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
@@ -370,7 +1978,7 @@ func vOrderRequest(s *validate.Scanner) {
 		}
 		{
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "primaryDeliveryDetails", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"primaryDeliveryDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "primaryDeliveryDetails", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"primaryDeliveryDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -473,69 +2081,6 @@ func vOrderV2Response(s *validate.Scanner) {
 	}
 }
 
-// vErrorResponse validates #/components/schemas/ErrorResponse.
-func vErrorResponse(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "errors":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				vErrorResponsePropertiesErrors(s)
-			case "errorsCount":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vErrorResponsePropertiesErrorsCount(s)
-			case "message":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vErrorResponsePropertiesMessage(s)
-				}
-			case "status":
-				if seen[0]&(1<<3) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 3
-				vErrorResponsePropertiesStatus(s)
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		if seen[0]&(1<<3) == 0 {
-			s.Missing(at, "status")
-		}
-		if seen[0]&(1<<2) == 0 {
-			s.Missing(at, "message")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
 // vStatusRequest validates #/components/schemas/StatusRequest.
 func vStatusRequest(s *validate.Scanner) {
 	at := s.Pos()
@@ -547,7 +2092,10 @@ func vStatusRequest(s *validate.Scanner) {
 		var pres uint64
 		_ = pres
 		if s.Depth() == 0 {
-			s.GuardCardNumbers("no-full-card-number", validate.SeverityError, "No string may hold a full card number outside a field meant for one (this string reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+			s.GuardCardNumbers("no-full-card-number", validate.SeverityWarning, "No string, member name or number may hold a full card number outside a field meant for one (numbers: 15 to 19 digits, first digit 2 to 6) (this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown)")
+		}
+		if s.Depth() == 0 {
+			s.DuplicateKeys("duplicate-key", validate.SeverityWarning)
 		}
 		if !s.EnterObject() {
 			break
@@ -685,14 +2233,16 @@ func vStatusRequest(s *validate.Scanner) {
 			break
 		}
 		{
+		}
+		{
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "orderId", "status-fields", validate.SeverityError, "A status update carries orderId, eventTime and updatedStatus (\"orderId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "orderId", "status-fields", validate.SeverityWarning, "A status update carries orderId, eventTime and updatedStatus (\"orderId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "eventTime", "status-fields", validate.SeverityError, "A status update carries orderId, eventTime and updatedStatus (\"eventTime\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "eventTime", "status-fields", validate.SeverityWarning, "A status update carries orderId, eventTime and updatedStatus (\"eventTime\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "updatedStatus", "status-fields", validate.SeverityError, "A status update carries orderId, eventTime and updatedStatus (\"updatedStatus\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "updatedStatus", "status-fields", validate.SeverityWarning, "A status update carries orderId, eventTime and updatedStatus (\"updatedStatus\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -850,6 +2400,1250 @@ func vOrderV3Response(s *validate.Scanner) {
 	}
 }
 
+// vAccountId validates #/components/schemas/AccountId.
+func vAccountId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln < 1 {
+			s.Schema(at, "minLength", "must be at least 1 characters long")
+		}
+		if ln > 256 {
+			s.Schema(at, "maxLength", "must be at most 256 characters long")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalAuthenticationMethod validates #/components/schemas/AdditionalAuthenticationMethod.
+func vAdditionalAuthenticationMethod(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "correlationId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalAuthenticationMethodPropertiesCorrelationId(s)
+				}
+			case "documentVerification":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vAdditionalAuthenticationMethodPropertiesDocumentVerification(s)
+			case "emailVerification":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountEmail(s)
+			case "oneTimePasswordVerification":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAdditionalAuthenticationMethodPropertiesOneTimePasswordVerification(s)
+			case "paymentInstrumentVerification":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vAdditionalAuthenticationMethodPropertiesPaymentInstrumentVerification(s)
+			case "phoneVerification":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vAccountPhone(s)
+			case "verificationOutcome":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalAuthenticationMethodPropertiesVerificationOutcome(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 1 && s.At(pat0))
+		if in0 && pres&0x2 != 0 {
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "correlationId", "authentication-result-fields", validate.SeverityWarning, "An authentication result carries additionalAuthenticationMethod, whose verificationOutcome names the correlationId it answers (\"correlationId\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountAuthenticationResultRequestPropertiesAdditionalInformation validates #/components/schemas/AccountAuthenticationResultRequest/properties/additionalInformation.
+func vAccountAuthenticationResultRequestPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountAuthenticationResultRequestPropertiesBankTransferVerificationResults validates #/components/schemas/AccountAuthenticationResultRequest/properties/bankTransferVerificationResults.
+func vAccountAuthenticationResultRequestPropertiesBankTransferVerificationResults(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vChannelType validates #/components/schemas/ChannelType.
+func vChannelType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln > 64 {
+			s.Schema(at, "maxLength", "must be at most 64 characters long")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vConnectionInformation validates #/components/schemas/ConnectionInformation.
+func vConnectionInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "customerIP":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				vIPAddress(s)
+			case "forterMobileUID":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesForterMobileUID(s)
+				}
+			case "forterTokenCookie":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vConnectionInformationPropertiesForterTokenCookie(s)
+			case "fullHeaders":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesFullHeaders(s)
+				}
+			case "merchantDeviceIdentifier":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMerchantDeviceIdentifier(s)
+				}
+			case "mobileAppVersion":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileAppVersion(s)
+				}
+			case "mobileDeviceBrand":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileDeviceBrand(s)
+				}
+			case "mobileDeviceModel":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileDeviceModel(s)
+				}
+			case "mobileOSType":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesMobileOSType(s)
+				}
+			case "userAgent":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				if !s.AtNull() {
+					pres |= 1 << 3
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vConnectionInformationPropertiesUserAgent(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 1 && s.At(pat1))
+		if in0 {
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "forterTokenCookie", "web-token", validate.SeverityWarning, "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet (\"forterTokenCookie\" is missing)", validate.FactCond{All: 0x100, None: 0x0, Any: 0x0})
+			}
+		}
+		if in0 {
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "forterMobileUID", "app-device-id", validate.SeverityWarning, "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK (\"forterMobileUID\" is missing)", validate.FactCond{All: 0x200, None: 0x0, Any: 0x0})
+			}
+		}
+		if in0 {
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "customerIP", "connection-information", validate.SeverityError, "Web and app orders carry connectionInformation with customerIP and userAgent (\"customerIP\" is missing)", validate.FactCond{All: 0x400, None: 0x0, Any: 0x0})
+			}
+			if pres&0x8 == 0 {
+				s.RuleAt(at, "userAgent", "connection-information", validate.SeverityError, "Web and app orders carry connectionInformation with customerIP and userAgent (\"userAgent\" is missing)", validate.FactCond{All: 0x400, None: 0x0, Any: 0x0})
+			}
+		}
+		if in0 {
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "forterTokenCookie", "account-web-token", validate.SeverityWarning, "An account event on the WEB channel carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet (\"forterTokenCookie\" is missing)", validate.FactCond{All: 0x800, None: 0x0, Any: 0x0})
+			}
+		}
+		if in0 {
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "forterMobileUID", "account-app-device-id", validate.SeverityWarning, "An account event from a native app (channelType MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK (\"forterMobileUID\" is missing)", validate.FactCond{All: 0x1000, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vVerificationResults validates #/components/schemas/VerificationResults.
+func vVerificationResults(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "authenticationChallengeStartTime":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vEpochMillis(s)
+			case "authenticationMethodType":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAuthenticationMethodType(s)
+				}
+			case "authenticationTriggered":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vVerificationResultsPropertiesAuthenticationTriggered(s)
+				}
+			case "authorizationCode":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAuthorizationCode(s)
+				}
+			case "authorizationPolicy":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAuthorizationPolicy(s)
+				}
+			case "authorizationProcessedWith3DS":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s)
+				}
+			case "avsFullResult":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if !s.AtNull() {
+					pres |= 1 << 3
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsFullResult(s)
+				}
+			case "avsNameResult":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsNameResult(s)
+				}
+			case "avsStreetResult":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsStreetResult(s)
+				}
+			case "avsZipResult":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesAvsZipResult(s)
+				}
+			case "cavvResult":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesCavvResult(s)
+				}
+			case "cvvResult":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
+				if !s.AtNull() {
+					pres |= 1 << 4
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesCvvResult(s)
+				}
+			case "eciValue":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesEciValue(s)
+				}
+			case "exemptionStatus":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesExemptionStatus(s)
+				}
+			case "external3dsVendorPayload":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
+				vVerificationResultsPropertiesExternal3dsVendorPayload(s)
+			case "liabilityShift":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vVerificationResultsPropertiesLiabilityShift(s)
+				}
+			case "partyExecuted3DS":
+				if seen[0]&(1<<16) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 16
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesPartyExecuted3DS(s)
+				}
+			case "processorResponseCode":
+				if seen[0]&(1<<17) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 17
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesProcessorResponseCode(s)
+				}
+			case "processorResponseText":
+				if seen[0]&(1<<18) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 18
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesProcessorResponseText(s)
+				}
+			case "threeDsChallengeCancelCode":
+				if seen[0]&(1<<19) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 19
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsChallengeCancelCode(s)
+				}
+			case "threeDsInteractionMode":
+				if seen[0]&(1<<20) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 20
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsInteractionMode(s)
+				}
+			case "threeDsStatus":
+				if seen[0]&(1<<21) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 21
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsStatus(s)
+				}
+			case "threeDsStatusCode":
+				if seen[0]&(1<<22) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 22
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsStatusCode(s)
+				}
+			case "threeDsStatusReasonCode":
+				if seen[0]&(1<<23) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 23
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsStatusReasonCode(s)
+				}
+			case "threeDsVersion":
+				if seen[0]&(1<<24) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 24
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vVerificationResultsPropertiesThreeDsVersion(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 4 && s.At(pat2))
+		if in0 {
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "authorizationCode", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"authorizationCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+			}
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "processorResponseCode", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+			}
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "processorResponseText", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseText\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+			}
+			if pres&0x8 == 0 {
+				s.RuleAt(at, "avsFullResult", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"avsFullResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+			}
+			if pres&0x10 == 0 {
+				s.RuleAt(at, "cvvResult", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"cvvResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vEpochMillis validates #/components/schemas/EpochMillis.
+func vEpochMillis(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeNumber:
+		raw, ok := s.Number()
+		if !ok {
+			break
+		}
+		f := validate.Float(raw)
+		_ = f
+		if !validate.IsInteger(f) {
+			s.Schema(at, "type", "expected an integer")
+		} else if f < -9223372036854775808.0 || f > 9223372036854775807.0 {
+			s.Schema(at, "format", "must fit in a signed 64-bit integer (format int64)")
+		}
+		if f < 0.0 {
+			s.Schema(at, "minimum", "must be at least 0")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantInteger)
+	}
+}
+
+// vAccountAuthenticationResultRequestPropertiesMerchantIdentifiers validates #/components/schemas/AccountAuthenticationResultRequest/properties/merchantIdentifiers.
+func vAccountAuthenticationResultRequestPropertiesMerchantIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountAuthenticationResultRequestPropertiesPaypalVerificationResults validates #/components/schemas/AccountAuthenticationResultRequest/properties/paypalVerificationResults.
+func vAccountAuthenticationResultRequestPropertiesPaypalVerificationResults(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountResponsePropertiesAccountId validates #/components/schemas/AccountResponse/properties/accountId.
+func vAccountResponsePropertiesAccountId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountResponsePropertiesCorrelationId validates #/components/schemas/AccountResponse/properties/correlationId.
+func vAccountResponsePropertiesCorrelationId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountResponsePropertiesDecisionReason validates #/components/schemas/AccountResponse/properties/decisionReason.
+func vAccountResponsePropertiesDecisionReason(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountDecision validates #/components/schemas/AccountDecision.
+func vAccountDecision(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "APPROVE", "DECLINE", "NOT_REVIEWED", "VERIFICATION_REQUIRED":
+		default:
+			s.Schema(at, "enum", "must be one of APPROVE, DECLINE, NOT_REVIEWED, VERIFICATION_REQUIRED")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountResponsePropertiesLinkToEventInDashboard validates #/components/schemas/AccountResponse/properties/linkToEventInDashboard.
+func vAccountResponsePropertiesLinkToEventInDashboard(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountResponsePropertiesMessage validates #/components/schemas/AccountResponse/properties/message.
+func vAccountResponsePropertiesMessage(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vRecommendation validates #/components/schemas/Recommendation.
+func vRecommendation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "", "VERIFICATION_REQUIRED_3DS_CHALLENGE", "REQUEST_SCA_EXEMPTION_TRA", "REQUEST_SCA_EXEMPTION_LOW_VALUE", "REQUEST_SCA_EXEMPTION_CORP", "REQUEST_SCA_EXEMPTION_TRUSTED_BENEFICIARY", "REQUEST_SCA_EXEMPTION_LOW_VALUE_EMVCO", "REQUEST_SCA_EXEMPTION_TRA_EMVCO", "REQUEST_SCA_EXEMPTION_CORP_EMVCO", "REQUEST_SCA_EXCLUSION_ONE_LEG_OUT", "REQUEST_SCA_EXCLUSION_MOTO", "REQUEST_SCA_EXCLUSION_ANONYMOUS", "REQUEST_SCA_EXCLUSION_MIT", "ROUTING_RECOMMENDED", "ID_VERIFICATION_REQUIRED", "MONITOR_POTENTIAL_COUPON_ABUSE", "MONITOR_POTENTIAL_SELLER_COLLUSION", "MONITOR_POTENTIAL_REFUND_ABUSE", "DECLINE_CHANEL_ABUSER", "BORDERLINE", "EMAIL_VERIFICATION", "SMS_VERIFICATION":
+		default:
+			s.Schema(at, "enum", "must be one of , VERIFICATION_REQUIRED_3DS_CHALLENGE, REQUEST_SCA_EXEMPTION_TRA, REQUEST_SCA_EXEMPTION_LOW_VALUE, REQUEST_SCA_EXEMPTION_CORP, REQUEST_SCA_EXEMPTION_TRUSTED_BENEFICIARY, REQUEST_SCA_EXEMPTION_LOW_VALUE_EMVCO, REQUEST_SCA_EXEMPTION_TRA_EMVCO, REQUEST_SCA_EXEMPTION_CORP_EMVCO, REQUEST_SCA_EXCLUSION_ONE_LEG_OUT, REQUEST_SCA_EXCLUSION_MOTO, REQUEST_SCA_EXCLUSION_ANONYMOUS, REQUEST_SCA_EXCLUSION_MIT, ROUTING_RECOMMENDED, ID_VERIFICATION_REQUIRED, MONITOR_POTENTIAL_COUPON_ABUSE, MONITOR_POTENTIAL_SELLER_COLLUSION, MONITOR_POTENTIAL_REFUND_ABUSE, DECLINE_CHANEL_ABUSER, BORDERLINE, EMAIL_VERIFICATION, SMS_VERIFICATION")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountResponsePropertiesStatus validates #/components/schemas/AccountResponse/properties/status.
+func vAccountResponsePropertiesStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "success", "failed":
+		default:
+			s.Schema(at, "enum", "must be one of success, failed")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vErrorResponsePropertiesErrors validates #/components/schemas/ErrorResponse/properties/errors.
+func vErrorResponsePropertiesErrors(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vErrorItem(s)
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vErrorResponsePropertiesErrorsCount validates #/components/schemas/ErrorResponse/properties/errorsCount.
+func vErrorResponsePropertiesErrorsCount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeNumber:
+		raw, ok := s.Number()
+		if !ok {
+			break
+		}
+		f := validate.Float(raw)
+		_ = f
+		if !validate.IsInteger(f) {
+			s.Schema(at, "type", "expected an integer")
+		}
+		if f < 0.0 {
+			s.Schema(at, "minimum", "must be at least 0")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantInteger)
+	}
+}
+
+// vErrorResponsePropertiesMessage validates #/components/schemas/ErrorResponse/properties/message.
+func vErrorResponsePropertiesMessage(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vErrorResponsePropertiesStatus validates #/components/schemas/ErrorResponse/properties/status.
+func vErrorResponsePropertiesStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "failed":
+		default:
+			s.Schema(at, "enum", "must be one of failed")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountData validates #/components/schemas/AccountData.
+func vAccountData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	s.AllOf([]func(*validate.Scanner){vCustomerAccountData, vAccountDataAllOf1})
+}
+
+// vAccountLoginRequestPropertiesAdditionalAccountEventIdentifiers validates #/components/schemas/AccountLoginRequest/properties/additionalAccountEventIdentifiers.
+func vAccountLoginRequestPropertiesAdditionalAccountEventIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountLoginRequestPropertiesAdditionalInformation validates #/components/schemas/AccountLoginRequest/properties/additionalInformation.
+func vAccountLoginRequestPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vLoginMethodType validates #/components/schemas/LoginMethodType.
+func vLoginMethodType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "PASSWORD", "SMS", "SOCIAL", "EMAIL_LINK_OTP", "AUTH_TOKEN_REFRESH", "APPLE", "MFA_CODE_REFRESH", "EMAIL_MAGIC_LINK", "PASSKEY", "QR", "OTHER":
+		default:
+			s.Schema(at, "enum", "must be one of PASSWORD, SMS, SOCIAL, EMAIL_LINK_OTP, AUTH_TOKEN_REFRESH, APPLE, MFA_CODE_REFRESH, EMAIL_MAGIC_LINK, PASSKEY, QR, OTHER")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vLoginStatus validates #/components/schemas/LoginStatus.
+func vLoginStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "SUCCESS", "FAILED", "BLOCKED_BY_MERCHANT", "ACCOUNT_DOES_NOT_EXIST":
+		default:
+			s.Schema(at, "enum", "must be one of SUCCESS, FAILED, BLOCKED_BY_MERCHANT, ACCOUNT_DOES_NOT_EXIST")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountLoginRequestPropertiesMerchantIdentifiers validates #/components/schemas/AccountLoginRequest/properties/merchantIdentifiers.
+func vAccountLoginRequestPropertiesMerchantIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vUserInput validates #/components/schemas/UserInput.
+func vUserInput(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "additionalInformation":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vUserInputPropertiesAdditionalInformation(s)
+			case "customerSignedInUsingSocialNetworkAccount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vUserInputPropertiesCustomerSignedInUsingSocialNetworkAccount(s)
+			case "inputType":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vUserInputPropertiesInputType(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountLogoutRequestPropertiesAdditionalInformation validates #/components/schemas/AccountLogoutRequest/properties/additionalInformation.
+func vAccountLogoutRequestPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountLogoutRequestPropertiesMerchantIdentifiers validates #/components/schemas/AccountLogoutRequest/properties/merchantIdentifiers.
+func vAccountLogoutRequestPropertiesMerchantIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccessRequestType validates #/components/schemas/AccessRequestType.
+func vAccessRequestType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "VIEW_PERSONAL_PREFERENCES", "UPDATE_PASSWORD", "UPDATE_PAYMENT", "UPDATE_PHONE", "UPDATE_EMAIL", "UPDATE_ADDRESS", "REDEEM_ACCOUNT_ASSETS", "SHARE_CREDENTIALS":
+		default:
+			s.Schema(at, "enum", "must be one of VIEW_PERSONAL_PREFERENCES, UPDATE_PASSWORD, UPDATE_PAYMENT, UPDATE_PHONE, UPDATE_EMAIL, UPDATE_ADDRESS, REDEEM_ACCOUNT_ASSETS, SHARE_CREDENTIALS")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
 // vAccountOwner validates #/components/schemas/AccountOwner.
 func vAccountOwner(s *validate.Scanner) {
 	at := s.Pos()
@@ -996,6 +3790,1445 @@ func vAccountOwner(s *validate.Scanner) {
 		s.Skip()
 	default:
 		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountProfileAccessRequestPropertiesAdditionalAccountEventIdentifiers validates #/components/schemas/AccountProfileAccessRequest/properties/additionalAccountEventIdentifiers.
+func vAccountProfileAccessRequestPropertiesAdditionalAccountEventIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountProfileAccessRequestPropertiesAdditionalInformation validates #/components/schemas/AccountProfileAccessRequest/properties/additionalInformation.
+func vAccountProfileAccessRequestPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountProfileAccessRequestPropertiesMerchantIdentifiers validates #/components/schemas/AccountProfileAccessRequest/properties/merchantIdentifiers.
+func vAccountProfileAccessRequestPropertiesMerchantIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAddress validates #/components/schemas/Address.
+func vAddress(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "address1":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesAddress1(s)
+				}
+			case "address2":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesAddress2(s)
+				}
+			case "city":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesCity(s)
+				}
+			case "company":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesCompany(s)
+				}
+			case "country":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				vCountryCode(s)
+			case "region":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesRegion(s)
+				}
+			case "savedData":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				vSavedData(s)
+			case "zip":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAddressPropertiesZip(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 4 && s.At(pat3))
+		if in0 {
+			if pres&0x1 != 0 {
+				s.SetFact(2)
+			} else {
+				s.RuleAt(at, "address1", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address1\" is missing)", validate.FactCond{All: 0x0, None: 0x4, Any: 0x3})
+			}
+			if pres&0x2 != 0 {
+				s.SetFact(3)
+			} else {
+				s.RuleAt(at, "city", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"city\" is missing)", validate.FactCond{All: 0x0, None: 0x8, Any: 0x3})
+			}
+			if pres&0x4 != 0 {
+				s.SetFact(4)
+			} else {
+				s.RuleAt(at, "country", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"country\" is missing)", validate.FactCond{All: 0x0, None: 0x10, Any: 0x3})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountEmail validates #/components/schemas/AccountEmail.
+func vAccountEmail(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "email":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vEmail(s)
+			case "emailRole":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountEmailPropertiesEmailRole(s)
+				}
+			case "emailVerification":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vSentVerified(s)
+			case "isPrimary":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vAccountEmailPropertiesIsPrimary(s)
+				}
+			case "resourceOperation":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountEmailPropertiesResourceOperation(s)
+				}
+			case "updateTimes":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vUpdateTimes(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vPayment validates #/components/schemas/Payment.
+func vPayment(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "ach":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if !s.AtNull() {
+					pres |= 1 << 13
+				}
+				vPaymentPropertiesAch(s)
+			case "amount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vMoney(s)
+			case "androidPay":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if !s.AtNull() {
+					pres |= 1 << 3
+				}
+				vCardData(s)
+			case "applePay":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				vCardData(s)
+			case "bankTransfer":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if !s.AtNull() {
+					pres |= 1 << 12
+				}
+				vBankTransfer(s)
+			case "billingDetails":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if !s.AtNull() {
+					pres |= 1 << 16
+				}
+				vBillingDetails(s)
+			case "cameraCaptured":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vPaymentPropertiesCameraCaptured(s)
+				}
+			case "check":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				if !s.AtNull() {
+					pres |= 1 << 14
+				}
+				vPaymentPropertiesCheck(s)
+			case "creditCard":
+				if seen[0]&(1<<8) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 8
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				vCardData(s)
+			case "creditUsed":
+				if seen[0]&(1<<9) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 9
+				if !s.AtNull() {
+					pres |= 1 << 11
+				}
+				vMoney(s)
+			case "defaultPaymentMethod":
+				if seen[0]&(1<<10) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 10
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vPaymentPropertiesDefaultPaymentMethod(s)
+				}
+			case "delayedCharge":
+				if seen[0]&(1<<11) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 11
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vPaymentPropertiesDelayedCharge(s)
+				}
+			case "delayedChargeDate":
+				if seen[0]&(1<<12) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 12
+				vPaymentPropertiesDelayedChargeDate(s)
+			case "digitalWallet":
+				if seen[0]&(1<<13) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 13
+				if !s.AtNull() {
+					pres |= 1 << 6
+				}
+				vDigitalWallet(s)
+			case "generalPaymentMethod":
+				if seen[0]&(1<<14) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 14
+				if !s.AtNull() {
+					pres |= 1 << 15
+				}
+				vGeneralPaymentMethod(s)
+			case "giftCard":
+				if seen[0]&(1<<15) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 15
+				if !s.AtNull() {
+					pres |= 1 << 8
+				}
+				vStoredValue(s)
+			case "googlePay":
+				if seen[0]&(1<<16) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 16
+				if !s.AtNull() {
+					pres |= 1 << 4
+				}
+				vCardData(s)
+			case "installmentService":
+				if seen[0]&(1<<17) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 17
+				if !s.AtNull() {
+					pres |= 1 << 7
+				}
+				vInstallmentService(s)
+			case "loyaltyPoints":
+				if seen[0]&(1<<18) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 18
+				if !s.AtNull() {
+					pres |= 1 << 10
+				}
+				vLoyaltyPoints(s)
+			case "numberOfInstallments":
+				if seen[0]&(1<<19) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 19
+				vPaymentPropertiesNumberOfInstallments(s)
+			case "paymentMethodNickname":
+				if seen[0]&(1<<20) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 20
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPaymentPropertiesPaymentMethodNickname(s)
+				}
+			case "paypal":
+				if seen[0]&(1<<21) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 21
+				if !s.AtNull() {
+					pres |= 1 << 5
+				}
+				vPayPal(s)
+			case "savedData":
+				if seen[0]&(1<<22) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 22
+				vSavedData(s)
+			case "storeCreditUsed":
+				if seen[0]&(1<<23) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 23
+				if !s.AtNull() {
+					pres |= 1 << 9
+				}
+				vStoredValue(s)
+			case "tokenizedCard":
+				if seen[0]&(1<<24) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 24
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				vCardData(s)
+			case "updateTimes":
+				if seen[0]&(1<<25) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 25
+				vUpdateTimes(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 2 && s.At(pat4))
+		if in0 {
+			switch bits.OnesCount64(pres & 0xffff) {
+			case 1:
+			case 0:
+				s.RuleAt(at, "", "payment-one-method", validate.SeverityWarning, "Each payment item has exactly one payment-method member (none of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			default:
+				s.RuleAt(at, "", "payment-one-method", validate.SeverityWarning, "Each payment item has exactly one payment-method member (more than one of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if in0 && pres&0x3f != 0 {
+			s.SetFact(0)
+		}
+		if in0 && pres&0x40 != 0 {
+			s.SetFact(1)
+		}
+		if in0 && pres&0x7f != 0 {
+			if pres&0x10000 != 0 {
+				s.SetFact(14)
+			} else {
+				s.RuleAt(at, "billingDetails", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"billingDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x4000, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountPhone validates #/components/schemas/AccountPhone.
+func vAccountPhone(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "phone":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vAccountPhonePropertiesPhone(s)
+			case "phoneType":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountPhonePropertiesPhoneType(s)
+				}
+			case "resourceOperation":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAccountPhonePropertiesResourceOperation(s)
+				}
+			case "smsVerification":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vSentVerified(s)
+			case "smsVerified":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vSentVerified(s)
+			case "timeSent":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				vEpochTime(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vPasswordUpdateTrigger validates #/components/schemas/PasswordUpdateTrigger.
+func vPasswordUpdateTrigger(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "USER_FORGOT_PASSWORD", "LOGGED_IN_USER":
+		default:
+			s.Schema(at, "enum", "must be one of USER_FORGOT_PASSWORD, LOGGED_IN_USER")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountResetPasswordRequestPropertiesAdditionalInformation validates #/components/schemas/AccountResetPasswordRequest/properties/additionalInformation.
+func vAccountResetPasswordRequestPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountResetPasswordRequestPropertiesMerchantIdentifiers validates #/components/schemas/AccountResetPasswordRequest/properties/merchantIdentifiers.
+func vAccountResetPasswordRequestPropertiesMerchantIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountSignupRequestPropertiesAdditionalAccountEventIdentifiers validates #/components/schemas/AccountSignupRequest/properties/additionalAccountEventIdentifiers.
+func vAccountSignupRequestPropertiesAdditionalAccountEventIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountSignupRequestPropertiesAdditionalInformation validates #/components/schemas/AccountSignupRequest/properties/additionalInformation.
+func vAccountSignupRequestPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountSignupRequestPropertiesCustomerSignedInUsingSocialNetworkAccount validates #/components/schemas/AccountSignupRequest/properties/customerSignedInUsingSocialNetworkAccount.
+func vAccountSignupRequestPropertiesCustomerSignedInUsingSocialNetworkAccount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountSignupRequestPropertiesMerchantIdentifiers validates #/components/schemas/AccountSignupRequest/properties/merchantIdentifiers.
+func vAccountSignupRequestPropertiesMerchantIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountSignupRequestPropertiesPromotions validates #/components/schemas/AccountSignupRequest/properties/promotions.
+func vAccountSignupRequestPropertiesPromotions(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountUpdateRequestPropertiesAdditionalAccountEventIdentifiers validates #/components/schemas/AccountUpdateRequest/properties/additionalAccountEventIdentifiers.
+func vAccountUpdateRequestPropertiesAdditionalAccountEventIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountUpdateRequestPropertiesAdditionalInformation validates #/components/schemas/AccountUpdateRequest/properties/additionalInformation.
+func vAccountUpdateRequestPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAccountUpdateRequestPropertiesMerchantIdentifiers validates #/components/schemas/AccountUpdateRequest/properties/merchantIdentifiers.
+func vAccountUpdateRequestPropertiesMerchantIdentifiers(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vMoney validates #/components/schemas/Money.
+func vMoney(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		var sp0 validate.Span
+		var sp1 validate.Span
+		var sp2 validate.Span
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "amountLocalCurrency":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				sp0.Start = s.Offset()
+				vDecimalAmount(s)
+				sp0.End = s.Offset()
+			case "amountUSD":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				sp1.Start = s.Offset()
+				vMoneyPropertiesAmountUSD(s)
+				sp1.End = s.Offset()
+			case "currency":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				sp2.Start = s.Offset()
+				vCurrencyCode(s)
+				sp2.End = s.Offset()
+			default:
+				s.Unknown()
+				s.NotAllowed()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 3 && s.At(pat5))
+		in1 := (s.Depth() == 1 && s.At(pat6)) || (s.Depth() == 1 && s.At(pat7))
+		in2 := (s.Depth() == 1 && s.At(pat8))
+		{
+			if pres&0x3 == 0 {
+				s.RuleAt(at, "", "money-amount", validate.SeverityWarning, "An amount carries amountUSD or amountLocalCurrency (none of amountUSD, amountLocalCurrency is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if pres&0x2 != 0 {
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "currency", "money-currency", validate.SeverityWarning, "An amount in local currency names its currency (\"currency\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		{
+			if pres&0x2 != 0 && s.Decimals(sp0) > 3 {
+				s.RuleAt(sp0.Start, "amountLocalCurrency", "money-decimals", validate.SeverityWarning, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountLocalCurrency\" has more than 3 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x1 != 0 && s.Decimals(sp1) > 2 {
+				s.RuleAt(sp1.Start, "amountUSD", "money-decimals", validate.SeverityWarning, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountUSD\" has more than 2 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if in0 {
+			s.SumAdd(0, validate.Present(pres&0x2 != 0, sp0), validate.Present(pres&0x4 != 0, sp2))
+			s.SumAdd(1, validate.Present(pres&0x1 != 0, sp1), validate.Span{})
+		}
+		if in1 {
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "currency", "claim-currency", validate.SeverityWarning, "A claim's amount and additionalCost name their currency (\"currency\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+		if in2 {
+			if pres&0x2 != 0 {
+				s.SumEquals(sp0.Start, "amountLocalCurrency", 0, sp0, validate.Present(pres&0x4 != 0, sp2), "payment-total", validate.SeverityWarning, "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency (\"amountLocalCurrency\" differs from the sum of the payments amounts)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x1 != 0 {
+				s.SumEquals(sp1.Start, "amountUSD", 1, sp1, validate.Span{}, "payment-total", validate.SeverityWarning, "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency (\"amountUSD\" differs from the sum of the payments amounts)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vClaimRequestPropertiesChargeId validates #/components/schemas/ClaimRequest/properties/chargeId.
+func vClaimRequestPropertiesChargeId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vChargebackShippingInfo validates #/components/schemas/ChargebackShippingInfo.
+func vChargebackShippingInfo(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "additionalShippingInfo":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vChargebackShippingInfoPropertiesAdditionalShippingInfo(s)
+				}
+			case "carrier":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vChargebackShippingInfoPropertiesCarrier(s)
+				}
+			case "proofOfShippingUrl":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vChargebackShippingInfoPropertiesProofOfShippingUrl(s)
+				}
+			case "signedProofOfShipping":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vChargebackShippingInfoPropertiesSignedProofOfShipping(s)
+				}
+			case "trackingNumber":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vChargebackShippingInfoPropertiesTrackingNumber(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vClaimRequestPropertiesComments validates #/components/schemas/ClaimRequest/properties/comments.
+func vClaimRequestPropertiesComments(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesDueDate validates #/components/schemas/ClaimRequest/properties/dueDate.
+func vClaimRequestPropertiesDueDate(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		if !validate.IsDate(v) {
+			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesExternalClaimStatus validates #/components/schemas/ClaimRequest/properties/externalClaimStatus.
+func vClaimRequestPropertiesExternalClaimStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesInvoiceUrl validates #/components/schemas/ClaimRequest/properties/invoiceUrl.
+func vClaimRequestPropertiesInvoiceUrl(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesIssueDate validates #/components/schemas/ClaimRequest/properties/issueDate.
+func vClaimRequestPropertiesIssueDate(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		if !validate.IsDate(v) {
+			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesOrderId validates #/components/schemas/ClaimRequest/properties/orderId.
+func vClaimRequestPropertiesOrderId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln < 1 {
+			s.Schema(at, "minLength", "must be at least 1 characters long")
+		}
+		if ln > 256 {
+			s.Schema(at, "maxLength", "must be at most 256 characters long")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesOriginalPayload validates #/components/schemas/ClaimRequest/properties/originalPayload.
+func vClaimRequestPropertiesOriginalPayload(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vClaimRequestPropertiesProcessorChargebackCaseId validates #/components/schemas/ClaimRequest/properties/processorChargebackCaseId.
+func vClaimRequestPropertiesProcessorChargebackCaseId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesProcessorName validates #/components/schemas/ClaimRequest/properties/processorName.
+func vClaimRequestPropertiesProcessorName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesReason validates #/components/schemas/ClaimRequest/properties/reason.
+func vClaimRequestPropertiesReason(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesReasonCode validates #/components/schemas/ClaimRequest/properties/reasonCode.
+func vClaimRequestPropertiesReasonCode(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesReasonType validates #/components/schemas/ClaimRequest/properties/reasonType.
+func vClaimRequestPropertiesReasonType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesSourceDetails validates #/components/schemas/ClaimRequest/properties/sourceDetails.
+func vClaimRequestPropertiesSourceDetails(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesSourceType validates #/components/schemas/ClaimRequest/properties/sourceType.
+func vClaimRequestPropertiesSourceType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesStatus validates #/components/schemas/ClaimRequest/properties/status.
+func vClaimRequestPropertiesStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimRequestPropertiesType validates #/components/schemas/ClaimRequest/properties/type.
+func vClaimRequestPropertiesType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimResponsePropertiesMessage validates #/components/schemas/ClaimResponse/properties/message.
+func vClaimResponsePropertiesMessage(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vClaimResponsePropertiesStatus validates #/components/schemas/ClaimResponse/properties/status.
+func vClaimResponsePropertiesStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "success", "failed":
+		default:
+			s.Schema(at, "enum", "must be one of success, failed")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -1217,160 +5450,6 @@ func vEpochTime(s *validate.Scanner) {
 		s.Skip()
 	default:
 		s.WrongType(at, validate.WantInteger)
-	}
-}
-
-// vConnectionInformation validates #/components/schemas/ConnectionInformation.
-func vConnectionInformation(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		var pres uint64
-		_ = pres
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "customerIP":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if !s.AtNull() {
-					pres |= 1 << 2
-				}
-				vIPAddress(s)
-			case "forterMobileUID":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				if !s.AtNull() {
-					pres |= 1 << 1
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesForterMobileUID(s)
-				}
-			case "forterTokenCookie":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if !s.AtNull() {
-					pres |= 1 << 0
-				}
-				vConnectionInformationPropertiesForterTokenCookie(s)
-			case "fullHeaders":
-				if seen[0]&(1<<3) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 3
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesFullHeaders(s)
-				}
-			case "merchantDeviceIdentifier":
-				if seen[0]&(1<<4) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 4
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesMerchantDeviceIdentifier(s)
-				}
-			case "mobileAppVersion":
-				if seen[0]&(1<<5) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 5
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesMobileAppVersion(s)
-				}
-			case "mobileDeviceBrand":
-				if seen[0]&(1<<6) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 6
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesMobileDeviceBrand(s)
-				}
-			case "mobileDeviceModel":
-				if seen[0]&(1<<7) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 7
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesMobileDeviceModel(s)
-				}
-			case "mobileOSType":
-				if seen[0]&(1<<8) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 8
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesMobileOSType(s)
-				}
-			case "userAgent":
-				if seen[0]&(1<<9) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 9
-				if !s.AtNull() {
-					pres |= 1 << 3
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vConnectionInformationPropertiesUserAgent(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		in0 := (s.Depth() == 1 && s.At(pat0))
-		if in0 {
-			if pres&0x1 == 0 {
-				s.RuleAt(at, "forterTokenCookie", "web-token", validate.SeverityError, "A WEB order carries connectionInformation.forterTokenCookie from Forter's JavaScript snippet (\"forterTokenCookie\" is missing)", validate.FactCond{All: 0x100, None: 0x0, Any: 0x0})
-			}
-		}
-		if in0 {
-			if pres&0x2 == 0 {
-				s.RuleAt(at, "forterMobileUID", "app-device-id", validate.SeverityError, "A native app order (MOBILE, IOS, ANDROID) carries connectionInformation.forterMobileUID from Forter's SDK (\"forterMobileUID\" is missing)", validate.FactCond{All: 0x200, None: 0x0, Any: 0x0})
-			}
-		}
-		if in0 {
-			if pres&0x4 == 0 {
-				s.RuleAt(at, "customerIP", "connection-information", validate.SeverityError, "Web and app orders carry connectionInformation with customerIP and userAgent (\"customerIP\" is missing)", validate.FactCond{All: 0x400, None: 0x0, Any: 0x0})
-			}
-			if pres&0x8 == 0 {
-				s.RuleAt(at, "userAgent", "connection-information", validate.SeverityError, "Web and app orders carry connectionInformation with customerIP and userAgent (\"userAgent\" is missing)", validate.FactCond{All: 0x400, None: 0x0, Any: 0x0})
-			}
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -1759,20 +5838,20 @@ func vDeliveryDetails(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		in0 := (s.Depth() == 1 && s.At(pat1))
+		in0 := (s.Depth() == 1 && s.At(pat9))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "deliveryMethod", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "deliveryMethod", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 {
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x1})
+				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x1})
 			}
 		}
 		if in0 {
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityError, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x800, Any: 0x2})
+				s.RuleAt(at, "deliveryPrice", "delivery-details", validate.SeverityWarning, "primaryDeliveryDetails carries deliveryMethod, and deliveryPrice when a card, wallet card, PayPal or non-Klarna digital wallet pays (\"deliveryPrice\" is missing)", validate.FactCond{All: 0x0, None: 0x2000, Any: 0x2})
 			}
 		}
 	case validate.TypeInvalid:
@@ -1827,135 +5906,6 @@ func vRecipient(s *validate.Scanner) {
 		}
 		if s.Failed() {
 			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vEpochMillis validates #/components/schemas/EpochMillis.
-func vEpochMillis(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeNumber:
-		raw, ok := s.Number()
-		if !ok {
-			break
-		}
-		f := validate.Float(raw)
-		_ = f
-		if !validate.IsInteger(f) {
-			s.Schema(at, "type", "expected an integer")
-		} else if f < -9223372036854775808.0 || f > 9223372036854775807.0 {
-			s.Schema(at, "format", "must fit in a signed 64-bit integer (format int64)")
-		}
-		if f < 0.0 {
-			s.Schema(at, "minimum", "must be at least 0")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantInteger)
-	}
-}
-
-// vMoney validates #/components/schemas/Money.
-func vMoney(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		var pres uint64
-		_ = pres
-		var sp0 validate.Span
-		var sp1 validate.Span
-		var sp2 validate.Span
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "amountLocalCurrency":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if !s.AtNull() {
-					pres |= 1 << 1
-				}
-				sp0.Start = s.Offset()
-				vDecimalAmount(s)
-				sp0.End = s.Offset()
-			case "amountUSD":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				if !s.AtNull() {
-					pres |= 1 << 0
-				}
-				sp1.Start = s.Offset()
-				vMoneyPropertiesAmountUSD(s)
-				sp1.End = s.Offset()
-			case "currency":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if !s.AtNull() {
-					pres |= 1 << 2
-				}
-				sp2.Start = s.Offset()
-				vCurrencyCode(s)
-				sp2.End = s.Offset()
-			default:
-				s.Unknown()
-				s.Schema(s.KeyPos(), "additionalProperties", "member "+strconv.Quote(string(s.Key()))+" is not allowed here")
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		in0 := (s.Depth() == 3 && s.At(pat2))
-		in1 := (s.Depth() == 1 && s.At(pat3))
-		{
-			if pres&0x3 == 0 {
-				s.RuleAt(at, "", "money-amount", validate.SeverityError, "An amount carries amountUSD or amountLocalCurrency (none of amountUSD, amountLocalCurrency is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-		}
-		if pres&0x2 != 0 {
-			if pres&0x4 == 0 {
-				s.RuleAt(at, "currency", "money-currency", validate.SeverityError, "An amount in local currency names its currency (\"currency\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-		}
-		{
-			if pres&0x2 != 0 && s.Decimals(sp0) > 3 {
-				s.RuleAt(sp0.Start, "amountLocalCurrency", "money-decimals", validate.SeverityError, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountLocalCurrency\" has more than 3 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-			if pres&0x1 != 0 && s.Decimals(sp1) > 2 {
-				s.RuleAt(sp1.Start, "amountUSD", "money-decimals", validate.SeverityError, "amountUSD has at most two decimals, amountLocalCurrency at most three (\"amountUSD\" has more than 2 decimals)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-		}
-		if in0 {
-			s.SumAdd(0, validate.Present(pres&0x2 != 0, sp0), validate.Present(pres&0x4 != 0, sp2))
-			s.SumAdd(1, validate.Present(pres&0x1 != 0, sp1), validate.Span{})
-		}
-		if in1 {
-			if pres&0x2 != 0 {
-				s.SumEquals(sp0.Start, "amountLocalCurrency", 0, sp0, validate.Present(pres&0x4 != 0, sp2), "payment-total", validate.SeverityWarning, "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency (\"amountLocalCurrency\" differs from the sum of the payments amounts)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-			if pres&0x1 != 0 {
-				s.SumEquals(sp1.Start, "amountUSD", 1, sp1, validate.Span{}, "payment-total", validate.SeverityWarning, "The payment amounts add up to totalAmount, for each amount field every payment gives, in one currency (\"amountUSD\" differs from the sum of the payments amounts)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -2150,98 +6100,6 @@ func vOrderV2ResponsePropertiesTransaction(s *validate.Scanner) {
 		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vErrorResponsePropertiesErrors validates #/components/schemas/ErrorResponse/properties/errors.
-func vErrorResponsePropertiesErrors(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeArray:
-		if !s.EnterArray() {
-			break
-		}
-		for s.NextElem() {
-			vErrorItem(s)
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantArray)
-	}
-}
-
-// vErrorResponsePropertiesErrorsCount validates #/components/schemas/ErrorResponse/properties/errorsCount.
-func vErrorResponsePropertiesErrorsCount(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeNumber:
-		raw, ok := s.Number()
-		if !ok {
-			break
-		}
-		f := validate.Float(raw)
-		_ = f
-		if !validate.IsInteger(f) {
-			s.Schema(at, "type", "expected an integer")
-		}
-		if f < 0.0 {
-			s.Schema(at, "minimum", "must be at least 0")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantInteger)
-	}
-}
-
-// vErrorResponsePropertiesMessage validates #/components/schemas/ErrorResponse/properties/message.
-func vErrorResponsePropertiesMessage(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vErrorResponsePropertiesStatus validates #/components/schemas/ErrorResponse/properties/status.
-func vErrorResponsePropertiesStatus(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "failed":
-		default:
-			s.Schema(at, "enum", "must be one of failed")
-		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
@@ -2639,312 +6497,6 @@ func vUpdatedStatus(s *validate.Scanner) {
 	}
 }
 
-// vVerificationResults validates #/components/schemas/VerificationResults.
-func vVerificationResults(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		var pres uint64
-		_ = pres
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "authenticationChallengeStartTime":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				vEpochMillis(s)
-			case "authenticationMethodType":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesAuthenticationMethodType(s)
-				}
-			case "authenticationTriggered":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if s.AtBool() {
-					s.Bool()
-				} else {
-					vVerificationResultsPropertiesAuthenticationTriggered(s)
-				}
-			case "authorizationCode":
-				if seen[0]&(1<<3) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 3
-				if !s.AtNull() {
-					pres |= 1 << 0
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesAuthorizationCode(s)
-				}
-			case "authorizationPolicy":
-				if seen[0]&(1<<4) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 4
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesAuthorizationPolicy(s)
-				}
-			case "authorizationProcessedWith3DS":
-				if seen[0]&(1<<5) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 5
-				if s.AtBool() {
-					s.Bool()
-				} else {
-					vVerificationResultsPropertiesAuthorizationProcessedWith3DS(s)
-				}
-			case "avsFullResult":
-				if seen[0]&(1<<6) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 6
-				if !s.AtNull() {
-					pres |= 1 << 3
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesAvsFullResult(s)
-				}
-			case "avsNameResult":
-				if seen[0]&(1<<7) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 7
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesAvsNameResult(s)
-				}
-			case "avsStreetResult":
-				if seen[0]&(1<<8) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 8
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesAvsStreetResult(s)
-				}
-			case "avsZipResult":
-				if seen[0]&(1<<9) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 9
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesAvsZipResult(s)
-				}
-			case "cavvResult":
-				if seen[0]&(1<<10) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 10
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesCavvResult(s)
-				}
-			case "cvvResult":
-				if seen[0]&(1<<11) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 11
-				if !s.AtNull() {
-					pres |= 1 << 4
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesCvvResult(s)
-				}
-			case "eciValue":
-				if seen[0]&(1<<12) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 12
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesEciValue(s)
-				}
-			case "exemptionStatus":
-				if seen[0]&(1<<13) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 13
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesExemptionStatus(s)
-				}
-			case "external3dsVendorPayload":
-				if seen[0]&(1<<14) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 14
-				vVerificationResultsPropertiesExternal3dsVendorPayload(s)
-			case "liabilityShift":
-				if seen[0]&(1<<15) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 15
-				if s.AtBool() {
-					s.Bool()
-				} else {
-					vVerificationResultsPropertiesLiabilityShift(s)
-				}
-			case "partyExecuted3DS":
-				if seen[0]&(1<<16) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 16
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesPartyExecuted3DS(s)
-				}
-			case "processorResponseCode":
-				if seen[0]&(1<<17) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 17
-				if !s.AtNull() {
-					pres |= 1 << 1
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesProcessorResponseCode(s)
-				}
-			case "processorResponseText":
-				if seen[0]&(1<<18) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 18
-				if !s.AtNull() {
-					pres |= 1 << 2
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesProcessorResponseText(s)
-				}
-			case "threeDsChallengeCancelCode":
-				if seen[0]&(1<<19) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 19
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesThreeDsChallengeCancelCode(s)
-				}
-			case "threeDsInteractionMode":
-				if seen[0]&(1<<20) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 20
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesThreeDsInteractionMode(s)
-				}
-			case "threeDsStatus":
-				if seen[0]&(1<<21) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 21
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesThreeDsStatus(s)
-				}
-			case "threeDsStatusCode":
-				if seen[0]&(1<<22) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 22
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesThreeDsStatusCode(s)
-				}
-			case "threeDsStatusReasonCode":
-				if seen[0]&(1<<23) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 23
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesThreeDsStatusReasonCode(s)
-				}
-			case "threeDsVersion":
-				if seen[0]&(1<<24) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 24
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vVerificationResultsPropertiesThreeDsVersion(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		in0 := (s.Depth() == 4 && s.At(pat4))
-		if in0 {
-			if pres&0x1 == 0 {
-				s.RuleAt(at, "authorizationCode", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"authorizationCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
-			}
-			if pres&0x2 == 0 {
-				s.RuleAt(at, "processorResponseCode", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseCode\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
-			}
-			if pres&0x4 == 0 {
-				s.RuleAt(at, "processorResponseText", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"processorResponseText\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
-			}
-			if pres&0x8 == 0 {
-				s.RuleAt(at, "avsFullResult", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"avsFullResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
-			}
-			if pres&0x10 == 0 {
-				s.RuleAt(at, "cvvResult", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"cvvResult\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
-			}
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
 // vStatusResponsePropertiesMessage validates #/components/schemas/StatusResponse/properties/message.
 func vStatusResponsePropertiesMessage(s *validate.Scanner) {
 	at := s.Pos()
@@ -3091,31 +6643,6 @@ func vOrderV3ResponsePropertiesOrderId(s *validate.Scanner) {
 	}
 }
 
-// vRecommendation validates #/components/schemas/Recommendation.
-func vRecommendation(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "", "VERIFICATION_REQUIRED_3DS_CHALLENGE", "REQUEST_SCA_EXEMPTION_TRA", "REQUEST_SCA_EXEMPTION_LOW_VALUE", "REQUEST_SCA_EXEMPTION_CORP", "REQUEST_SCA_EXEMPTION_TRUSTED_BENEFICIARY", "REQUEST_SCA_EXEMPTION_LOW_VALUE_EMVCO", "REQUEST_SCA_EXEMPTION_TRA_EMVCO", "REQUEST_SCA_EXEMPTION_CORP_EMVCO", "REQUEST_SCA_EXCLUSION_ONE_LEG_OUT", "REQUEST_SCA_EXCLUSION_MOTO", "REQUEST_SCA_EXCLUSION_ANONYMOUS", "REQUEST_SCA_EXCLUSION_MIT", "ROUTING_RECOMMENDED", "ID_VERIFICATION_REQUIRED", "MONITOR_POTENTIAL_COUPON_ABUSE", "MONITOR_POTENTIAL_SELLER_COLLUSION", "MONITOR_POTENTIAL_REFUND_ABUSE", "DECLINE_CHANEL_ABUSER", "BORDERLINE", "EMAIL_VERIFICATION", "SMS_VERIFICATION":
-		default:
-			s.Schema(at, "enum", "must be one of , VERIFICATION_REQUIRED_3DS_CHALLENGE, REQUEST_SCA_EXEMPTION_TRA, REQUEST_SCA_EXEMPTION_LOW_VALUE, REQUEST_SCA_EXEMPTION_CORP, REQUEST_SCA_EXEMPTION_TRUSTED_BENEFICIARY, REQUEST_SCA_EXEMPTION_LOW_VALUE_EMVCO, REQUEST_SCA_EXEMPTION_TRA_EMVCO, REQUEST_SCA_EXEMPTION_CORP_EMVCO, REQUEST_SCA_EXCLUSION_ONE_LEG_OUT, REQUEST_SCA_EXCLUSION_MOTO, REQUEST_SCA_EXCLUSION_ANONYMOUS, REQUEST_SCA_EXCLUSION_MIT, ROUTING_RECOMMENDED, ID_VERIFICATION_REQUIRED, MONITOR_POTENTIAL_COUPON_ABUSE, MONITOR_POTENTIAL_SELLER_COLLUSION, MONITOR_POTENTIAL_REFUND_ABUSE, DECLINE_CHANEL_ABUSER, BORDERLINE, EMAIL_VERIFICATION, SMS_VERIFICATION")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
 // vVerificationMethod validates #/components/schemas/VerificationMethod.
 func vVerificationMethod(s *validate.Scanner) {
 	at := s.Pos()
@@ -3207,8 +6734,8 @@ func vVerificationMethod(s *validate.Scanner) {
 	}
 }
 
-// vAccountOwnerPropertiesAccountId validates #/components/schemas/AccountOwner/properties/accountId.
-func vAccountOwnerPropertiesAccountId(s *validate.Scanner) {
+// vAdditionalAuthenticationMethodPropertiesCorrelationId validates #/components/schemas/AdditionalAuthenticationMethod/properties/correlationId.
+func vAdditionalAuthenticationMethodPropertiesCorrelationId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -3223,302 +6750,8 @@ func vAccountOwnerPropertiesAccountId(s *validate.Scanner) {
 	}
 }
 
-// vAccountOwnerPropertiesBirthDate validates #/components/schemas/AccountOwner/properties/birthDate.
-func vAccountOwnerPropertiesBirthDate(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vEmail validates #/components/schemas/Email.
-func vEmail(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		ln := validate.RuneCount(v)
-		if ln > 320 {
-			s.Schema(at, "maxLength", "must be at most 320 characters long")
-		}
-		if !validate.IsEmail(v) {
-			s.Schema(at, "format", "must be an e-mail address (format email)")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAccountOwnerPropertiesFirstName validates #/components/schemas/AccountOwner/properties/firstName.
-func vAccountOwnerPropertiesFirstName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAccountOwnerPropertiesFullName validates #/components/schemas/AccountOwner/properties/fullName.
-func vAccountOwnerPropertiesFullName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAccountOwnerPropertiesGender validates #/components/schemas/AccountOwner/properties/gender.
-func vAccountOwnerPropertiesGender(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAccountOwnerPropertiesLastLoginIP validates #/components/schemas/AccountOwner/properties/lastLoginIP.
-func vAccountOwnerPropertiesLastLoginIP(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAccountOwnerPropertiesLastName validates #/components/schemas/AccountOwner/properties/lastName.
-func vAccountOwnerPropertiesLastName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAccountOwnerPropertiesLoyaltyProgramsInAccount validates #/components/schemas/AccountOwner/properties/loyaltyProgramsInAccount.
-func vAccountOwnerPropertiesLoyaltyProgramsInAccount(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeArray:
-		if !s.EnterArray() {
-			break
-		}
-		for s.NextElem() {
-			vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s)
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantArray)
-	}
-}
-
-// vAccountOwnerPropertiesPastOrdersCount validates #/components/schemas/AccountOwner/properties/pastOrdersCount.
-func vAccountOwnerPropertiesPastOrdersCount(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeNumber:
-		raw, ok := s.Number()
-		if !ok {
-			break
-		}
-		f := validate.Float(raw)
-		_ = f
-		if !validate.IsInteger(f) {
-			s.Schema(at, "type", "expected an integer")
-		}
-		if f < 0.0 {
-			s.Schema(at, "minimum", "must be at least 0")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantInteger)
-	}
-}
-
-// vAccountOwnerPropertiesPastOrdersSum validates #/components/schemas/AccountOwner/properties/pastOrdersSum.
-func vAccountOwnerPropertiesPastOrdersSum(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeNumber:
-		s.Number()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantNumber)
-	}
-}
-
-// vAccountOwnerPropertiesRegistrationIP validates #/components/schemas/AccountOwner/properties/registrationIP.
-func vAccountOwnerPropertiesRegistrationIP(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAccountOwnerPropertiesSocialNetworkData validates #/components/schemas/AccountOwner/properties/socialNetworkData.
-func vAccountOwnerPropertiesSocialNetworkData(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeArray:
-		if !s.EnterArray() {
-			break
-		}
-		for s.NextElem() {
-			vAccountOwnerPropertiesSocialNetworkDataItems(s)
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantArray)
-	}
-}
-
-// vAdditionalIdentifiersPropertiesAdditionalOrderId validates #/components/schemas/AdditionalIdentifiers/properties/additionalOrderId.
-func vAdditionalIdentifiersPropertiesAdditionalOrderId(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAdditionalIdentifiersPropertiesCustomerReferralMethod validates #/components/schemas/AdditionalIdentifiers/properties/customerReferralMethod.
-func vAdditionalIdentifiersPropertiesCustomerReferralMethod(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAdditionalIdentifiersPropertiesCustomerReferralName validates #/components/schemas/AdditionalIdentifiers/properties/customerReferralName.
-func vAdditionalIdentifiersPropertiesCustomerReferralName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAdditionalIdentifiersPropertiesIsSplitOrder validates #/components/schemas/AdditionalIdentifiers/properties/isSplitOrder.
-func vAdditionalIdentifiersPropertiesIsSplitOrder(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vAdditionalIdentifiersPropertiesMerchant validates #/components/schemas/AdditionalIdentifiers/properties/merchant.
-func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
+// vAdditionalAuthenticationMethodPropertiesDocumentVerification validates #/components/schemas/AdditionalAuthenticationMethod/properties/documentVerification.
+func vAdditionalAuthenticationMethodPropertiesDocumentVerification(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -3528,43 +6761,9 @@ func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
-		var seen [1]uint64
 		for s.NextMember() {
-			switch string(s.Key()) {
-			case "merchantDomain":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s)
-				}
-			case "merchantId":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s)
-				}
-			case "merchantName":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
+			s.Unknown()
+			s.Skip()
 		}
 		if s.Failed() {
 			break
@@ -3576,40 +6775,8 @@ func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 	}
 }
 
-// vAdditionalIdentifiersPropertiesOrderSegment validates #/components/schemas/AdditionalIdentifiers/properties/orderSegment.
-func vAdditionalIdentifiersPropertiesOrderSegment(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAdditionalIdentifiersPropertiesPaymentGatewayId validates #/components/schemas/AdditionalIdentifiers/properties/paymentGatewayId.
-func vAdditionalIdentifiersPropertiesPaymentGatewayId(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAdditionalIdentifiersPropertiesSiteLocalization validates #/components/schemas/AdditionalIdentifiers/properties/siteLocalization.
-func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
+// vAdditionalAuthenticationMethodPropertiesOneTimePasswordVerification validates #/components/schemas/AdditionalAuthenticationMethod/properties/oneTimePasswordVerification.
+func vAdditionalAuthenticationMethodPropertiesOneTimePasswordVerification(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -3619,35 +6786,9 @@ func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
-		var seen [1]uint64
 		for s.NextMember() {
-			switch string(s.Key()) {
-			case "country":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				vCountryCode(s)
-			case "currency":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vCurrencyCode(s)
-			case "language":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
+			s.Unknown()
+			s.Skip()
 		}
 		if s.Failed() {
 			break
@@ -3659,36 +6800,8 @@ func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 	}
 }
 
-// vAdditionalIdentifiersPropertiesSplitOrderIds validates #/components/schemas/AdditionalIdentifiers/properties/splitOrderIds.
-func vAdditionalIdentifiersPropertiesSplitOrderIds(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeArray:
-		if !s.EnterArray() {
-			break
-		}
-		for s.NextElem() {
-			if s.AtString() {
-				s.SkipString()
-			} else {
-				vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s)
-			}
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantArray)
-	}
-}
-
-// vCartItem validates #/components/schemas/CartItem.
-func vCartItem(s *validate.Scanner) {
+// vAdditionalAuthenticationMethodPropertiesPaymentInstrumentVerification validates #/components/schemas/AdditionalAuthenticationMethod/properties/paymentInstrumentVerification.
+func vAdditionalAuthenticationMethodPropertiesPaymentInstrumentVerification(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -3698,54 +6811,33 @@ func vCartItem(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
-		var seen [1]uint64
 		for s.NextMember() {
-			switch string(s.Key()) {
-			case "basicItemData":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				vBasicItemData(s)
-			case "beneficiaries":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vCartItemPropertiesBeneficiaries(s)
-			case "deliveryDetails":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				vItemDeliveryDetails(s)
-			case "itemSpecificData":
-				if seen[0]&(1<<3) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 3
-				vCartItemPropertiesItemSpecificData(s)
-			case "seller":
-				if seen[0]&(1<<4) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 4
-				vCartItemPropertiesSeller(s)
-			default:
-				s.Unknown()
-				s.Skip()
-			}
+			s.Unknown()
+			s.Skip()
 		}
 		if s.Failed() {
 			break
-		}
-		if seen[0]&(1<<0) == 0 {
-			s.Missing(at, "basicItemData")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
 		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAdditionalAuthenticationMethodPropertiesVerificationOutcome validates #/components/schemas/AdditionalAuthenticationMethod/properties/verificationOutcome.
+func vAdditionalAuthenticationMethodPropertiesVerificationOutcome(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -3922,1389 +7014,6 @@ func vConnectionInformationPropertiesUserAgent(s *validate.Scanner) {
 		s.NotNullable(at)
 	case validate.TypeString:
 		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCustomerAccountDataPropertiesAssetsInAccount validates #/components/schemas/CustomerAccountData/properties/assetsInAccount.
-func vCustomerAccountDataPropertiesAssetsInAccount(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vCustomerAccountDataPropertiesCustomerEngagement validates #/components/schemas/CustomerAccountData/properties/customerEngagement.
-func vCustomerAccountDataPropertiesCustomerEngagement(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vCustomerAccountDataPropertiesMerchantAccountStatus validates #/components/schemas/CustomerAccountData/properties/merchantAccountStatus.
-func vCustomerAccountDataPropertiesMerchantAccountStatus(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCustomerAccountDataPropertiesPasswordData validates #/components/schemas/CustomerAccountData/properties/passwordData.
-func vCustomerAccountDataPropertiesPasswordData(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vPersonalDetails validates #/components/schemas/PersonalDetails.
-func vPersonalDetails(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		var pres uint64
-		_ = pres
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "accountId":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vPersonalDetailsPropertiesAccountId(s)
-				}
-			case "email":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vEmail(s)
-			case "firstName":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if !s.AtNull() {
-					pres |= 1 << 0
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vPersonalDetailsPropertiesFirstName(s)
-				}
-			case "fullName":
-				if seen[0]&(1<<3) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 3
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vPersonalDetailsPropertiesFullName(s)
-				}
-			case "lastName":
-				if seen[0]&(1<<4) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 4
-				if !s.AtNull() {
-					pres |= 1 << 1
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vPersonalDetailsPropertiesLastName(s)
-				}
-			case "middleInitials":
-				if seen[0]&(1<<5) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 5
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vPersonalDetailsPropertiesMiddleInitials(s)
-				}
-			case "username":
-				if seen[0]&(1<<6) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 6
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vPersonalDetailsPropertiesUsername(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		in0 := (s.Depth() == 4 && s.At(pat5))
-		if in0 {
-			if pres&0x1 != 0 {
-				s.SetFact(13)
-			} else {
-				s.RuleAt(at, "firstName", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"firstName\" is missing)", validate.FactCond{All: 0x0, None: 0x2000, Any: 0x3})
-			}
-			if pres&0x2 != 0 {
-				s.SetFact(14)
-			} else {
-				s.RuleAt(at, "lastName", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"lastName\" is missing)", validate.FactCond{All: 0x0, None: 0x4000, Any: 0x3})
-			}
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vCustomerAccountDataPropertiesSellingBehaviourData validates #/components/schemas/CustomerAccountData/properties/sellingBehaviourData.
-func vCustomerAccountDataPropertiesSellingBehaviourData(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vCustomerAccountDataPropertiesStatus validates #/components/schemas/CustomerAccountData/properties/status.
-func vCustomerAccountDataPropertiesStatus(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "ACTIVE", "GUEST", "SUSPENDED", "CLOSED":
-		default:
-			s.Schema(at, "enum", "must be one of ACTIVE, GUEST, SUSPENDED, CLOSED")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCustomerAccountDataPropertiesStatusChangeBy validates #/components/schemas/CustomerAccountData/properties/statusChangeBy.
-func vCustomerAccountDataPropertiesStatusChangeBy(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCustomerAccountDataPropertiesStatusChangeReason validates #/components/schemas/CustomerAccountData/properties/statusChangeReason.
-func vCustomerAccountDataPropertiesStatusChangeReason(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCustomerAccountDataPropertiesType validates #/components/schemas/CustomerAccountData/properties/type.
-func vCustomerAccountDataPropertiesType(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "BUSINESS", "PRIVATE", "MERCHANT_EMPLOYEE":
-		default:
-			s.Schema(at, "enum", "must be one of BUSINESS, PRIVATE, MERCHANT_EMPLOYEE")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vHistoricalDataPropertiesFraud validates #/components/schemas/HistoricalData/properties/fraud.
-func vHistoricalDataPropertiesFraud(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vHistoricalDataPropertiesMerchantOrderStatus validates #/components/schemas/HistoricalData/properties/merchantOrderStatus.
-func vHistoricalDataPropertiesMerchantOrderStatus(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vHistoricalDataPropertiesOrderStatus validates #/components/schemas/HistoricalData/properties/orderStatus.
-func vHistoricalDataPropertiesOrderStatus(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPayment validates #/components/schemas/Payment.
-func vPayment(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		var pres uint64
-		_ = pres
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "ach":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if !s.AtNull() {
-					pres |= 1 << 13
-				}
-				vPaymentPropertiesAch(s)
-			case "amount":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vMoney(s)
-			case "androidPay":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if !s.AtNull() {
-					pres |= 1 << 3
-				}
-				vCardData(s)
-			case "applePay":
-				if seen[0]&(1<<3) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 3
-				if !s.AtNull() {
-					pres |= 1 << 2
-				}
-				vCardData(s)
-			case "bankTransfer":
-				if seen[0]&(1<<4) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 4
-				if !s.AtNull() {
-					pres |= 1 << 12
-				}
-				vBankTransfer(s)
-			case "billingDetails":
-				if seen[0]&(1<<5) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 5
-				if !s.AtNull() {
-					pres |= 1 << 16
-				}
-				vBillingDetails(s)
-			case "cameraCaptured":
-				if seen[0]&(1<<6) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 6
-				if s.AtBool() {
-					s.Bool()
-				} else {
-					vPaymentPropertiesCameraCaptured(s)
-				}
-			case "check":
-				if seen[0]&(1<<7) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 7
-				if !s.AtNull() {
-					pres |= 1 << 14
-				}
-				vPaymentPropertiesCheck(s)
-			case "creditCard":
-				if seen[0]&(1<<8) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 8
-				if !s.AtNull() {
-					pres |= 1 << 0
-				}
-				vCardData(s)
-			case "creditUsed":
-				if seen[0]&(1<<9) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 9
-				if !s.AtNull() {
-					pres |= 1 << 11
-				}
-				vMoney(s)
-			case "defaultPaymentMethod":
-				if seen[0]&(1<<10) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 10
-				if s.AtBool() {
-					s.Bool()
-				} else {
-					vPaymentPropertiesDefaultPaymentMethod(s)
-				}
-			case "delayedCharge":
-				if seen[0]&(1<<11) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 11
-				if s.AtBool() {
-					s.Bool()
-				} else {
-					vPaymentPropertiesDelayedCharge(s)
-				}
-			case "delayedChargeDate":
-				if seen[0]&(1<<12) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 12
-				vPaymentPropertiesDelayedChargeDate(s)
-			case "digitalWallet":
-				if seen[0]&(1<<13) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 13
-				if !s.AtNull() {
-					pres |= 1 << 6
-				}
-				vDigitalWallet(s)
-			case "generalPaymentMethod":
-				if seen[0]&(1<<14) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 14
-				if !s.AtNull() {
-					pres |= 1 << 15
-				}
-				vGeneralPaymentMethod(s)
-			case "giftCard":
-				if seen[0]&(1<<15) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 15
-				if !s.AtNull() {
-					pres |= 1 << 8
-				}
-				vStoredValue(s)
-			case "googlePay":
-				if seen[0]&(1<<16) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 16
-				if !s.AtNull() {
-					pres |= 1 << 4
-				}
-				vCardData(s)
-			case "installmentService":
-				if seen[0]&(1<<17) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 17
-				if !s.AtNull() {
-					pres |= 1 << 7
-				}
-				vInstallmentService(s)
-			case "loyaltyPoints":
-				if seen[0]&(1<<18) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 18
-				if !s.AtNull() {
-					pres |= 1 << 10
-				}
-				vLoyaltyPoints(s)
-			case "numberOfInstallments":
-				if seen[0]&(1<<19) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 19
-				vPaymentPropertiesNumberOfInstallments(s)
-			case "paymentMethodNickname":
-				if seen[0]&(1<<20) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 20
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vPaymentPropertiesPaymentMethodNickname(s)
-				}
-			case "paypal":
-				if seen[0]&(1<<21) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 21
-				if !s.AtNull() {
-					pres |= 1 << 5
-				}
-				vPayPal(s)
-			case "savedData":
-				if seen[0]&(1<<22) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 22
-				vSavedData(s)
-			case "storeCreditUsed":
-				if seen[0]&(1<<23) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 23
-				if !s.AtNull() {
-					pres |= 1 << 9
-				}
-				vStoredValue(s)
-			case "tokenizedCard":
-				if seen[0]&(1<<24) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 24
-				if !s.AtNull() {
-					pres |= 1 << 1
-				}
-				vCardData(s)
-			case "updateTimes":
-				if seen[0]&(1<<25) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 25
-				vUpdateTimes(s)
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		in0 := (s.Depth() == 2 && s.At(pat6))
-		if in0 {
-			switch bits.OnesCount64(pres & 0xffff) {
-			case 1:
-			case 0:
-				s.RuleAt(at, "", "payment-one-method", validate.SeverityError, "Each payment item has exactly one payment-method member (none of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			default:
-				s.RuleAt(at, "", "payment-one-method", validate.SeverityError, "Each payment item has exactly one payment-method member (more than one of creditCard, tokenizedCard, applePay, androidPay, googlePay, paypal, digitalWallet, installmentService, giftCard, storeCreditUsed, loyaltyPoints, creditUsed, bankTransfer, ach, check, generalPaymentMethod is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-		}
-		if in0 && pres&0x3f != 0 {
-			s.SetFact(0)
-		}
-		if in0 && pres&0x40 != 0 {
-			s.SetFact(1)
-		}
-		if in0 && pres&0x7f != 0 {
-			if pres&0x10000 != 0 {
-				s.SetFact(12)
-			} else {
-				s.RuleAt(at, "billingDetails", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"billingDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x1000, Any: 0x0})
-			}
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vPhoneOrderInformationPropertiesCustomerWebId validates #/components/schemas/PhoneOrderInformation/properties/customerWebId.
-func vPhoneOrderInformationPropertiesCustomerWebId(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryDetailsPropertiesCarrier validates #/components/schemas/DeliveryDetails/properties/carrier.
-func vDeliveryDetailsPropertiesCarrier(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.Null()
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryDetailsPropertiesDeliveryComments validates #/components/schemas/DeliveryDetails/properties/deliveryComments.
-func vDeliveryDetailsPropertiesDeliveryComments(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryDetailsPropertiesDeliveryMethod validates #/components/schemas/DeliveryDetails/properties/deliveryMethod.
-func vDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryType validates #/components/schemas/DeliveryType.
-func vDeliveryType(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "PHYSICAL", "DIGITAL", "HYBRID":
-		default:
-			s.Schema(at, "enum", "must be one of PHYSICAL, DIGITAL, HYBRID")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryDetailsPropertiesExpectedDeliveryDate validates #/components/schemas/DeliveryDetails/properties/expectedDeliveryDate.
-func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		if !validate.IsDate(v) {
-			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31 (format date)")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryDetailsPropertiesLeaveOutside validates #/components/schemas/DeliveryDetails/properties/leaveOutside.
-func vDeliveryDetailsPropertiesLeaveOutside(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vDeliveryDetailsPropertiesSmsUpdates validates #/components/schemas/DeliveryDetails/properties/smsUpdates.
-func vDeliveryDetailsPropertiesSmsUpdates(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vDeliveryDetailsPropertiesWaitToShipTogether validates #/components/schemas/DeliveryDetails/properties/waitToShipTogether.
-func vDeliveryDetailsPropertiesWaitToShipTogether(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vAddress validates #/components/schemas/Address.
-func vAddress(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		var pres uint64
-		_ = pres
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "address1":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if !s.AtNull() {
-					pres |= 1 << 0
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAddressPropertiesAddress1(s)
-				}
-			case "address2":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAddressPropertiesAddress2(s)
-				}
-			case "city":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if !s.AtNull() {
-					pres |= 1 << 1
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAddressPropertiesCity(s)
-				}
-			case "company":
-				if seen[0]&(1<<3) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 3
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAddressPropertiesCompany(s)
-				}
-			case "country":
-				if seen[0]&(1<<4) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 4
-				if !s.AtNull() {
-					pres |= 1 << 2
-				}
-				vCountryCode(s)
-			case "region":
-				if seen[0]&(1<<5) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 5
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAddressPropertiesRegion(s)
-				}
-			case "savedData":
-				if seen[0]&(1<<6) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 6
-				vSavedData(s)
-			case "zip":
-				if seen[0]&(1<<7) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 7
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vAddressPropertiesZip(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		in0 := (s.Depth() == 4 && s.At(pat7))
-		if in0 {
-			if pres&0x1 != 0 {
-				s.SetFact(2)
-			} else {
-				s.RuleAt(at, "address1", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address1\" is missing)", validate.FactCond{All: 0x0, None: 0x4, Any: 0x3})
-			}
-			if pres&0x2 != 0 {
-				s.SetFact(3)
-			} else {
-				s.RuleAt(at, "city", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"city\" is missing)", validate.FactCond{All: 0x0, None: 0x8, Any: 0x3})
-			}
-			if pres&0x4 != 0 {
-				s.SetFact(4)
-			} else {
-				s.RuleAt(at, "country", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"country\" is missing)", validate.FactCond{All: 0x0, None: 0x10, Any: 0x3})
-			}
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vComments validates #/components/schemas/Comments.
-func vComments(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "merchantComments":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vCommentsPropertiesMerchantComments(s)
-				}
-			case "messageToBeneficiary":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vCommentsPropertiesMessageToBeneficiary(s)
-				}
-			case "userCommentsToMerchant":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vCommentsPropertiesUserCommentsToMerchant(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vPhones validates #/components/schemas/Phones.
-func vPhones(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeArray:
-		if !s.EnterArray() {
-			break
-		}
-		for s.NextElem() {
-			vPhone(s)
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantArray)
-	}
-}
-
-// vDecimalAmount validates #/components/schemas/DecimalAmount.
-func vDecimalAmount(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		ln := validate.RuneCount(v)
-		if ln > 32 {
-			s.Schema(at, "maxLength", "must be at most 32 characters long")
-		}
-		if !re0.Match(v) {
-			s.Schema(at, "pattern", "must match the pattern ^-?[0-9]+(\\.[0-9]+)?$")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vMoneyPropertiesAmountUSD validates #/components/schemas/Money/properties/amountUSD.
-func vMoneyPropertiesAmountUSD(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.Null()
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		ln := validate.RuneCount(v)
-		if ln > 32 {
-			s.Schema(at, "maxLength", "must be at most 32 characters long")
-		}
-		if !re0.Match(v) {
-			s.Schema(at, "pattern", "must match the pattern ^-?[0-9]+(\\.[0-9]+)?$")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCurrencyCode validates #/components/schemas/CurrencyCode.
-func vCurrencyCode(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		if !re1.Match(v) {
-			s.Schema(at, "pattern", "must match the pattern ^[A-Z]{3}$")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vTotalDiscountPropertiesCouponCodeUsed validates #/components/schemas/TotalDiscount/properties/couponCodeUsed.
-func vTotalDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vTotalDiscountPropertiesDiscountType validates #/components/schemas/TotalDiscount/properties/discountType.
-func vTotalDiscountPropertiesDiscountType(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vErrorItem validates #/components/schemas/ErrorItem.
-func vErrorItem(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "message":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vErrorItemPropertiesMessage(s)
-				}
-			case "path":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vErrorItemPropertiesPath(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-		if seen[0]&(1<<0) == 0 {
-			s.Missing(at, "message")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vDeliveryStatusInfoPropertiesAdditionalShippingInfo validates #/components/schemas/DeliveryStatusInfo/properties/additionalShippingInfo.
-func vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryStatusInfoPropertiesCarrier validates #/components/schemas/DeliveryStatusInfo/properties/carrier.
-func vDeliveryStatusInfoPropertiesCarrier(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryStatusInfoPropertiesCustomerOpenedEmail validates #/components/schemas/DeliveryStatusInfo/properties/customerOpenedEmail.
-func vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vDeliveryStatusInfoPropertiesProofOfShippingURL validates #/components/schemas/DeliveryStatusInfo/properties/proofOfShippingURL.
-func vDeliveryStatusInfoPropertiesProofOfShippingURL(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vDeliveryStatusInfoPropertiesSignedProofOfShipping validates #/components/schemas/DeliveryStatusInfo/properties/signedProofOfShipping.
-func vDeliveryStatusInfoPropertiesSignedProofOfShipping(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vDeliveryStatusInfoPropertiesTrackingNumber validates #/components/schemas/DeliveryStatusInfo/properties/trackingNumber.
-func vDeliveryStatusInfoPropertiesTrackingNumber(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vRefundInformationPropertiesIsAutomatedRefund validates #/components/schemas/RefundInformation/properties/isAutomatedRefund.
-func vRefundInformationPropertiesIsAutomatedRefund(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vRefundInformationPropertiesIsFullRefund validates #/components/schemas/RefundInformation/properties/isFullRefund.
-func vRefundInformationPropertiesIsFullRefund(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vRefundInformationPropertiesRefundAuthorizationCode validates #/components/schemas/RefundInformation/properties/refundAuthorizationCode.
-func vRefundInformationPropertiesRefundAuthorizationCode(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vRefundInformationPropertiesRefundInitiatedBy validates #/components/schemas/RefundInformation/properties/refundInitiatedBy.
-func vRefundInformationPropertiesRefundInitiatedBy(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vRefundInformationPropertiesRefundMethod validates #/components/schemas/RefundInformation/properties/refundMethod.
-func vRefundInformationPropertiesRefundMethod(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "ORIGINAL_PAYMENT_METHOD", "DIFFERENT_PAYMENT_METHOD":
-		default:
-			s.Schema(at, "enum", "must be one of ORIGINAL_PAYMENT_METHOD, DIFFERENT_PAYMENT_METHOD")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vRefundInformationPropertiesRefundStatus validates #/components/schemas/RefundInformation/properties/refundStatus.
-func vRefundInformationPropertiesRefundStatus(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "REQUESTED", "COMPLETED", "DECLINED":
-		default:
-			s.Schema(at, "enum", "must be one of REQUESTED, COMPLETED, DECLINED")
-		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
@@ -5705,24 +7414,163 @@ func vVerificationResultsPropertiesThreeDsVersion(s *validate.Scanner) {
 	}
 }
 
-// vVerificationMethodPropertiesCorrelationId validates #/components/schemas/VerificationMethod/properties/correlationId.
-func vVerificationMethodPropertiesCorrelationId(s *validate.Scanner) {
+// vErrorItem validates #/components/schemas/ErrorItem.
+func vErrorItem(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "message":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vErrorItemPropertiesMessage(s)
+				}
+			case "path":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vErrorItemPropertiesPath(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<0) == 0 {
+			s.Missing(at, "message")
+		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantString)
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
-// vVerificationStatus validates #/components/schemas/VerificationStatus.
-func vVerificationStatus(s *validate.Scanner) {
+// vAccountDataAllOf1 validates #/components/schemas/AccountData/allOf/1.
+func vAccountDataAllOf1(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "addressesInAccount":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vAccountDataAllOf1PropertiesAddressesInAccount(s)
+			case "emailsInAccount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vAccountDataAllOf1PropertiesEmailsInAccount(s)
+			case "paymentMethodsInAccount":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vAccountDataAllOf1PropertiesPaymentMethodsInAccount(s)
+			case "phonesInAccount":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vAccountDataAllOf1PropertiesPhonesInAccount(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vUserInputPropertiesAdditionalInformation validates #/components/schemas/UserInput/properties/additionalInformation.
+func vUserInputPropertiesAdditionalInformation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vUserInputPropertiesCustomerSignedInUsingSocialNetworkAccount validates #/components/schemas/UserInput/properties/customerSignedInUsingSocialNetworkAccount.
+func vUserInputPropertiesCustomerSignedInUsingSocialNetworkAccount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vUserInputPropertiesInputType validates #/components/schemas/UserInput/properties/inputType.
+func vUserInputPropertiesInputType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -5735,9 +7583,9 @@ func vVerificationStatus(s *validate.Scanner) {
 		}
 		_ = v
 		switch string(v) {
-		case "FRICTIONLESS", "ATTEMPTED", "FRICTIONLESS_NOT_AUTHENTICATED", "FRICTIONLESS_BANK_REJECT", "FRICTIONLESS_TECHNICAL_ISSUE", "AUTHENTICATED", "NOT_AUTHENTICATED", "NOT_AUTHENTICATED_BANK_REJECT", "NOT_AUTHENTICATED_TECHNICAL_ISSUE", "NETWORK_ERROR":
+		case "USERNAME", "EMAIL", "PHONE", "SOCIAL":
 		default:
-			s.Schema(at, "enum", "must be one of FRICTIONLESS, ATTEMPTED, FRICTIONLESS_NOT_AUTHENTICATED, FRICTIONLESS_BANK_REJECT, FRICTIONLESS_TECHNICAL_ISSUE, AUTHENTICATED, NOT_AUTHENTICATED, NOT_AUTHENTICATED_BANK_REJECT, NOT_AUTHENTICATED_TECHNICAL_ISSUE, NETWORK_ERROR")
+			s.Schema(at, "enum", "must be one of USERNAME, EMAIL, PHONE, SOCIAL")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -5746,8 +7594,8 @@ func vVerificationStatus(s *validate.Scanner) {
 	}
 }
 
-// vVerificationMethodPropertiesStatusCode validates #/components/schemas/VerificationMethod/properties/statusCode.
-func vVerificationMethodPropertiesStatusCode(s *validate.Scanner) {
+// vAccountOwnerPropertiesAccountId validates #/components/schemas/AccountOwner/properties/accountId.
+func vAccountOwnerPropertiesAccountId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -5762,8 +7610,8 @@ func vVerificationMethodPropertiesStatusCode(s *validate.Scanner) {
 	}
 }
 
-// vVerificationMethodPropertiesStatusMessage validates #/components/schemas/VerificationMethod/properties/statusMessage.
-func vVerificationMethodPropertiesStatusMessage(s *validate.Scanner) {
+// vAccountOwnerPropertiesBirthDate validates #/components/schemas/AccountOwner/properties/birthDate.
+func vAccountOwnerPropertiesBirthDate(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -5778,52 +7626,126 @@ func vVerificationMethodPropertiesStatusMessage(s *validate.Scanner) {
 	}
 }
 
-// vVerificationMethodPropertiesType validates #/components/schemas/VerificationMethod/properties/type.
-func vVerificationMethodPropertiesType(s *validate.Scanner) {
+// vEmail validates #/components/schemas/Email.
+func vEmail(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
 	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vVerificationMethodPropertiesVerificationId validates #/components/schemas/VerificationMethod/properties/verificationId.
-func vVerificationMethodPropertiesVerificationId(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vVerificationMethodPropertiesVerificationSpecificData validates #/components/schemas/VerificationMethod/properties/verificationSpecificData.
-func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
+		v, ok := s.String()
+		if !ok {
 			break
 		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln > 320 {
+			s.Schema(at, "maxLength", "must be at most 320 characters long")
+		}
+		if !validate.IsEmail(v) {
+			s.Schema(at, "format", "must be an e-mail address: a dot-atom or quoted local part, @, a domain (format email)")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountOwnerPropertiesFirstName validates #/components/schemas/AccountOwner/properties/firstName.
+func vAccountOwnerPropertiesFirstName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountOwnerPropertiesFullName validates #/components/schemas/AccountOwner/properties/fullName.
+func vAccountOwnerPropertiesFullName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountOwnerPropertiesGender validates #/components/schemas/AccountOwner/properties/gender.
+func vAccountOwnerPropertiesGender(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountOwnerPropertiesLastLoginIP validates #/components/schemas/AccountOwner/properties/lastLoginIP.
+func vAccountOwnerPropertiesLastLoginIP(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountOwnerPropertiesLastName validates #/components/schemas/AccountOwner/properties/lastName.
+func vAccountOwnerPropertiesLastName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountOwnerPropertiesLoyaltyProgramsInAccount validates #/components/schemas/AccountOwner/properties/loyaltyProgramsInAccount.
+func vAccountOwnerPropertiesLoyaltyProgramsInAccount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s)
 		}
 		if s.Failed() {
 			break
@@ -5831,62 +7753,55 @@ func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) 
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantObject)
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
-// vAccountOwnerPropertiesLoyaltyProgramsInAccountItems validates #/components/schemas/AccountOwner/properties/loyaltyProgramsInAccount/items.
-func vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s *validate.Scanner) {
+// vAccountOwnerPropertiesPastOrdersCount validates #/components/schemas/AccountOwner/properties/pastOrdersCount.
+func vAccountOwnerPropertiesPastOrdersCount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
+	case validate.TypeNumber:
+		raw, ok := s.Number()
+		if !ok {
 			break
 		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
+		f := validate.Float(raw)
+		_ = f
+		if !validate.IsInteger(f) {
+			s.Schema(at, "type", "expected an integer")
 		}
-		if s.Failed() {
-			break
+		if f < 0.0 {
+			s.Schema(at, "minimum", "must be at least 0")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantObject)
+		s.WrongType(at, validate.WantInteger)
 	}
 }
 
-// vAccountOwnerPropertiesSocialNetworkDataItems validates #/components/schemas/AccountOwner/properties/socialNetworkData/items.
-func vAccountOwnerPropertiesSocialNetworkDataItems(s *validate.Scanner) {
+// vAccountOwnerPropertiesPastOrdersSum validates #/components/schemas/AccountOwner/properties/pastOrdersSum.
+func vAccountOwnerPropertiesPastOrdersSum(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
-		}
-		if s.Failed() {
-			break
-		}
+	case validate.TypeNumber:
+		s.Number()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantObject)
+		s.WrongType(at, validate.WantNumber)
 	}
 }
 
-// vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain validates #/components/schemas/AdditionalIdentifiers/properties/merchant/properties/merchantDomain.
-func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s *validate.Scanner) {
+// vAccountOwnerPropertiesRegistrationIP validates #/components/schemas/AccountOwner/properties/registrationIP.
+func vAccountOwnerPropertiesRegistrationIP(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -5901,8 +7816,32 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s *validat
 	}
 }
 
-// vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId validates #/components/schemas/AdditionalIdentifiers/properties/merchant/properties/merchantId.
-func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s *validate.Scanner) {
+// vAccountOwnerPropertiesSocialNetworkData validates #/components/schemas/AccountOwner/properties/socialNetworkData.
+func vAccountOwnerPropertiesSocialNetworkData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vAccountOwnerPropertiesSocialNetworkDataItems(s)
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vAddressPropertiesAddress1 validates #/components/schemas/Address/properties/address1.
+func vAddressPropertiesAddress1(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -5917,8 +7856,40 @@ func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s *validate.Sc
 	}
 }
 
-// vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName validates #/components/schemas/AdditionalIdentifiers/properties/merchant/properties/merchantName.
-func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s *validate.Scanner) {
+// vAddressPropertiesAddress2 validates #/components/schemas/Address/properties/address2.
+func vAddressPropertiesAddress2(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAddressPropertiesCity validates #/components/schemas/Address/properties/city.
+func vAddressPropertiesCity(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAddressPropertiesCompany validates #/components/schemas/Address/properties/company.
+func vAddressPropertiesCompany(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -5957,8 +7928,8 @@ func vCountryCode(s *validate.Scanner) {
 	}
 }
 
-// vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage validates #/components/schemas/AdditionalIdentifiers/properties/siteLocalization/properties/language.
-func vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s *validate.Scanner) {
+// vAddressPropertiesRegion validates #/components/schemas/Address/properties/region.
+func vAddressPropertiesRegion(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -5973,110 +7944,133 @@ func vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s *valid
 	}
 }
 
-// vAdditionalIdentifiersPropertiesSplitOrderIdsItems validates #/components/schemas/AdditionalIdentifiers/properties/splitOrderIds/items.
-func vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vBasicItemData validates #/components/schemas/BasicItemData.
-func vBasicItemData(s *validate.Scanner) {
+// vSavedData validates #/components/schemas/SavedData.
+func vSavedData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
 	case validate.TypeObject:
-		var pres uint64
-		_ = pres
 		if !s.EnterObject() {
 			break
 		}
 		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
-			case "category":
+			case "choseToSaveData":
 				if seen[0]&(1<<0) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.AtString() {
-					s.SkipString()
+				if s.AtBool() {
+					s.Bool()
 				} else {
-					vBasicItemDataPropertiesCategory(s)
+					vSavedDataPropertiesChoseToSaveData(s)
 				}
-			case "discount":
+			case "usedSavedData":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vItemDiscount(s)
-			case "name":
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vSavedDataPropertiesUsedSavedData(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAddressPropertiesZip validates #/components/schemas/Address/properties/zip.
+func vAddressPropertiesZip(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountEmailPropertiesEmailRole validates #/components/schemas/AccountEmail/properties/emailRole.
+func vAccountEmailPropertiesEmailRole(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vSentVerified validates #/components/schemas/SentVerified.
+func vSentVerified(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "sent":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtBool() {
+					s.Bool()
+				} else {
+					vSentVerifiedPropertiesSent(s)
+				}
+			case "timeSent":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vEpochTime(s)
+			case "timeVerified":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				if !s.AtNull() {
-					pres |= 1 << 0
-				}
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vBasicItemDataPropertiesName(s)
-				}
-			case "price":
+				vEpochTime(s)
+			case "verified":
 				if seen[0]&(1<<3) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 3
-				if !s.AtNull() {
-					pres |= 1 << 3
-				}
-				vMoney(s)
-			case "productId":
-				if seen[0]&(1<<4) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 4
-				if s.AtString() {
-					s.SkipString()
+				if s.AtBool() {
+					s.Bool()
 				} else {
-					vBasicItemDataPropertiesProductId(s)
+					vSentVerifiedPropertiesVerified(s)
 				}
-			case "quantity":
-				if seen[0]&(1<<5) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 5
-				if !s.AtNull() {
-					pres |= 1 << 1
-				}
-				vBasicItemDataPropertiesQuantity(s)
-			case "type":
-				if seen[0]&(1<<6) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 6
-				if !s.AtNull() {
-					pres |= 1 << 2
-				}
-				vBasicItemDataPropertiesType(s)
-			case "value":
-				if seen[0]&(1<<7) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 7
-				vMoney(s)
 			default:
 				s.Unknown()
 				s.Skip()
@@ -6085,21 +8079,6 @@ func vBasicItemData(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		in0 := (s.Depth() == 3 && s.At(pat8))
-		if in0 {
-			if pres&0x1 == 0 {
-				s.RuleAt(at, "name", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"name\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-			if pres&0x2 == 0 {
-				s.RuleAt(at, "quantity", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"quantity\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-			if pres&0x4 == 0 {
-				s.RuleAt(at, "type", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"type\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-			if pres&0x8 == 0 {
-				s.RuleAt(at, "price", "cart-item-fields", validate.SeverityError, "Each cart item's basicItemData carries name, quantity, type and price (\"price\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
-			}
-		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
@@ -6107,32 +8086,40 @@ func vBasicItemData(s *validate.Scanner) {
 	}
 }
 
-// vCartItemPropertiesBeneficiaries validates #/components/schemas/CartItem/properties/beneficiaries.
-func vCartItemPropertiesBeneficiaries(s *validate.Scanner) {
+// vAccountEmailPropertiesIsPrimary validates #/components/schemas/AccountEmail/properties/isPrimary.
+func vAccountEmailPropertiesIsPrimary(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
-	case validate.TypeArray:
-		if !s.EnterArray() {
-			break
-		}
-		for s.NextElem() {
-			vBeneficiary(s)
-		}
-		if s.Failed() {
-			break
-		}
+	case validate.TypeBool:
+		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantArray)
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
-// vItemDeliveryDetails validates #/components/schemas/ItemDeliveryDetails.
-func vItemDeliveryDetails(s *validate.Scanner) {
+// vAccountEmailPropertiesResourceOperation validates #/components/schemas/AccountEmail/properties/resourceOperation.
+func vAccountEmailPropertiesResourceOperation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vUpdateTimes validates #/components/schemas/UpdateTimes.
+func vUpdateTimes(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -6145,22 +8132,24 @@ func vItemDeliveryDetails(s *validate.Scanner) {
 		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
-			case "deliveryMethod":
+			case "creationTime":
 				if seen[0]&(1<<0) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vItemDeliveryDetailsPropertiesDeliveryMethod(s)
-				}
-			case "deliveryType":
+				vEpochTime(s)
+			case "lastModifiedTime":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				vDeliveryType(s)
+				vEpochTime(s)
+			case "lastUsed":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vEpochTime(s)
 			default:
 				s.Unknown()
 				s.Skip()
@@ -6173,198 +8162,6 @@ func vItemDeliveryDetails(s *validate.Scanner) {
 		s.Skip()
 	default:
 		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vCartItemPropertiesItemSpecificData validates #/components/schemas/CartItem/properties/itemSpecificData.
-func vCartItemPropertiesItemSpecificData(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vCartItemPropertiesSeller validates #/components/schemas/CartItem/properties/seller.
-func vCartItemPropertiesSeller(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		for s.NextMember() {
-			s.Unknown()
-			s.Skip()
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vIPAddressAnyOf0 validates #/components/schemas/IPAddress/anyOf/0.
-func vIPAddressAnyOf0(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		if !validate.IsIPv4(v) {
-			s.Schema(at, "format", "must be an IPv4 address in dotted-quad form (format ipv4)")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vIPAddressAnyOf1 validates #/components/schemas/IPAddress/anyOf/1.
-func vIPAddressAnyOf1(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		if !validate.IsIPv6(v) {
-			s.Schema(at, "format", "must be an IPv6 address (format ipv6)")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPersonalDetailsPropertiesAccountId validates #/components/schemas/PersonalDetails/properties/accountId.
-func vPersonalDetailsPropertiesAccountId(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPersonalDetailsPropertiesFirstName validates #/components/schemas/PersonalDetails/properties/firstName.
-func vPersonalDetailsPropertiesFirstName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPersonalDetailsPropertiesFullName validates #/components/schemas/PersonalDetails/properties/fullName.
-func vPersonalDetailsPropertiesFullName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPersonalDetailsPropertiesLastName validates #/components/schemas/PersonalDetails/properties/lastName.
-func vPersonalDetailsPropertiesLastName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPersonalDetailsPropertiesMiddleInitials validates #/components/schemas/PersonalDetails/properties/middleInitials.
-func vPersonalDetailsPropertiesMiddleInitials(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPersonalDetailsPropertiesUsername validates #/components/schemas/PersonalDetails/properties/username.
-func vPersonalDetailsPropertiesUsername(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -6572,43 +8369,43 @@ func vCardData(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		in0 := (s.Depth() == 3 && s.At(pat9))
-		in1 := (s.Depth() == 3 && s.At(pat10))
-		in2 := (s.Depth() == 3 && s.At(pat11))
+		in0 := (s.Depth() == 3 && s.At(pat10))
+		in1 := (s.Depth() == 3 && s.At(pat11))
+		in2 := (s.Depth() == 3 && s.At(pat12))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "nameOnCard", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"nameOnCard\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "nameOnCard", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"nameOnCard\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x8 == 0 {
-				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x30 == 0 {
-				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in1 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "lastFourDigits", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"lastFourDigits\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x4 == 0 {
-				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationMonth", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationMonth\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x8 == 0 {
-				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "expirationYear", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (\"expirationYear\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x30 == 0 {
-				s.RuleAt(at, "", "card-fields", validate.SeverityError, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "card-fields", validate.SeverityWarning, "A card carries lastFourDigits, nameOnCard (not wallet cards), expirationMonth, expirationYear, and bin or token (none of bin, token is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in2 {
 			if pres&0x40 == 0 {
-				s.RuleAt(at, "verificationResults", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"verificationResults\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "verificationResults", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"verificationResults\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -6707,17 +8504,17 @@ func vBillingDetails(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		in0 := (s.Depth() == 3 && s.At(pat12))
+		in0 := (s.Depth() == 3 && s.At(pat13))
 		if in0 {
 			if pres&0x1 != 0 {
 				s.SetFact(5)
 			} else {
-				s.RuleAt(at, "personalDetails", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"personalDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x20, Any: 0x3})
+				s.RuleAt(at, "personalDetails", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"personalDetails\" is missing)", validate.FactCond{All: 0x0, None: 0x20, Any: 0x3})
 			}
 			if pres&0x2 != 0 {
 				s.SetFact(6)
 			} else {
-				s.RuleAt(at, "address", "billing-details", validate.SeverityError, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address\" is missing)", validate.FactCond{All: 0x0, None: 0x40, Any: 0x3})
+				s.RuleAt(at, "address", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"address\" is missing)", validate.FactCond{All: 0x0, None: 0x40, Any: 0x3})
 			}
 		}
 	case validate.TypeInvalid:
@@ -6814,7 +8611,7 @@ func vPaymentPropertiesDelayedChargeDate(s *validate.Scanner) {
 		}
 		_ = v
 		if !validate.IsDate(v) {
-			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31 (format date)")
+			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)")
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -6911,9 +8708,9 @@ func vDigitalWallet(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		in0 := (s.Depth() == 3 && s.At(pat13))
+		in0 := (s.Depth() == 3 && s.At(pat14))
 		if in0 && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "KLARNA")) {
-			s.SetFact(11)
+			s.SetFact(13)
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -7152,9 +8949,9 @@ func vInstallmentService(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		in0 := (s.Depth() == 3 && s.At(pat14))
+		in0 := (s.Depth() == 3 && s.At(pat15))
 		if in0 && pres&0x1 != 0 && (validate.EqualFold(s.Text(sp0), "Klarna")) {
-			s.SetFact(11)
+			s.SetFact(13)
 		}
 	case validate.TypeInvalid:
 		s.Skip()
@@ -7446,27 +9243,27 @@ func vPayPal(s *validate.Scanner) {
 		if s.Failed() {
 			break
 		}
-		in0 := (s.Depth() == 3 && s.At(pat15))
+		in0 := (s.Depth() == 3 && s.At(pat16))
 		if in0 {
 			if pres&0x1 == 0 {
-				s.RuleAt(at, "payerEmail", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"payerEmail\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "payerEmail", "paypal-fields", validate.SeverityWarning, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"payerEmail\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0x2 == 0 {
-				s.RuleAt(at, "paymentMethod", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"paymentMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "paymentMethod", "paypal-fields", validate.SeverityWarning, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (\"paymentMethod\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 			if pres&0xc == 0 {
-				s.RuleAt(at, "", "paypal-fields", validate.SeverityError, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (none of payerId, payerID is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "", "paypal-fields", validate.SeverityWarning, "A PayPal payment carries payerEmail, payerId (or payerID) and paymentMethod (none of payerId, payerID is present)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
 			}
 		}
 		if in0 {
 			if pres&0x10 == 0 {
-				s.RuleAt(at, "paymentStatus", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "paymentStatus", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x20 == 0 {
-				s.RuleAt(at, "payerStatus", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"payerStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "payerStatus", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"payerStatus\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 			if pres&0x40 == 0 {
-				s.RuleAt(at, "paymentId", "post-authorization-results", validate.SeverityError, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentId\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
+				s.RuleAt(at, "paymentId", "post-authorization-results", validate.SeverityWarning, "A POST_AUTHORIZATION order carries the processor's answer: verificationResults on cards, paymentStatus, payerStatus and paymentId on PayPal (\"paymentId\" is missing)", validate.FactCond{All: 0x80, None: 0x0, Any: 0x0})
 			}
 		}
 	case validate.TypeInvalid:
@@ -7476,8 +9273,285 @@ func vPayPal(s *validate.Scanner) {
 	}
 }
 
-// vSavedData validates #/components/schemas/SavedData.
-func vSavedData(s *validate.Scanner) {
+// vAccountPhonePropertiesPhone validates #/components/schemas/AccountPhone/properties/phone.
+func vAccountPhonePropertiesPhone(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln > 64 {
+			s.Schema(at, "maxLength", "must be at most 64 characters long")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountPhonePropertiesPhoneType validates #/components/schemas/AccountPhone/properties/phoneType.
+func vAccountPhonePropertiesPhoneType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAccountPhonePropertiesResourceOperation validates #/components/schemas/AccountPhone/properties/resourceOperation.
+func vAccountPhonePropertiesResourceOperation(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDecimalAmount validates #/components/schemas/DecimalAmount.
+func vDecimalAmount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln > 32 {
+			s.Schema(at, "maxLength", "must be at most 32 characters long")
+		}
+		if !re0.Match(v) {
+			s.Schema(at, "pattern", "must match the pattern ^-?[0-9]+(\\.[0-9]+)?$")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vMoneyPropertiesAmountUSD validates #/components/schemas/Money/properties/amountUSD.
+func vMoneyPropertiesAmountUSD(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.Null()
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln > 32 {
+			s.Schema(at, "maxLength", "must be at most 32 characters long")
+		}
+		if !re0.Match(v) {
+			s.Schema(at, "pattern", "must match the pattern ^-?[0-9]+(\\.[0-9]+)?$")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCurrencyCode validates #/components/schemas/CurrencyCode.
+func vCurrencyCode(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		if !re1.Match(v) {
+			s.Schema(at, "pattern", "must match the pattern ^[A-Z]{3}$")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vChargebackShippingInfoPropertiesAdditionalShippingInfo validates #/components/schemas/ChargebackShippingInfo/properties/additionalShippingInfo.
+func vChargebackShippingInfoPropertiesAdditionalShippingInfo(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vChargebackShippingInfoPropertiesCarrier validates #/components/schemas/ChargebackShippingInfo/properties/carrier.
+func vChargebackShippingInfoPropertiesCarrier(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vChargebackShippingInfoPropertiesProofOfShippingUrl validates #/components/schemas/ChargebackShippingInfo/properties/proofOfShippingUrl.
+func vChargebackShippingInfoPropertiesProofOfShippingUrl(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vChargebackShippingInfoPropertiesSignedProofOfShipping validates #/components/schemas/ChargebackShippingInfo/properties/signedProofOfShipping.
+func vChargebackShippingInfoPropertiesSignedProofOfShipping(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vChargebackShippingInfoPropertiesTrackingNumber validates #/components/schemas/ChargebackShippingInfo/properties/trackingNumber.
+func vChargebackShippingInfoPropertiesTrackingNumber(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesAdditionalOrderId validates #/components/schemas/AdditionalIdentifiers/properties/additionalOrderId.
+func vAdditionalIdentifiersPropertiesAdditionalOrderId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesCustomerReferralMethod validates #/components/schemas/AdditionalIdentifiers/properties/customerReferralMethod.
+func vAdditionalIdentifiersPropertiesCustomerReferralMethod(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesCustomerReferralName validates #/components/schemas/AdditionalIdentifiers/properties/customerReferralName.
+func vAdditionalIdentifiersPropertiesCustomerReferralName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesIsSplitOrder validates #/components/schemas/AdditionalIdentifiers/properties/isSplitOrder.
+func vAdditionalIdentifiersPropertiesIsSplitOrder(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesMerchant validates #/components/schemas/AdditionalIdentifiers/properties/merchant.
+func vAdditionalIdentifiersPropertiesMerchant(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -7490,73 +9564,36 @@ func vSavedData(s *validate.Scanner) {
 		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
-			case "choseToSaveData":
+			case "merchantDomain":
 				if seen[0]&(1<<0) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				if s.AtBool() {
-					s.Bool()
+				if s.AtString() {
+					s.SkipString()
 				} else {
-					vSavedDataPropertiesChoseToSaveData(s)
+					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s)
 				}
-			case "usedSavedData":
+			case "merchantId":
 				if seen[0]&(1<<1) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 1
-				if s.AtBool() {
-					s.Bool()
+				if s.AtString() {
+					s.SkipString()
 				} else {
-					vSavedDataPropertiesUsedSavedData(s)
+					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s)
 				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
-		}
-		if s.Failed() {
-			break
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantObject)
-	}
-}
-
-// vUpdateTimes validates #/components/schemas/UpdateTimes.
-func vUpdateTimes(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeObject:
-		if !s.EnterObject() {
-			break
-		}
-		var seen [1]uint64
-		for s.NextMember() {
-			switch string(s.Key()) {
-			case "creationTime":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				vEpochTime(s)
-			case "lastModifiedTime":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vEpochTime(s)
-			case "lastUsed":
+			case "merchantName":
 				if seen[0]&(1<<2) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 2
-				vEpochTime(s)
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -7572,8 +9609,8 @@ func vUpdateTimes(s *validate.Scanner) {
 	}
 }
 
-// vAddressPropertiesAddress1 validates #/components/schemas/Address/properties/address1.
-func vAddressPropertiesAddress1(s *validate.Scanner) {
+// vAdditionalIdentifiersPropertiesOrderSegment validates #/components/schemas/AdditionalIdentifiers/properties/orderSegment.
+func vAdditionalIdentifiersPropertiesOrderSegment(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -7588,8 +9625,8 @@ func vAddressPropertiesAddress1(s *validate.Scanner) {
 	}
 }
 
-// vAddressPropertiesAddress2 validates #/components/schemas/Address/properties/address2.
-func vAddressPropertiesAddress2(s *validate.Scanner) {
+// vAdditionalIdentifiersPropertiesPaymentGatewayId validates #/components/schemas/AdditionalIdentifiers/properties/paymentGatewayId.
+func vAdditionalIdentifiersPropertiesPaymentGatewayId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -7604,120 +9641,8 @@ func vAddressPropertiesAddress2(s *validate.Scanner) {
 	}
 }
 
-// vAddressPropertiesCity validates #/components/schemas/Address/properties/city.
-func vAddressPropertiesCity(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAddressPropertiesCompany validates #/components/schemas/Address/properties/company.
-func vAddressPropertiesCompany(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAddressPropertiesRegion validates #/components/schemas/Address/properties/region.
-func vAddressPropertiesRegion(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vAddressPropertiesZip validates #/components/schemas/Address/properties/zip.
-func vAddressPropertiesZip(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCommentsPropertiesMerchantComments validates #/components/schemas/Comments/properties/merchantComments.
-func vCommentsPropertiesMerchantComments(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCommentsPropertiesMessageToBeneficiary validates #/components/schemas/Comments/properties/messageToBeneficiary.
-func vCommentsPropertiesMessageToBeneficiary(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vCommentsPropertiesUserCommentsToMerchant validates #/components/schemas/Comments/properties/userCommentsToMerchant.
-func vCommentsPropertiesUserCommentsToMerchant(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vPhone validates #/components/schemas/Phone.
-func vPhone(s *validate.Scanner) {
+// vAdditionalIdentifiersPropertiesSiteLocalization validates #/components/schemas/AdditionalIdentifiers/properties/siteLocalization.
+func vAdditionalIdentifiersPropertiesSiteLocalization(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -7730,12 +9655,28 @@ func vPhone(s *validate.Scanner) {
 		var seen [1]uint64
 		for s.NextMember() {
 			switch string(s.Key()) {
-			case "phone":
+			case "country":
 				if seen[0]&(1<<0) != 0 {
 					s.Duplicate()
 				}
 				seen[0] |= 1 << 0
-				vPhonePropertiesPhone(s)
+				vCountryCode(s)
+			case "currency":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vCurrencyCode(s)
+			case "language":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s)
+				}
 			default:
 				s.Unknown()
 				s.Skip()
@@ -7748,6 +9689,1119 @@ func vPhone(s *validate.Scanner) {
 		s.Skip()
 	default:
 		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesSplitOrderIds validates #/components/schemas/AdditionalIdentifiers/properties/splitOrderIds.
+func vAdditionalIdentifiersPropertiesSplitOrderIds(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			if s.AtString() {
+				s.SkipString()
+			} else {
+				vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s)
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vCartItem validates #/components/schemas/CartItem.
+func vCartItem(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "basicItemData":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vBasicItemData(s)
+			case "beneficiaries":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vCartItemPropertiesBeneficiaries(s)
+			case "deliveryDetails":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vItemDeliveryDetails(s)
+			case "itemSpecificData":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				vCartItemPropertiesItemSpecificData(s)
+			case "seller":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				vCartItemPropertiesSeller(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		if seen[0]&(1<<0) == 0 {
+			s.Missing(at, "basicItemData")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vCustomerAccountDataPropertiesAssetsInAccount validates #/components/schemas/CustomerAccountData/properties/assetsInAccount.
+func vCustomerAccountDataPropertiesAssetsInAccount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vCustomerAccountDataPropertiesCustomerEngagement validates #/components/schemas/CustomerAccountData/properties/customerEngagement.
+func vCustomerAccountDataPropertiesCustomerEngagement(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vCustomerAccountDataPropertiesMerchantAccountStatus validates #/components/schemas/CustomerAccountData/properties/merchantAccountStatus.
+func vCustomerAccountDataPropertiesMerchantAccountStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCustomerAccountDataPropertiesPasswordData validates #/components/schemas/CustomerAccountData/properties/passwordData.
+func vCustomerAccountDataPropertiesPasswordData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vPersonalDetails validates #/components/schemas/PersonalDetails.
+func vPersonalDetails(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "accountId":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesAccountId(s)
+				}
+			case "email":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vEmail(s)
+			case "firstName":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesFirstName(s)
+				}
+			case "fullName":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesFullName(s)
+				}
+			case "lastName":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesLastName(s)
+				}
+			case "middleInitials":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesMiddleInitials(s)
+				}
+			case "username":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vPersonalDetailsPropertiesUsername(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 4 && s.At(pat17))
+		if in0 {
+			if pres&0x1 != 0 {
+				s.SetFact(15)
+			} else {
+				s.RuleAt(at, "firstName", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"firstName\" is missing)", validate.FactCond{All: 0x0, None: 0x8000, Any: 0x3})
+			}
+			if pres&0x2 != 0 {
+				s.SetFact(16)
+			} else {
+				s.RuleAt(at, "lastName", "billing-details", validate.SeverityWarning, "Card, wallet-card, PayPal and digital-wallet payments carry billing first and last name, address1, city and country (another item of a split payment may carry them) (\"lastName\" is missing)", validate.FactCond{All: 0x0, None: 0x10000, Any: 0x3})
+			}
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vCustomerAccountDataPropertiesSellingBehaviourData validates #/components/schemas/CustomerAccountData/properties/sellingBehaviourData.
+func vCustomerAccountDataPropertiesSellingBehaviourData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vCustomerAccountDataPropertiesStatus validates #/components/schemas/CustomerAccountData/properties/status.
+func vCustomerAccountDataPropertiesStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "ACTIVE", "GUEST", "SUSPENDED", "CLOSED":
+		default:
+			s.Schema(at, "enum", "must be one of ACTIVE, GUEST, SUSPENDED, CLOSED")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCustomerAccountDataPropertiesStatusChangeBy validates #/components/schemas/CustomerAccountData/properties/statusChangeBy.
+func vCustomerAccountDataPropertiesStatusChangeBy(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCustomerAccountDataPropertiesStatusChangeReason validates #/components/schemas/CustomerAccountData/properties/statusChangeReason.
+func vCustomerAccountDataPropertiesStatusChangeReason(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCustomerAccountDataPropertiesType validates #/components/schemas/CustomerAccountData/properties/type.
+func vCustomerAccountDataPropertiesType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "BUSINESS", "PRIVATE", "MERCHANT_EMPLOYEE":
+		default:
+			s.Schema(at, "enum", "must be one of BUSINESS, PRIVATE, MERCHANT_EMPLOYEE")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vHistoricalDataPropertiesFraud validates #/components/schemas/HistoricalData/properties/fraud.
+func vHistoricalDataPropertiesFraud(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vHistoricalDataPropertiesMerchantOrderStatus validates #/components/schemas/HistoricalData/properties/merchantOrderStatus.
+func vHistoricalDataPropertiesMerchantOrderStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vHistoricalDataPropertiesOrderStatus validates #/components/schemas/HistoricalData/properties/orderStatus.
+func vHistoricalDataPropertiesOrderStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vPhoneOrderInformationPropertiesCustomerWebId validates #/components/schemas/PhoneOrderInformation/properties/customerWebId.
+func vPhoneOrderInformationPropertiesCustomerWebId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryDetailsPropertiesCarrier validates #/components/schemas/DeliveryDetails/properties/carrier.
+func vDeliveryDetailsPropertiesCarrier(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.Null()
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryDetailsPropertiesDeliveryComments validates #/components/schemas/DeliveryDetails/properties/deliveryComments.
+func vDeliveryDetailsPropertiesDeliveryComments(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryDetailsPropertiesDeliveryMethod validates #/components/schemas/DeliveryDetails/properties/deliveryMethod.
+func vDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryType validates #/components/schemas/DeliveryType.
+func vDeliveryType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "PHYSICAL", "DIGITAL", "HYBRID":
+		default:
+			s.Schema(at, "enum", "must be one of PHYSICAL, DIGITAL, HYBRID")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryDetailsPropertiesExpectedDeliveryDate validates #/components/schemas/DeliveryDetails/properties/expectedDeliveryDate.
+func vDeliveryDetailsPropertiesExpectedDeliveryDate(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		if !validate.IsDate(v) {
+			s.Schema(at, "format", "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryDetailsPropertiesLeaveOutside validates #/components/schemas/DeliveryDetails/properties/leaveOutside.
+func vDeliveryDetailsPropertiesLeaveOutside(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vDeliveryDetailsPropertiesSmsUpdates validates #/components/schemas/DeliveryDetails/properties/smsUpdates.
+func vDeliveryDetailsPropertiesSmsUpdates(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vDeliveryDetailsPropertiesWaitToShipTogether validates #/components/schemas/DeliveryDetails/properties/waitToShipTogether.
+func vDeliveryDetailsPropertiesWaitToShipTogether(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vComments validates #/components/schemas/Comments.
+func vComments(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "merchantComments":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCommentsPropertiesMerchantComments(s)
+				}
+			case "messageToBeneficiary":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCommentsPropertiesMessageToBeneficiary(s)
+				}
+			case "userCommentsToMerchant":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vCommentsPropertiesUserCommentsToMerchant(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vPhones validates #/components/schemas/Phones.
+func vPhones(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vPhone(s)
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vTotalDiscountPropertiesCouponCodeUsed validates #/components/schemas/TotalDiscount/properties/couponCodeUsed.
+func vTotalDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vTotalDiscountPropertiesDiscountType validates #/components/schemas/TotalDiscount/properties/discountType.
+func vTotalDiscountPropertiesDiscountType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryStatusInfoPropertiesAdditionalShippingInfo validates #/components/schemas/DeliveryStatusInfo/properties/additionalShippingInfo.
+func vDeliveryStatusInfoPropertiesAdditionalShippingInfo(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryStatusInfoPropertiesCarrier validates #/components/schemas/DeliveryStatusInfo/properties/carrier.
+func vDeliveryStatusInfoPropertiesCarrier(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryStatusInfoPropertiesCustomerOpenedEmail validates #/components/schemas/DeliveryStatusInfo/properties/customerOpenedEmail.
+func vDeliveryStatusInfoPropertiesCustomerOpenedEmail(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vDeliveryStatusInfoPropertiesProofOfShippingURL validates #/components/schemas/DeliveryStatusInfo/properties/proofOfShippingURL.
+func vDeliveryStatusInfoPropertiesProofOfShippingURL(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vDeliveryStatusInfoPropertiesSignedProofOfShipping validates #/components/schemas/DeliveryStatusInfo/properties/signedProofOfShipping.
+func vDeliveryStatusInfoPropertiesSignedProofOfShipping(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vDeliveryStatusInfoPropertiesTrackingNumber validates #/components/schemas/DeliveryStatusInfo/properties/trackingNumber.
+func vDeliveryStatusInfoPropertiesTrackingNumber(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vRefundInformationPropertiesIsAutomatedRefund validates #/components/schemas/RefundInformation/properties/isAutomatedRefund.
+func vRefundInformationPropertiesIsAutomatedRefund(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vRefundInformationPropertiesIsFullRefund validates #/components/schemas/RefundInformation/properties/isFullRefund.
+func vRefundInformationPropertiesIsFullRefund(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vRefundInformationPropertiesRefundAuthorizationCode validates #/components/schemas/RefundInformation/properties/refundAuthorizationCode.
+func vRefundInformationPropertiesRefundAuthorizationCode(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vRefundInformationPropertiesRefundInitiatedBy validates #/components/schemas/RefundInformation/properties/refundInitiatedBy.
+func vRefundInformationPropertiesRefundInitiatedBy(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vRefundInformationPropertiesRefundMethod validates #/components/schemas/RefundInformation/properties/refundMethod.
+func vRefundInformationPropertiesRefundMethod(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "ORIGINAL_PAYMENT_METHOD", "DIFFERENT_PAYMENT_METHOD":
+		default:
+			s.Schema(at, "enum", "must be one of ORIGINAL_PAYMENT_METHOD, DIFFERENT_PAYMENT_METHOD")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vRefundInformationPropertiesRefundStatus validates #/components/schemas/RefundInformation/properties/refundStatus.
+func vRefundInformationPropertiesRefundStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "REQUESTED", "COMPLETED", "DECLINED":
+		default:
+			s.Schema(at, "enum", "must be one of REQUESTED, COMPLETED, DECLINED")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vVerificationMethodPropertiesCorrelationId validates #/components/schemas/VerificationMethod/properties/correlationId.
+func vVerificationMethodPropertiesCorrelationId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vVerificationStatus validates #/components/schemas/VerificationStatus.
+func vVerificationStatus(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "FRICTIONLESS", "ATTEMPTED", "FRICTIONLESS_NOT_AUTHENTICATED", "FRICTIONLESS_BANK_REJECT", "FRICTIONLESS_TECHNICAL_ISSUE", "AUTHENTICATED", "NOT_AUTHENTICATED", "NOT_AUTHENTICATED_BANK_REJECT", "NOT_AUTHENTICATED_TECHNICAL_ISSUE", "NETWORK_ERROR":
+		default:
+			s.Schema(at, "enum", "must be one of FRICTIONLESS, ATTEMPTED, FRICTIONLESS_NOT_AUTHENTICATED, FRICTIONLESS_BANK_REJECT, FRICTIONLESS_TECHNICAL_ISSUE, AUTHENTICATED, NOT_AUTHENTICATED, NOT_AUTHENTICATED_BANK_REJECT, NOT_AUTHENTICATED_TECHNICAL_ISSUE, NETWORK_ERROR")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vVerificationMethodPropertiesStatusCode validates #/components/schemas/VerificationMethod/properties/statusCode.
+func vVerificationMethodPropertiesStatusCode(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vVerificationMethodPropertiesStatusMessage validates #/components/schemas/VerificationMethod/properties/statusMessage.
+func vVerificationMethodPropertiesStatusMessage(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vVerificationMethodPropertiesType validates #/components/schemas/VerificationMethod/properties/type.
+func vVerificationMethodPropertiesType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vVerificationMethodPropertiesVerificationId validates #/components/schemas/VerificationMethod/properties/verificationId.
+func vVerificationMethodPropertiesVerificationId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vVerificationMethodPropertiesVerificationSpecificData validates #/components/schemas/VerificationMethod/properties/verificationSpecificData.
+func vVerificationMethodPropertiesVerificationSpecificData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vIPAddressAnyOf0 validates #/components/schemas/IPAddress/anyOf/0.
+func vIPAddressAnyOf0(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		if !validate.IsIPv4(v) {
+			s.Schema(at, "format", "must be an IPv4 address in dotted-quad form (format ipv4)")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vIPAddressAnyOf1 validates #/components/schemas/IPAddress/anyOf/1.
+func vIPAddressAnyOf1(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		if !validate.IsIPv6(v) {
+			s.Schema(at, "format", "must be an IPv6 address without a zone (format ipv6)")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
 	}
 }
 
@@ -7783,24 +10837,104 @@ func vErrorItemPropertiesPath(s *validate.Scanner) {
 	}
 }
 
-// vBasicItemDataPropertiesCategory validates #/components/schemas/BasicItemData/properties/category.
-func vBasicItemDataPropertiesCategory(s *validate.Scanner) {
+// vAccountDataAllOf1PropertiesAddressesInAccount validates #/components/schemas/AccountData/allOf/1/properties/addressesInAccount.
+func vAccountDataAllOf1PropertiesAddressesInAccount(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vAddress(s)
+		}
+		if s.Failed() {
+			break
+		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantString)
+		s.WrongType(at, validate.WantArray)
 	}
 }
 
-// vItemDiscount validates #/components/schemas/ItemDiscount.
-func vItemDiscount(s *validate.Scanner) {
+// vAccountDataAllOf1PropertiesEmailsInAccount validates #/components/schemas/AccountData/allOf/1/properties/emailsInAccount.
+func vAccountDataAllOf1PropertiesEmailsInAccount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vAccountEmail(s)
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vAccountDataAllOf1PropertiesPaymentMethodsInAccount validates #/components/schemas/AccountData/allOf/1/properties/paymentMethodsInAccount.
+func vAccountDataAllOf1PropertiesPaymentMethodsInAccount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vPayment(s)
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vAccountDataAllOf1PropertiesPhonesInAccount validates #/components/schemas/AccountData/allOf/1/properties/phonesInAccount.
+func vAccountDataAllOf1PropertiesPhonesInAccount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vAccountPhone(s)
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vAccountOwnerPropertiesLoyaltyProgramsInAccountItems validates #/components/schemas/AccountOwner/properties/loyaltyProgramsInAccount/items.
+func vAccountOwnerPropertiesLoyaltyProgramsInAccountItems(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -7810,39 +10944,9 @@ func vItemDiscount(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
-		var seen [1]uint64
 		for s.NextMember() {
-			switch string(s.Key()) {
-			case "couponCodeUsed":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vItemDiscountPropertiesCouponCodeUsed(s)
-				}
-			case "couponDiscountAmount":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vMoney(s)
-			case "discountType":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				if s.AtString() {
-					s.SkipString()
-				} else {
-					vItemDiscountPropertiesDiscountType(s)
-				}
-			default:
-				s.Unknown()
-				s.Skip()
-			}
+			s.Unknown()
+			s.Skip()
 		}
 		if s.Failed() {
 			break
@@ -7854,89 +10958,8 @@ func vItemDiscount(s *validate.Scanner) {
 	}
 }
 
-// vBasicItemDataPropertiesName validates #/components/schemas/BasicItemData/properties/name.
-func vBasicItemDataPropertiesName(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vBasicItemDataPropertiesProductId validates #/components/schemas/BasicItemData/properties/productId.
-func vBasicItemDataPropertiesProductId(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vBasicItemDataPropertiesQuantity validates #/components/schemas/BasicItemData/properties/quantity.
-func vBasicItemDataPropertiesQuantity(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeNumber:
-		raw, ok := s.Number()
-		if !ok {
-			break
-		}
-		f := validate.Float(raw)
-		_ = f
-		if f < 0.0 {
-			s.Schema(at, "minimum", "must be at least 0")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantNumber)
-	}
-}
-
-// vBasicItemDataPropertiesType validates #/components/schemas/BasicItemData/properties/type.
-func vBasicItemDataPropertiesType(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
-			break
-		}
-		_ = v
-		switch string(v) {
-		case "TANGIBLE", "NON_TANGIBLE":
-		default:
-			s.Schema(at, "enum", "must be one of TANGIBLE, NON_TANGIBLE")
-		}
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantString)
-	}
-}
-
-// vBeneficiary validates #/components/schemas/Beneficiary.
-func vBeneficiary(s *validate.Scanner) {
+// vAccountOwnerPropertiesSocialNetworkDataItems validates #/components/schemas/AccountOwner/properties/socialNetworkData/items.
+func vAccountOwnerPropertiesSocialNetworkDataItems(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -7946,31 +10969,9 @@ func vBeneficiary(s *validate.Scanner) {
 		if !s.EnterObject() {
 			break
 		}
-		var seen [1]uint64
 		for s.NextMember() {
-			switch string(s.Key()) {
-			case "comments":
-				if seen[0]&(1<<0) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 0
-				vComments(s)
-			case "personalDetails":
-				if seen[0]&(1<<1) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 1
-				vPersonalDetails(s)
-			case "phone":
-				if seen[0]&(1<<2) != 0 {
-					s.Duplicate()
-				}
-				seen[0] |= 1 << 2
-				vPhones(s)
-			default:
-				s.Unknown()
-				s.Skip()
-			}
+			s.Unknown()
+			s.Skip()
 		}
 		if s.Failed() {
 			break
@@ -7982,19 +10983,67 @@ func vBeneficiary(s *validate.Scanner) {
 	}
 }
 
-// vItemDeliveryDetailsPropertiesDeliveryMethod validates #/components/schemas/ItemDeliveryDetails/properties/deliveryMethod.
-func vItemDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
+// vSavedDataPropertiesChoseToSaveData validates #/components/schemas/SavedData/properties/choseToSaveData.
+func vSavedDataPropertiesChoseToSaveData(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
-	case validate.TypeString:
-		s.String()
+	case validate.TypeBool:
+		s.Bool()
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantString)
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vSavedDataPropertiesUsedSavedData validates #/components/schemas/SavedData/properties/usedSavedData.
+func vSavedDataPropertiesUsedSavedData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vSentVerifiedPropertiesSent validates #/components/schemas/SentVerified/properties/sent.
+func vSentVerifiedPropertiesSent(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
+	}
+}
+
+// vSentVerifiedPropertiesVerified validates #/components/schemas/SentVerified/properties/verified.
+func vSentVerifiedPropertiesVerified(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeBool:
+		s.Bool()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantBoolean)
 	}
 }
 
@@ -9145,64 +12194,325 @@ func vPayPalPropertiesProtectionEligibility(s *validate.Scanner) {
 	}
 }
 
-// vSavedDataPropertiesChoseToSaveData validates #/components/schemas/SavedData/properties/choseToSaveData.
-func vSavedDataPropertiesChoseToSaveData(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vSavedDataPropertiesUsedSavedData validates #/components/schemas/SavedData/properties/usedSavedData.
-func vSavedDataPropertiesUsedSavedData(s *validate.Scanner) {
-	at := s.Pos()
-	_ = at
-	switch s.PeekHere() {
-	case validate.TypeNull:
-		s.NotNullable(at)
-	case validate.TypeBool:
-		s.Bool()
-	case validate.TypeInvalid:
-		s.Skip()
-	default:
-		s.WrongType(at, validate.WantBoolean)
-	}
-}
-
-// vPhonePropertiesPhone validates #/components/schemas/Phone/properties/phone.
-func vPhonePropertiesPhone(s *validate.Scanner) {
+// vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain validates #/components/schemas/AdditionalIdentifiers/properties/merchant/properties/merchantDomain.
+func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantDomain(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
 	case validate.TypeNull:
 		s.NotNullable(at)
 	case validate.TypeString:
-		v, ok := s.String()
-		if !ok {
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId validates #/components/schemas/AdditionalIdentifiers/properties/merchant/properties/merchantId.
+func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName validates #/components/schemas/AdditionalIdentifiers/properties/merchant/properties/merchantName.
+func vAdditionalIdentifiersPropertiesMerchantPropertiesMerchantName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage validates #/components/schemas/AdditionalIdentifiers/properties/siteLocalization/properties/language.
+func vAdditionalIdentifiersPropertiesSiteLocalizationPropertiesLanguage(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vAdditionalIdentifiersPropertiesSplitOrderIdsItems validates #/components/schemas/AdditionalIdentifiers/properties/splitOrderIds/items.
+func vAdditionalIdentifiersPropertiesSplitOrderIdsItems(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vBasicItemData validates #/components/schemas/BasicItemData.
+func vBasicItemData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		var pres uint64
+		_ = pres
+		if !s.EnterObject() {
 			break
 		}
-		_ = v
-		ln := validate.RuneCount(v)
-		if ln > 64 {
-			s.Schema(at, "maxLength", "must be at most 64 characters long")
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "category":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vBasicItemDataPropertiesCategory(s)
+				}
+			case "discount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vItemDiscount(s)
+			case "name":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if !s.AtNull() {
+					pres |= 1 << 0
+				}
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vBasicItemDataPropertiesName(s)
+				}
+			case "price":
+				if seen[0]&(1<<3) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 3
+				if !s.AtNull() {
+					pres |= 1 << 3
+				}
+				vMoney(s)
+			case "productId":
+				if seen[0]&(1<<4) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 4
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vBasicItemDataPropertiesProductId(s)
+				}
+			case "quantity":
+				if seen[0]&(1<<5) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 5
+				if !s.AtNull() {
+					pres |= 1 << 1
+				}
+				vBasicItemDataPropertiesQuantity(s)
+			case "type":
+				if seen[0]&(1<<6) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 6
+				if !s.AtNull() {
+					pres |= 1 << 2
+				}
+				vBasicItemDataPropertiesType(s)
+			case "value":
+				if seen[0]&(1<<7) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 7
+				vMoney(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+		in0 := (s.Depth() == 3 && s.At(pat18))
+		if in0 {
+			if pres&0x1 == 0 {
+				s.RuleAt(at, "name", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"name\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x2 == 0 {
+				s.RuleAt(at, "quantity", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"quantity\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x4 == 0 {
+				s.RuleAt(at, "type", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"type\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
+			if pres&0x8 == 0 {
+				s.RuleAt(at, "price", "cart-item-fields", validate.SeverityWarning, "Each cart item's basicItemData carries name, quantity, type and price (\"price\" is missing)", validate.FactCond{All: 0x0, None: 0x0, Any: 0x0})
+			}
 		}
 	case validate.TypeInvalid:
 		s.Skip()
 	default:
-		s.WrongType(at, validate.WantString)
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
-// vItemDiscountPropertiesCouponCodeUsed validates #/components/schemas/ItemDiscount/properties/couponCodeUsed.
-func vItemDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
+// vCartItemPropertiesBeneficiaries validates #/components/schemas/CartItem/properties/beneficiaries.
+func vCartItemPropertiesBeneficiaries(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeArray:
+		if !s.EnterArray() {
+			break
+		}
+		for s.NextElem() {
+			vBeneficiary(s)
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantArray)
+	}
+}
+
+// vItemDeliveryDetails validates #/components/schemas/ItemDeliveryDetails.
+func vItemDeliveryDetails(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "deliveryMethod":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vItemDeliveryDetailsPropertiesDeliveryMethod(s)
+				}
+			case "deliveryType":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vDeliveryType(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vCartItemPropertiesItemSpecificData validates #/components/schemas/CartItem/properties/itemSpecificData.
+func vCartItemPropertiesItemSpecificData(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vCartItemPropertiesSeller validates #/components/schemas/CartItem/properties/seller.
+func vCartItemPropertiesSeller(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		for s.NextMember() {
+			s.Unknown()
+			s.Skip()
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vPersonalDetailsPropertiesAccountId validates #/components/schemas/PersonalDetails/properties/accountId.
+func vPersonalDetailsPropertiesAccountId(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -9217,8 +12527,8 @@ func vItemDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
 	}
 }
 
-// vItemDiscountPropertiesDiscountType validates #/components/schemas/ItemDiscount/properties/discountType.
-func vItemDiscountPropertiesDiscountType(s *validate.Scanner) {
+// vPersonalDetailsPropertiesFirstName validates #/components/schemas/PersonalDetails/properties/firstName.
+func vPersonalDetailsPropertiesFirstName(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {
@@ -9230,6 +12540,153 @@ func vItemDiscountPropertiesDiscountType(s *validate.Scanner) {
 		s.Skip()
 	default:
 		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vPersonalDetailsPropertiesFullName validates #/components/schemas/PersonalDetails/properties/fullName.
+func vPersonalDetailsPropertiesFullName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vPersonalDetailsPropertiesLastName validates #/components/schemas/PersonalDetails/properties/lastName.
+func vPersonalDetailsPropertiesLastName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vPersonalDetailsPropertiesMiddleInitials validates #/components/schemas/PersonalDetails/properties/middleInitials.
+func vPersonalDetailsPropertiesMiddleInitials(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vPersonalDetailsPropertiesUsername validates #/components/schemas/PersonalDetails/properties/username.
+func vPersonalDetailsPropertiesUsername(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCommentsPropertiesMerchantComments validates #/components/schemas/Comments/properties/merchantComments.
+func vCommentsPropertiesMerchantComments(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCommentsPropertiesMessageToBeneficiary validates #/components/schemas/Comments/properties/messageToBeneficiary.
+func vCommentsPropertiesMessageToBeneficiary(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vCommentsPropertiesUserCommentsToMerchant validates #/components/schemas/Comments/properties/userCommentsToMerchant.
+func vCommentsPropertiesUserCommentsToMerchant(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vPhone validates #/components/schemas/Phone.
+func vPhone(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "phone":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vPhonePropertiesPhone(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
 	}
 }
 
@@ -9586,6 +13043,245 @@ func vDigitalWalletPropertiesUnderlyingPaymentMethodPropertiesUnderlyingPaymentM
 	}
 }
 
+// vBasicItemDataPropertiesCategory validates #/components/schemas/BasicItemData/properties/category.
+func vBasicItemDataPropertiesCategory(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vItemDiscount validates #/components/schemas/ItemDiscount.
+func vItemDiscount(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "couponCodeUsed":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vItemDiscountPropertiesCouponCodeUsed(s)
+				}
+			case "couponDiscountAmount":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vMoney(s)
+			case "discountType":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				if s.AtString() {
+					s.SkipString()
+				} else {
+					vItemDiscountPropertiesDiscountType(s)
+				}
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vBasicItemDataPropertiesName validates #/components/schemas/BasicItemData/properties/name.
+func vBasicItemDataPropertiesName(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vBasicItemDataPropertiesProductId validates #/components/schemas/BasicItemData/properties/productId.
+func vBasicItemDataPropertiesProductId(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vBasicItemDataPropertiesQuantity validates #/components/schemas/BasicItemData/properties/quantity.
+func vBasicItemDataPropertiesQuantity(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeNumber:
+		raw, ok := s.Number()
+		if !ok {
+			break
+		}
+		f := validate.Float(raw)
+		_ = f
+		if f < 0.0 {
+			s.Schema(at, "minimum", "must be at least 0")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantNumber)
+	}
+}
+
+// vBasicItemDataPropertiesType validates #/components/schemas/BasicItemData/properties/type.
+func vBasicItemDataPropertiesType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		switch string(v) {
+		case "TANGIBLE", "NON_TANGIBLE":
+		default:
+			s.Schema(at, "enum", "must be one of TANGIBLE, NON_TANGIBLE")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vBeneficiary validates #/components/schemas/Beneficiary.
+func vBeneficiary(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeObject:
+		if !s.EnterObject() {
+			break
+		}
+		var seen [1]uint64
+		for s.NextMember() {
+			switch string(s.Key()) {
+			case "comments":
+				if seen[0]&(1<<0) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 0
+				vComments(s)
+			case "personalDetails":
+				if seen[0]&(1<<1) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 1
+				vPersonalDetails(s)
+			case "phone":
+				if seen[0]&(1<<2) != 0 {
+					s.Duplicate()
+				}
+				seen[0] |= 1 << 2
+				vPhones(s)
+			default:
+				s.Unknown()
+				s.Skip()
+			}
+		}
+		if s.Failed() {
+			break
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantObject)
+	}
+}
+
+// vItemDeliveryDetailsPropertiesDeliveryMethod validates #/components/schemas/ItemDeliveryDetails/properties/deliveryMethod.
+func vItemDeliveryDetailsPropertiesDeliveryMethod(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vPhonePropertiesPhone validates #/components/schemas/Phone/properties/phone.
+func vPhonePropertiesPhone(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		v, ok := s.String()
+		if !ok {
+			break
+		}
+		_ = v
+		ln := validate.RuneCount(v)
+		if ln > 64 {
+			s.Schema(at, "maxLength", "must be at most 64 characters long")
+		}
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
 // vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel validates #/components/schemas/ThreeDSecure/properties/forcePSD2Exemption/properties/channel.
 func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s *validate.Scanner) {
 	at := s.Pos()
@@ -9604,6 +13300,38 @@ func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesChannel(s *validate.Scan
 
 // vThreeDSecurePropertiesForcePSD2ExemptionPropertiesType validates #/components/schemas/ThreeDSecure/properties/forcePSD2Exemption/properties/type.
 func vThreeDSecurePropertiesForcePSD2ExemptionPropertiesType(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vItemDiscountPropertiesCouponCodeUsed validates #/components/schemas/ItemDiscount/properties/couponCodeUsed.
+func vItemDiscountPropertiesCouponCodeUsed(s *validate.Scanner) {
+	at := s.Pos()
+	_ = at
+	switch s.PeekHere() {
+	case validate.TypeNull:
+		s.NotNullable(at)
+	case validate.TypeString:
+		s.String()
+	case validate.TypeInvalid:
+		s.Skip()
+	default:
+		s.WrongType(at, validate.WantString)
+	}
+}
+
+// vItemDiscountPropertiesDiscountType validates #/components/schemas/ItemDiscount/properties/discountType.
+func vItemDiscountPropertiesDiscountType(s *validate.Scanner) {
 	at := s.Pos()
 	_ = at
 	switch s.PeekHere() {

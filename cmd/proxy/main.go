@@ -3,16 +3,16 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
-)
 
-// version is set at build time with -ldflags "-X main.version=…"; otherwise the
-// module's build info is used.
-var version = ""
+	"github.com/orderguard/orderguard/internal/buildinfo"
+	"github.com/orderguard/orderguard/internal/cli"
+)
 
 // A command runs with its arguments (after the subcommand name) and returns the
 // process exit code. Each lives in its own file, named after the subcommand.
@@ -28,7 +28,7 @@ var commands = map[string]command{
 	"spec":    {"check the specs, list the business rules", runSpec},
 	"outbox":  {"inspect and replay the outbox of undelivered requests", runOutbox},
 	"bench":   {"measure the latency the proxy adds, against baselines", runBench},
-	"version": {"print the version", runVersion},
+	"version": {"print the version, commit and build date", runVersion},
 }
 
 func main() {
@@ -36,11 +36,16 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		// A usage error like any other: the list of subcommands on stderr.
+		usage(stderr)
+		return cli.ExitUsage
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(args[1:], stdout, stderr)
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	cmd, ok := commands[args[0]]
@@ -65,17 +70,25 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'orderguard <command> --help' for a command's flags.")
 }
 
-func runVersion(_ []string, stdout, _ io.Writer) int {
-	fmt.Fprintf(stdout, "orderguard %s\n", versionString())
+// runVersion prints one line: module version, commit (and "(modified)" for
+// a dirty checkout), commit time, toolchain.
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, "usage: orderguard version\n\nPrints the version of this binary: module version, commit, commit time, toolchain.\n")
+		return 0
+	case err != nil:
+		return cli.UsageError(stderr, "version", "orderguard version", err)
+	}
+	fmt.Fprintln(stdout, build().String())
 	return 0
 }
 
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
-		return info.Main.Version
-	}
-	return "(devel)"
-}
+// build is the running binary's identity.
+func build() buildinfo.Info { return buildinfo.Read() }

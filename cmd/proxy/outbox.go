@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/orderguard/orderguard/internal/redact"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,12 +15,20 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/secret"
 )
 
-const outboxUsage = `usage: orderguard outbox <command> [flags]
+// outboxProbeEvery is how often serve checks that the outbox can still write
+// (Store.Probe; /readyz reads the outcome): a few seconds, well inside a
+// Kubernetes readiness period, and one small fsync'd write each time.
+const outboxProbeEvery = 3 * time.Second
+
+const outboxUsageLine = "orderguard outbox <command> [flags]"
+
+const outboxUsage = `usage: ` + outboxUsageLine + `
 
 Inspect and replay the outbox of requests the proxy answered with a fallback
 and resends to Forter later.
@@ -52,11 +61,9 @@ type outboxBackend interface {
 
 func runOutbox(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("outbox", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, outboxUsage)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // help and errors in the shared layout, below
+	fs.Usage = func() {}
+	usageError := func(err error) int { return cli.UsageError(stderr, "outbox", outboxUsageLine, err) }
 	file := fs.String("file", outbox.DefaultPath, "outbox file `path`")
 	admin := fs.String("admin", "", "admin `URL` of a running proxy (instead of --file)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the proxy's admin token, sent as a bearer token with --admin (else $"+proxy.EnvAdminToken+")")
@@ -70,9 +77,11 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 	for rest := args; ; {
 		if err := fs.Parse(rest); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, outboxUsage)
+				cli.WriteFlags(stdout, cli.Visible(fs), nil)
 				return 0
 			}
-			return 2
+			return usageError(err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -81,22 +90,18 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 		rest = fs.Args()[1:]
 	}
 	if len(pos) == 0 {
-		fs.Usage()
-		return 2
+		return usageError(errors.New("no command given (list, stats, retry, drop or export)"))
 	}
 	verb, want := pos[0], map[string]int{"list": 1, "stats": 1, "retry": 2, "drop": 2, "export": 1}
 	n, ok := want[verb]
 	if !ok {
-		fmt.Fprintf(stderr, "orderguard outbox: unknown command %q (want list, stats, retry, drop or export)\n", verb)
-		return 2
+		return usageError(fmt.Errorf("unknown command %q (want list, stats, retry, drop or export)", verb))
 	}
 	if len(pos) != n {
 		if n == 2 {
-			fmt.Fprintf(stderr, "orderguard outbox %s: want exactly one ID\n", verb)
-		} else {
-			fmt.Fprintf(stderr, "orderguard outbox %s: unexpected argument %q\n", verb, pos[1])
+			return usageError(fmt.Errorf("%s: want exactly one ID", verb))
 		}
-		return 2
+		return usageError(fmt.Errorf("%s: unexpected argument %q", verb, pos[1]))
 	}
 	var id uint64
 	if verb == "drop" || (verb == "retry" && pos[1] != "all") {
@@ -151,6 +156,10 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 			entries, err := be.List(outbox.State(*state), *limit)
 			if err != nil {
 				return err
+			}
+			for i := range entries { // read from the file, they are as sent
+				entries[i].OrderID = redact.MaskString(entries[i].OrderID)
+				entries[i].Path = redact.MaskString(entries[i].Path)
 			}
 			if *asJSON {
 				if entries == nil {

@@ -13,13 +13,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/sandbox"
 )
 
-const sandboxUsage = `usage: orderguard sandbox [flags]
+const sandboxUsageLine = "orderguard sandbox [flags]"
+
+const sandboxUsage = `usage: ` + sandboxUsageLine + `
 
 Serves an emulator of Forter's test site: POST /v2/orders/{id}, POST /v3/orders/{id},
-POST|PUT /v2/status/{id}, POST /v2/accounts/{event}/{accountId}, GET /credentials/test.
+POST|PUT /v2/status/{id}, POST /v2/accounts/{event}/{accountId}, POST /v2/claims, GET /credentials/test.
 Decisions follow Forter's test e-mails (accountOwner.email) and test IPs (accounts),
 otherwise a pseudo-random decision reproducible from the order id.
 
@@ -67,22 +70,6 @@ func newSandboxFlagSet(f *sandboxFlags, out io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// printFlagDefaults lists every flag with its default, zero values included
-// (flag.PrintDefaults leaves those out).
-func printFlagDefaults(w io.Writer, fs *flag.FlagSet) {
-	fs.VisitAll(func(f *flag.Flag) {
-		typ, usage := flag.UnquoteUsage(f)
-		if typ != "" {
-			typ = " " + typ
-		}
-		def := f.DefValue
-		if def == "" {
-			def = `""`
-		}
-		fmt.Fprintf(w, "  --%s%s\n    \t%s (default %s)\n", f.Name, typ, usage, def)
-	})
-}
-
 func runSandbox(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -93,19 +80,17 @@ func runSandbox(args []string, stdout, stderr io.Writer) int {
 // shuts it down gracefully within --shutdown-wait.
 func serveSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var f sandboxFlags
-	fs := newSandboxFlagSet(&f, stderr)
+	fs := newSandboxFlagSet(&f, io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, sandboxUsage)
-			printFlagDefaults(stdout, fs)
+			cli.WriteFlags(stdout, cli.Visible(fs), nil)
 			return 0
 		}
-		fmt.Fprintf(stderr, "\nRun 'orderguard sandbox --help' for the flags.\n")
-		return 2
+		return cli.UsageError(stderr, "sandbox", sandboxUsageLine, err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "orderguard sandbox: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return cli.UsageError(stderr, "sandbox", sandboxUsageLine, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	cfg, certPEM, err := f.config()
 	if err != nil {

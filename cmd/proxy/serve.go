@@ -13,17 +13,20 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -40,8 +43,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "orderguard serve: %v\n\nRun 'orderguard serve --help' for the settings.\n", err)
-		return 2
+		return cli.UsageError(stderr, "serve", proxy.UsageLine, err)
 	}
 	logOut := newAsyncWriter(stderr, 100*time.Millisecond, 64<<10)
 	defer logOut.Close()
@@ -57,10 +59,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	for id := range cfg.Rules {
 		if !slices.ContainsFunc(engine.rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
-			fmt.Fprintf(stderr, "orderguard serve: --rules: unknown rule %q ('orderguard spec rules' lists them)\n", id)
+			fmt.Fprintf(stderr, "orderguard serve: %s: unknown rule %q ('orderguard spec rules' lists them)\n", ruleOrigin(cfg, id), id)
 			return 2
 		}
 	}
+	warnUnknownEnv(log, os.Environ())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := serve(ctx, cfg, log, logOut, engine); err != nil {
@@ -68,6 +71,31 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// ruleOrigin names where rule id was set: "--rules", "$ORDERGUARD_RULES" or
+// "config FILE: rules".
+func ruleOrigin(cfg proxy.Config, id string) string {
+	origin := cfg.RuleOrigins[id]
+	switch {
+	case origin == "":
+		return "--rules"
+	case strings.HasPrefix(origin, "config "):
+		return origin + ": rules"
+	}
+	return origin
+}
+
+// warnUnknownEnv warns, at start-up, of every ORDERGUARD_* variable that
+// names no setting (a typo is otherwise ignored in silence); never its value.
+func warnUnknownEnv(log *slog.Logger, environ []string) {
+	for _, u := range proxy.UnknownEnv(environ) {
+		attrs := []any{slog.String("variable", u.Name)}
+		if u.Suggest != "" {
+			attrs = append(attrs, slog.String("did_you_mean", u.Suggest))
+		}
+		log.Warn("environment variable names no setting; ignored ('orderguard serve --help' lists them)", attrs...)
+	}
 }
 
 func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
@@ -134,9 +162,11 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if err != nil {
 		return err
 	}
+	apiKeySource := apiKey.Source() // file "…", env ORDERGUARD_API_KEY or none
 	if cfg.Upstream == "" && !apiKey.IsSet() {
 		// The sandbox, like Forter, answers 401 without a key; any key will do.
 		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
+		apiKeySource = "none (a demo key for the embedded sandbox)"
 		log.Info("no API key configured: using a demo key for the embedded sandbox")
 	}
 	adminToken, err := secret.Load("admin token", cfg.AdminTokenFile, proxy.EnvAdminToken, nil)
@@ -158,7 +188,20 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		log.Warn("upstream not warm", slog.String("error", err.Error()))
 	}
 
-	opts := proxy.Options{Operations: engine.ops, Pool: up, Logger: log, APIKey: apiKey}
+	bi := build()
+	tracer, err := tracing.New(ctx, tracing.Settings{Endpoint: cfg.OTLPEndpoint, ServiceVersion: bi.Version})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// After the server stopped: the last requests' spans go out too.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tracer.Shutdown(sctx); err != nil {
+			log.Warn("traces not all exported at shutdown", slog.String("error", err.Error()))
+		}
+	}()
+	opts := proxy.Options{Operations: engine.ops, Pool: up, Logger: log, APIKey: apiKey, Tracer: tracer}
 	if engine.live != nil {
 		opts.Validators = engine.live
 	}
@@ -170,7 +213,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
 			return fmt.Errorf("outbox directory: %w", err)
 		}
-		store, err = outbox.Open(cfg.OutboxPath, outbox.Options{})
+		// /readyz follows a probe that reserves room for one --max-body
+		// request every few seconds, and the last enqueue's outcome.
+		store, err = outbox.Open(cfg.OutboxPath, outbox.Options{ProbeEvery: outboxProbeEvery, Headroom: outbox.HeadroomFor(cfg.MaxBody)})
 		if err != nil {
 			return err
 		}
@@ -222,7 +267,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	}
 	// Outermost first: the secret check, then the JSON shape limits, then the
 	// proxy (inside the concurrency cap and header count of so.Limits).
-	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray}
+	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray, MaxBody: cfg.MaxBody}
 	check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
 	so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 		return check.Wrap(jsonLimits.Wrap(h))
@@ -230,7 +275,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if inboundSecret.IsSet() {
 		p.Registry().MustRegister(inboundAuthRejected(check))
 	}
-	p.Registry().MustRegister(jsonLimitRejections(jsonLimits))
+	p.Registry().MustRegister(jsonLimitRejections(jsonLimits), buildInfoMetric(build()))
+	in.Guard = connGuard(cfg, log)
+	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
 	if store != nil {
 		p.Registry().MustRegister(newOutboxCollector(store))
 	}
@@ -263,10 +310,37 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
 		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
 		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
-		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKey.Source()), slog.String("admin_token", adminToken.Source()),
-		slog.String("inbound_auth", inboundAuth(in)))
+		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKeySource), slog.String("admin_token", adminToken.Source()),
+		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()),
+		slog.String("tracing", tracer.String()),
+		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time))
 	logOut.Flush()
 	return p.Serve(ctx, so)
+}
+
+// connGuard caps client connections under the process's descriptor limit,
+// read once here and logged with the caps derived from it.
+func connGuard(cfg proxy.Config, log *slog.Logger) *inbound.ConnGuard {
+	upstream := cfg.MaxConns
+	if cfg.Upstream == "" {
+		upstream *= 2 // the embedded sandbox's server side holds a descriptor per connection too
+	}
+	limits := inbound.ConnLimits{MaxOpen: cfg.MaxOpenConns, MaxPerIP: cfg.MaxConnsPerIP}
+	nofile, err := inbound.DescriptorLimit()
+	if err != nil {
+		log.Warn("cannot read the descriptor limit (getrlimit); connection caps only as given", slog.String("error", err.Error()))
+		nofile = uint64(max(limits.MaxOpen, 1)) + uint64(upstream) + inbound.DescriptorReserve
+	}
+	limits = limits.WithDefaults(nofile, upstream)
+	attrs := []any{slog.Uint64("descriptor_limit", nofile), slog.Int("max_open_conns", limits.MaxOpen),
+		slog.Int("max_conns_per_ip", limits.MaxPerIP), slog.Int("upstream_conns", upstream),
+		slog.String("first_request_within", cfg.ReadTimeout.String()), slog.String("idle_timeout", cfg.IdleTimeout.String())}
+	if limits.Fits(nofile, upstream) {
+		log.Info("inbound connection limits", attrs...)
+	} else {
+		log.Warn("inbound connection limits exceed the descriptor limit: accepts may fail with too many open files (they are retried) and upstream dials may fail (fallback answers)", attrs...)
+	}
+	return &inbound.ConnGuard{Limits: limits, Logger: log}
 }
 
 // inboundAuth names how clients are authenticated, for the startup line.

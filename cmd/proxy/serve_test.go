@@ -18,7 +18,7 @@ import (
 
 // childEnv makes the test binary act as `orderguard` itself, so that serve
 // runs as a real process that can be sent SIGTERM.
-const childEnv = "ORDERGUARD_TEST_CHILD_ARGS"
+const childEnv = "GO_TEST_ORDERGUARD_CHILD_ARGS" // not ORDERGUARD_*: serve warns of those naming no setting
 
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv(childEnv); ok {
@@ -38,6 +38,7 @@ type serveProcess struct {
 // serveLine holds the log fields the tests read.
 type serveLine struct {
 	Msg, URL, Listen, Admin string
+	Version, Revision       string
 }
 
 // startServe runs `orderguard serve ARGS` in dir with env added to a minimal
@@ -118,6 +119,9 @@ func TestServeProcess(t *testing.T) {
 	}
 	serving := sp.serving(t)
 	base, admin := "http://"+serving.Listen, "http://"+serving.Admin
+	if bi := build(); serving.Version != bi.Version || serving.Revision != bi.Revision {
+		t.Errorf("serving line carries version %q revision %q, want %q %q", serving.Version, serving.Revision, bi.Version, bi.Revision)
+	}
 
 	order, err := os.ReadFile("../../internal/proxy/testdata/corpus/order-workarea_01_get-decision_approve.json")
 	if err != nil {
@@ -149,6 +153,15 @@ func TestServeProcess(t *testing.T) {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	resp, err = http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if bi := build(); !strings.Contains(string(metrics), `orderguard_build_info{build_time="`+bi.Time+`",goversion="`+bi.GoVersion+`",modified="`+bi.ModifiedLabel()+`",revision="`+bi.Revision+`",version="`+bi.Version+`"} 1`) {
+		t.Errorf("/metrics has no orderguard_build_info for %+v", bi)
+	}
 
 	inflight := make(chan string, 1)
 	go func() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,53 +11,72 @@ import (
 	"sort"
 	"text/tabwriter"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/codegen"
 	"github.com/orderguard/orderguard/internal/compiled"
 	"github.com/orderguard/orderguard/internal/spec"
 	"gopkg.in/yaml.v3"
 )
 
-func runSpec(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(stderr, `usage: orderguard spec <check|rules> [flags]
+const specUsageLine = "orderguard spec <check|rules> [flags]"
 
-  check [DIR]              validate every OpenAPI document in DIR (default: openapi):
-                           structure, every $ref resolved, every example against its schema.
-                           Exit 0 when clean, 1 with one line per problem.
-        [--spec FILE] [--overlay FILE]... [--max-spec-bytes N]
-                           instead check the spec serve --spec/--overlay would compile
-        [--verbose]        also print the compile time of that spec (or the embedded one)
-  rules [--format text|json] [--spec FILE] [--overlay FILE]...
-                           list the business rules compiled into this binary, or of
-                           the spec --spec/--overlay give (id, severity, description, source).
-`)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+const specUsage = `usage: ` + specUsageLine + `
+
+commands:
+  check [DIR]   validate every OpenAPI document in DIR (default: openapi):
+                structure, every $ref resolved, every example against its schema,
+                the rules compile. Exit 0 when clean, 1 with one line per problem.
+                With --spec/--overlay, check the spec serve would compile instead.
+  rules         list the business rules compiled into this binary, or of the spec
+                --spec/--overlay give (id, severity, description, source).
+
+Run 'orderguard spec check --help' or 'orderguard spec rules --help' for their flags.
+`
+
+func runSpec(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return cli.UsageError(stderr, "spec", specUsageLine, errors.New("no command given (check or rules)"))
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, specUsage)
+		return 0
 	case "check":
 		return specCheck(args[1:], stdout, stderr)
 	case "rules":
 		return specRules(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "orderguard spec: unknown subcommand %q (want check or rules)\n", args[0])
-	return 2
+	return cli.UsageError(stderr, "spec", specUsageLine, fmt.Errorf("unknown command %q (want check or rules)", args[0]))
+}
+
+// parseSpecFlags parses a spec subcommand's flags in the shared layout: help
+// on stdout (done is true, code 0), a usage error on stderr (code 2).
+func parseSpecFlags(fs *flag.FlagSet, args []string, usageLine, about string, stdout, stderr io.Writer) (done bool, code int) {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(stdout, "usage: %s\n\n%s", usageLine, about)
+		if flags := cli.Visible(fs); len(flags) > 0 {
+			fmt.Fprint(stdout, "\nflags:\n")
+			cli.WriteFlags(stdout, flags, nil)
+		}
+		return true, 0
+	}
+	if err != nil {
+		return true, cli.UsageError(stderr, fs.Name(), usageLine, err)
+	}
+	return false, 0
 }
 
 func specCheck(args []string, stdout, stderr io.Writer) int {
-	src, args, err := splitSpecArgs(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "orderguard spec check: %v\n", err)
-		return 2
-	}
 	fs := flag.NewFlagSet("spec check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	verbose := fs.Bool("verbose", false, "also report the compile time of the spec served (embedded, or --spec/--overlay)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	const usageLine = "orderguard spec check [DIR]"
+	cfg := specFlags(fs)
+	verbose := fs.Bool("verbose", false, "also print the compile time of the spec served (embedded, or --spec/--overlay)")
+	if done, code := parseSpecFlags(fs, args, usageLine, "Validates every OpenAPI document in DIR (default: openapi): structure, every $ref\nresolved, every example against its schema, the rules compile. Exit 0 when clean,\n1 with one line per problem, 2 for a usage error. With --spec or --overlay, checks\nand compiles the spec orderguard serve would compile from them instead.\n", stdout, stderr); done {
+		return code
 	}
+	src := specSources(*cfg)
 	if src.Spec != "" || len(src.Overlays) > 0 || *verbose {
 		if src.Spec != "" || len(src.Overlays) > 0 {
 			return specCheckSources(src, *verbose, stdout)
@@ -67,8 +87,7 @@ func specCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	dir := "openapi"
 	if fs.NArg() > 1 {
-		fmt.Fprintln(stderr, "orderguard spec check: at most one directory")
-		return 2
+		return cli.UsageError(stderr, "spec check", usageLine, errors.New("at most one directory"))
 	}
 	if fs.NArg() == 1 {
 		dir = fs.Arg(0)
@@ -177,19 +196,19 @@ func isOpenAPIDocument(path string) (bool, error) {
 }
 
 func specRules(args []string, stdout, stderr io.Writer) int {
-	src, args, err := splitSpecArgs(args)
+	fs := flag.NewFlagSet("spec rules", flag.ContinueOnError)
+	const usageLine = "orderguard spec rules [flags]"
+	format := fs.String("format", "text", "output format: `text|json`")
+	cfg := specFlags(fs)
+	if done, code := parseSpecFlags(fs, args, usageLine, "Lists the business rules compiled into this binary (or of the spec --spec and\n--overlay give): id, default severity, description and source.\n", stdout, stderr); done {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return cli.UsageError(stderr, "spec rules", usageLine, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	_, rules, err := validatorsOf(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "orderguard spec rules: %v\n", err)
-		return 2
-	}
-	fs := flag.NewFlagSet("spec rules", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "output format: text or json")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	_, rules, ok := validatorsOf(src, stderr, "spec rules")
-	if !ok {
 		return 2
 	}
 	switch *format {
@@ -202,14 +221,13 @@ func specRules(args []string, stdout, stderr io.Writer) int {
 		}
 	case "text":
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSEVERITY\tDESCRIPTION\tSOURCE")
+		fmt.Fprintln(tw, "ID\tSEVERITY\tDESCRIPTION\tSOURCE\tWHY THIS DEFAULT")
 		for _, r := range rules {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Description, r.Source)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, r.Description, r.Source, r.Reason)
 		}
 		tw.Flush()
 	default:
-		fmt.Fprintf(stderr, "orderguard spec rules: unknown format %q (want text or json)\n", *format)
-		return 2
+		return cli.UsageError(stderr, "spec rules", usageLine, fmt.Errorf("unknown format %q (want text or json)", *format))
 	}
 	return 0
 }

@@ -1,63 +1,32 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"strconv"
-	"strings"
+	"flag"
 
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/compiled"
+	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
-// splitSpecArgs takes --spec, --overlay (repeatable) and --max-spec-bytes
-// out of a command line (before a "--"), leaving the command's own flags.
-func splitSpecArgs(args []string) (src compiled.Sources, rest []string, err error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			rest = append(rest, args[i:]...)
-			break
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || (name != "spec" && name != "overlay" && name != "max-spec-bytes") {
-			rest = append(rest, a)
-			continue
-		}
-		if !hasVal {
-			if i+1 >= len(args) {
-				return src, nil, fmt.Errorf("flag --%s needs a value", name)
-			}
-			i++
-			val = args[i]
-		}
-		switch name {
-		case "spec":
-			src.Spec = val
-		case "overlay":
-			src.Overlays = append(src.Overlays, val)
-		case "max-spec-bytes":
-			n, err := strconv.ParseInt(val, 10, 64)
-			if err != nil || n <= 0 {
-				return src, nil, fmt.Errorf("--max-spec-bytes %q: want a number of bytes", val)
-			}
-			src.MaxBytes = n
-		}
-	}
-	return src, rest, nil
+// specFlags registers serve's --spec, --overlay (repeatable) and
+// --max-spec-bytes on a command's flag set; after parsing, the settings
+// they hold give the spec sources (specSources).
+func specFlags(fs *flag.FlagSet) *proxy.Config {
+	cfg := proxy.Defaults()
+	proxy.SpecSettings(fs, &cfg)
+	return &cfg
 }
 
 // validatorsOf are the generated validators, or with --spec/--overlay the
 // spec compiled now.
-func validatorsOf(src compiled.Sources, stderr io.Writer, cmd string) ([]validate.Operation, []validate.RuleInfo, bool) {
-	if src.Spec == "" && len(src.Overlays) == 0 {
-		return gen.Operations, compiledRules(), true
+func validatorsOf(cfg *proxy.Config) ([]validate.Operation, []validate.RuleInfo, error) {
+	if cfg.Spec == "" && len(cfg.Overlays) == 0 {
+		return gen.Operations, compiledRules(), nil
 	}
-	p, err := compiled.Load(src)
+	p, err := compiled.Load(specSources(*cfg))
 	if err != nil {
-		fmt.Fprintf(stderr, "orderguard %s: %v\n", cmd, err)
-		return nil, nil, false
+		return nil, nil, err
 	}
-	return p.Operations, p.Rules, true
+	return p.Operations, p.Rules, nil
 }

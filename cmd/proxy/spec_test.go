@@ -27,6 +27,9 @@ func TestSpecCheck(t *testing.T) {
 		{"a $ref that does not resolve", `#/components/schemas/Money"`, `#/components/schemas/Mony"`, 1, "Mony"},
 		{"an example that breaks its schema", `amountUSD: "11.00"`, `amountUSD: 11`, 1, "value must be a string"},
 		{"not YAML", "openapi: 3.0.3", "openapi: [3.0.3", 1, "forter.yaml"},
+		{"an unknown fallback shape", "x-orderguard-fallback: claim", "x-orderguard-fallback: clam", 1, `x-orderguard-fallback "clam": want one of`},
+		{"one operation name twice", "x-orderguard-name: claim", "x-orderguard-name: order", 1, `x-orderguard-name "order" is also`},
+		{"a claim example with a date not YYYY-MM-DD", `issueDate: "2016-01-20"`, `issueDate: "20/01/2016"`, 1, "issueDate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -90,12 +93,5 @@ func TestSpecCheckUsageErrors(t *testing.T) {
 	}
 	if code := run([]string{"spec", "nope"}, &stdout, &stderr); code != 2 {
 		t.Errorf("unknown subcommand: exit %d, want 2", code)
-	}
-}
-
-func TestVersion(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := run([]string{"version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "orderguard ") {
-		t.Errorf("version: exit %d, output %q", code, stdout.String())
 	}
 }

@@ -67,7 +67,7 @@ func CompileOperations(doc *openapi3.T) (*Compiled, error) {
 	}
 	out := &Compiled{}
 	for _, op := range ops {
-		o := validate.Operation{ID: op.ID, Method: op.Method, Path: op.Path,
+		o := validate.Operation{ID: op.ID, Method: op.Method, Path: op.Path, Name: op.Name, Fallback: op.Fallback,
 			Request: validate.AnyJSON, Response: validate.AnyJSON, Error: validate.AnyJSON}
 		for _, slot := range []struct {
 			f    *validate.Func
@@ -84,7 +84,7 @@ func CompileOperations(doc *openapi3.T) (*Compiled, error) {
 	}
 	sort.SliceStable(out.Operations, func(i, j int) bool { return out.Operations[i].ID < out.Operations[j].ID })
 	for _, r := range c.g.rules {
-		out.Rules = append(out.Rules, validate.RuleInfo{ID: r.ID, Severity: severity(r.Severity), Description: r.Description, Source: r.Source})
+		out.Rules = append(out.Rules, validate.RuleInfo{ID: r.ID, Severity: severity(r.Severity), Description: r.Description, Source: r.Source, Reason: r.Reason})
 	}
 	return out, nil
 }
@@ -471,7 +471,7 @@ func (c *compiler) object(s *openapi3.Schema, loc string) valueFunc {
 	addl := (*validate.Scanner).Skip
 	if p.closed {
 		addl = func(sc *validate.Scanner) {
-			sc.Schema(sc.KeyPos(), "additionalProperties", notAllowed(sc.Key()))
+			sc.NotAllowed()
 			sc.Skip()
 		}
 	} else if p.addl != nil {
@@ -501,12 +501,15 @@ func (c *compiler) object(s *openapi3.Schema, loc string) valueFunc {
 	}
 	lookup := newMemberIndex(names)
 	rules := c.rules(o)
-	guard := o.guard
-	var guardSev validate.Severity
+	guard, dupKeys := o.guard, o.dupKeys
+	var guardSev, dupSev validate.Severity
 	var guardMsg string
 	if guard != nil {
 		guardSev = severity(c.g.sevOf(guard.spec.ID))
-		guardMsg = c.g.messageOf(guard.spec.ID, "this string reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown")
+		guardMsg = c.g.messageOf(guard.spec.ID, fullCardMessage)
+	}
+	if dupKeys != nil {
+		dupSev = severity(c.g.sevOf(dupKeys.spec.ID))
 	}
 	minP, maxP := p.minProps, p.maxProps
 	enum := c.g.enumPlan(s, "object")
@@ -516,6 +519,9 @@ func (c *compiler) object(s *openapi3.Schema, loc string) valueFunc {
 		st.at = at
 		if guard != nil && sc.Depth() == 0 {
 			sc.GuardCardNumbers(guard.spec.ID, guardSev, guardMsg)
+		}
+		if dupKeys != nil && sc.Depth() == 0 {
+			sc.DuplicateKeys(dupKeys.spec.ID, dupSev)
 		}
 		if !sc.EnterObject() {
 			return

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // Options say what file to write.
@@ -19,7 +22,47 @@ type Options struct {
 
 type root struct {
 	id, method, path           string
+	name, fallback             string
 	request, response, errorFn string
+}
+
+// The operation extensions: x-orderguard-name is the operation's short name
+// on command lines (orderguard lint --operation), x-orderguard-fallback the
+// shape of the proxy's answer when Forter does not answer
+// (validate.FallbackShapes).
+const (
+	nameExt     = "x-orderguard-name"
+	fallbackExt = "x-orderguard-fallback"
+)
+
+// operationExtensions reads and checks an operation's x-orderguard-name and
+// x-orderguard-fallback; names must be unique across the spec.
+func operationExtensions(op *openapi3.Operation, where string, names map[string]string) (name, fallback string, err error) {
+	for k, v := range op.Extensions {
+		if !strings.HasPrefix(k, "x-orderguard") {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok || s == "" {
+			return "", "", fmt.Errorf("%s: %s: want a non-empty string", where, k)
+		}
+		switch k {
+		case nameExt:
+			if other, dup := names[s]; dup {
+				return "", "", fmt.Errorf("%s: %s %q is also %s's", where, k, s, other)
+			}
+			names[s] = op.OperationID
+			name = s
+		case fallbackExt:
+			if !slices.Contains(validate.FallbackShapes, s) {
+				return "", "", fmt.Errorf("%s: %s %q: want one of %s", where, k, s, strings.Join(validate.FallbackShapes, ", "))
+			}
+			fallback = s
+		default:
+			return "", "", fmt.Errorf("%s: unknown operation extension %s", where, k)
+		}
+	}
+	return name, fallback, nil
 }
 
 // GenerateOperations compiles every operation's request body, 2xx response
@@ -34,7 +77,7 @@ func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 	}
 	var roots []root
 	for _, op := range ops {
-		r := root{id: op.ID, method: op.Method, path: op.Path}
+		r := root{id: op.ID, method: op.Method, path: op.Path, name: op.Name, fallback: op.Fallback}
 		fn := "validate" + ident(op.ID)
 		for _, slot := range []struct {
 			name *string
@@ -57,8 +100,8 @@ func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 	g.header(&b, opt)
 	b.WriteString("\n// Operations holds one entry per operationId of the spec, with its body validators.\nvar Operations = []validate.Operation{\n")
 	for _, r := range roots {
-		fmt.Fprintf(&b, "{ID: %q, Method: %q, Path: %q, Request: %s, Response: %s, Error: %s},\n",
-			r.id, r.method, r.path, orAny(r.request), orAny(r.response), orAny(r.errorFn))
+		fmt.Fprintf(&b, "{ID: %q, Method: %q, Path: %q, Request: %s, Response: %s, Error: %s, Name: %q, Fallback: %q},\n",
+			r.id, r.method, r.path, orAny(r.request), orAny(r.response), orAny(r.errorFn), r.name, r.fallback)
 	}
 	b.WriteString("}\n")
 	b.WriteString(`
@@ -84,6 +127,7 @@ func OperationByID(id string) (validate.Operation, bool) {
 // (CompileOperations) turn into validators.
 type opBodies struct {
 	ID, Method, Path         string
+	Name, Fallback           string  // x-orderguard-name and x-orderguard-fallback (operationExtensions)
 	Request, Response, Error *opBody // nil: no JSON body declared
 }
 
@@ -94,7 +138,8 @@ type opBody struct {
 }
 
 // operationBodies lists every operation of doc, by path then method, with
-// its request body, first 2xx and first 4xx JSON response schemas.
+// its extensions, request body, first 2xx and first 4xx JSON response
+// schemas.
 func operationBodies(doc *openapi3.T) ([]opBodies, error) {
 	if doc.Paths == nil {
 		return nil, fmt.Errorf("spec has no paths")
@@ -106,6 +151,7 @@ func operationBodies(doc *openapi3.T) ([]opBodies, error) {
 	}
 	sort.Strings(keys)
 	var out []opBodies
+	names := map[string]string{}
 	for _, p := range keys {
 		item := paths[p]
 		for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
@@ -118,6 +164,10 @@ func operationBodies(doc *openapi3.T) ([]opBodies, error) {
 			}
 			loc := "#/paths/" + escapeToken(p) + "/" + strings.ToLower(method)
 			o := opBodies{ID: op.OperationID, Method: method, Path: p}
+			var err error
+			if o.Name, o.Fallback, err = operationExtensions(op, method+" "+p, names); err != nil {
+				return nil, err
+			}
 			if rb := op.RequestBody; rb != nil && rb.Value != nil {
 				if mt := rb.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil {
 					o.Request = &opBody{mt.Schema, loc + "/requestBody/content/application~1json/schema"}
@@ -265,7 +315,7 @@ func (g *Generator) header(b *bytes.Buffer, opt Options) {
 func (g *Generator) rulesTable(b *bytes.Buffer) {
 	b.WriteString("\n// Rules lists the business rules compiled from the spec's x-orderguard-rules.\nvar Rules = []validate.RuleInfo{\n")
 	for _, r := range g.rules {
-		fmt.Fprintf(b, "{ID: %q, Severity: validate.Severity%s, Description: %q, Source: %q},\n", r.ID, r.Severity, r.Description, r.Source)
+		fmt.Fprintf(b, "{ID: %q, Severity: validate.Severity%s, Description: %q, Source: %q, Reason: %q},\n", r.ID, r.Severity, r.Description, r.Source, r.Reason)
 	}
 	b.WriteString("}\n")
 }

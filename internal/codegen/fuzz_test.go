@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -46,6 +49,69 @@ func FuzzOrderValidator(f *testing.F) {
 		}
 		if ok != schemaValid(&r) {
 			t.Fatalf("kin-openapi valid=%v (%v), generated valid=%v%s\nbody: %q", ok, err, schemaValid(&r), describe(&r), body)
+		}
+	})
+}
+
+// FuzzAccountValidators does the same for the Accounts and Claims operations:
+// op picks the operation (in gen.Operations order, among those whose
+// fallback shape is account or claim), seeded with every body of
+// testdata/realworld-accounts and the rule cases of those operations.
+func FuzzAccountValidators(f *testing.F) {
+	var ops []string
+	for _, op := range gen.Operations {
+		if op.Fallback == validate.FallbackAccount || op.Fallback == validate.FallbackClaim {
+			ops = append(ops, op.ID)
+		}
+	}
+	if len(ops) == 0 {
+		f.Fatal("no account or claim operation in gen.Operations")
+	}
+	index := map[string]uint8{}
+	for i, id := range ops {
+		index[id] = uint8(i)
+	}
+	seeds, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realworld-accounts", "*", "*.json"))
+	for _, p := range seeds {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(index[filepath.Base(filepath.Dir(p))], b)
+		}
+	}
+	cases, _ := filepath.Glob(filepath.Join("testdata", "rules", "*.json"))
+	for _, p := range cases {
+		if i, ok := index[caseOpID(p)]; ok {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(i, b)
+			}
+		}
+	}
+	doc := loadSpec(f)
+	schemas := make([]*openapi3.Schema, len(ops))
+	fns := make([]validate.Func, len(ops))
+	for i, id := range ops {
+		schemas[i], fns[i] = bodySchema(f, doc, id, "request"), genFunc(f, id, "request")
+	}
+	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
+		i := int(op) % len(ops)
+		var r validate.Report
+		fns[i](body, &r)
+		for _, v := range r.Violations {
+			if v.Line < 1 || v.Column < 1 || v.Offset < 0 || v.Offset > len(body) || v.Message == "" {
+				t.Fatalf("%s: bad violation %+v", ops[i], v)
+			}
+		}
+		ok, parsed, err := kinVerdict(schemas[i], body)
+		if !parsed {
+			if schemaValid(&r) {
+				t.Fatalf("%s: generated accepts what encoding/json cannot parse (%v): %q", ops[i], err, body)
+			}
+			return
+		}
+		if strictOnly(&r) {
+			return
+		}
+		if ok != schemaValid(&r) {
+			t.Fatalf("%s: kin-openapi valid=%v (%v), generated valid=%v%s\nbody: %q", ops[i], ok, err, schemaValid(&r), describe(&r), body)
 		}
 	})
 }

@@ -623,9 +623,7 @@ func (g *Generator) object(s *openapi3.Schema, loc string) {
 	}
 	addl := "s.Skip()"
 	if p.closed {
-		// The message of notAllowed.
-		addl = "s.Schema(s.KeyPos(), \"additionalProperties\", \"member \"+strconv.Quote(string(s.Key()))+\" is not allowed here\")\ns.Skip()"
-		g.needStrconv = true
+		addl = "s.NotAllowed()\ns.Skip()"
 	} else if p.addl != nil {
 		addl = g.Func(p.addl, loc+"/additionalProperties") + "(s)"
 	}
@@ -736,10 +734,10 @@ var formatFuncs = map[string]string{
 }
 
 var formatMsgs = map[string]string{
-	"email":     "must be an e-mail address (format email)",
+	"email":     "must be an e-mail address: a dot-atom or quoted local part, @, a domain (format email)",
 	"ipv4":      "must be an IPv4 address in dotted-quad form (format ipv4)",
-	"ipv6":      "must be an IPv6 address (format ipv6)",
-	"date":      "must be an RFC 3339 date such as 2024-01-31 (format date)",
+	"ipv6":      "must be an IPv6 address without a zone (format ipv6)",
+	"date":      "must be an RFC 3339 date such as 2024-01-31, a day its month has (format date)",
 	"date-time": "must be an RFC 3339 date-time such as 2024-01-31T13:45:00Z (format date-time)",
 	"uri":       "must be an absolute URI (format uri)",
 }

@@ -94,11 +94,6 @@ func (g *Generator) objectPlan(s *openapi3.Schema, loc string) *objectPlan {
 
 func (p *objectPlan) counting() bool { return p.minProps.on() || p.maxProps.on() }
 
-// notAllowed is the message of a member additionalProperties: false refuses.
-func notAllowed(name []byte) string {
-	return "member " + strconv.Quote(string(name)) + " is not allowed here"
-}
-
 // arrayPlan is what an array value is checked against.
 type arrayPlan struct {
 	minItems, maxItems limit

@@ -42,6 +42,9 @@ import (
 //     anyItem: true                   # require is met when any object at `at` has the member
 //     set: cardPayment                # sets a document fact (an entry without id)
 //     guardCardNumbers: true          # top-level schema: no full card number in any string
+//     duplicateKeys: true             # top-level schema: this rule's id and severity for a member
+//     # name repeated in one object (the scanner's strict-JSON check)
+//     reason: Forter accepted ...     # why the default severity is what it is, shown by `spec rules`
 //
 // x-orderguard-full-card: true, on a string schema, marks a field meant for a
 // full card number: the guard leaves it alone.
@@ -66,6 +69,8 @@ type ruleSpec struct {
 	SumInto          *sumSpec       `json:"sumInto"`
 	SumEquals        *sumSpec       `json:"sumEquals"`
 	GuardCardNumbers bool           `json:"guardCardNumbers"`
+	DuplicateKeys    bool           `json:"duplicateKeys"`
+	Reason           string         `json:"reason"`
 }
 
 type sumSpec struct {
@@ -96,7 +101,7 @@ type whenSpec struct {
 }
 
 type ruleDecl struct {
-	ID, Severity, Description, Source string
+	ID, Severity, Description, Source, Reason string
 }
 
 // rootFact is a fact set when a top-level member has one of some values.
@@ -218,7 +223,7 @@ func (g *Generator) parseRules(s *openapi3.Schema, raw any, loc string) {
 		case !helper && r.ID == "":
 			g.fail(fmt.Errorf("%s: a rule needs an id", rloc))
 			return
-		case !helper && checks == 0 && !r.GuardCardNumbers:
+		case !helper && checks == 0 && !r.GuardCardNumbers && !r.DuplicateKeys:
 			g.fail(fmt.Errorf("%s: rule %q checks nothing", rloc, r.ID))
 			return
 		case r.AnyItem && len(r.At) == 0:
@@ -318,7 +323,7 @@ func (g *Generator) declareRule(r ruleSpec, loc string) bool {
 	i, ok := g.ruleIndex[r.ID]
 	if !ok {
 		g.ruleIndex[r.ID] = len(g.rules)
-		g.rules = append(g.rules, ruleDecl{ID: r.ID, Severity: sev, Description: r.Description, Source: r.Source})
+		g.rules = append(g.rules, ruleDecl{ID: r.ID, Severity: sev, Description: r.Description, Source: r.Source, Reason: r.Reason})
 		g.ruleLoc = append(g.ruleLoc, loc)
 		i = len(g.rules) - 1
 	} else {
@@ -328,6 +333,7 @@ func (g *Generator) declareRule(r ruleSpec, loc string) bool {
 			give, name string
 		}{
 			{&d.Severity, sev, "severity"}, {&d.Description, r.Description, "description"}, {&d.Source, r.Source, "source"},
+			{&d.Reason, r.Reason, "reason"},
 		} {
 			if f.give == "" {
 				continue
@@ -349,8 +355,8 @@ func (g *Generator) finishRules() {
 		if r.Severity == "" {
 			r.Severity = "Error"
 		}
-		if r.Description == "" || r.Source == "" {
-			g.fail(fmt.Errorf("%s: rule %q needs a description and a source", g.ruleLoc[i], r.ID))
+		if r.Description == "" || r.Source == "" || r.Reason == "" {
+			g.fail(fmt.Errorf("%s: rule %q needs a description, a source and the reason for its default severity", g.ruleLoc[i], r.ID))
 		}
 	}
 	sort.Slice(g.rules, func(i, j int) bool { return g.rules[i].ID < g.rules[j].ID })
@@ -367,6 +373,7 @@ type objRules struct {
 	value    map[string]int // member -> value span variable
 	rootCaps map[string][]rootFact
 	guard    *compiledRule
+	dupKeys  *compiledRule
 }
 
 func (g *Generator) objectRules(s *openapi3.Schema, loc string) *objRules {
@@ -386,6 +393,9 @@ func (g *Generator) objectRules(s *openapi3.Schema, loc string) *objRules {
 		r := &o.rules[i].spec
 		if r.GuardCardNumbers {
 			o.guard = &o.rules[i]
+		}
+		if r.DuplicateKeys {
+			o.dupKeys = &o.rules[i]
 		}
 		for _, m := range r.Require {
 			add(m, false)
@@ -442,6 +452,9 @@ func (g *Generator) objectRules(s *openapi3.Schema, loc string) *objRules {
 
 func (o *objRules) needed() bool { return len(o.pres) > 0 }
 
+// fullCardMessage is the guardCardNumbers rule's default message.
+const fullCardMessage = "this value or member name reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown"
+
 // begin emits what goes before the object is entered.
 func (o *objRules) begin(g *Generator) {
 	if len(o.pres) > 0 {
@@ -451,7 +464,10 @@ func (o *objRules) begin(g *Generator) {
 		}
 	}
 	if r := o.guard; r != nil {
-		g.printf("if s.Depth() == 0 {\ns.GuardCardNumbers(%q, validate.Severity%s, %q)\n}\n", r.spec.ID, g.sevOf(r.spec.ID), g.messageOf(r.spec.ID, "this string reads as a full card number: 13 to 19 digits passing the Luhn check; its digits are not shown"))
+		g.printf("if s.Depth() == 0 {\ns.GuardCardNumbers(%q, validate.Severity%s, %q)\n}\n", r.spec.ID, g.sevOf(r.spec.ID), g.messageOf(r.spec.ID, fullCardMessage))
+	}
+	if r := o.dupKeys; r != nil {
+		g.printf("if s.Depth() == 0 {\ns.DuplicateKeys(%q, validate.Severity%s)\n}\n", r.spec.ID, g.sevOf(r.spec.ID))
 	}
 }
 

@@ -96,8 +96,9 @@ func TestEmbeddedOperationsMatchGenerated(t *testing.T) {
 	}
 	for i, g := range gen.Operations {
 		c := p.Operations[i]
-		if c.ID != g.ID || c.Method != g.Method || c.Path != g.Path {
-			t.Errorf("operation %d: compiled %s %s %s, generated %s %s %s", i, c.ID, c.Method, c.Path, g.ID, g.Method, g.Path)
+		if c.ID != g.ID || c.Method != g.Method || c.Path != g.Path || c.Name != g.Name || c.Fallback != g.Fallback {
+			t.Errorf("operation %d: compiled %s %s %s (name %q, fallback %q), generated %s %s %s (name %q, fallback %q)",
+				i, c.ID, c.Method, c.Path, c.Name, c.Fallback, g.ID, g.Method, g.Path, g.Name, g.Fallback)
 		}
 	}
 	if !reflect.DeepEqual(p.Rules, gen.Rules) {

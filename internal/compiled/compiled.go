@@ -211,6 +211,11 @@ func mergeRules(root *yaml.Node, rules []byte) error {
 		if s == nil {
 			return fmt.Errorf("schema %q is not in the spec's components", name)
 		}
+		for j := 0; j+1 < len(body.Content); j += 2 {
+			if k := body.Content[j].Value; k != "x-orderguard-rules" {
+				return fmt.Errorf("#/components/schemas/%s: only x-orderguard-rules may be given here, not %q", name, k)
+			}
+		}
 		list := child(body, "x-orderguard-rules")
 		if list == nil || list.Kind != yaml.SequenceNode {
 			return fmt.Errorf("#/components/schemas/%s: want a list of x-orderguard-rules", name)

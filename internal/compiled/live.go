@@ -52,8 +52,8 @@ func (l *Live) Failures() uint64 { return l.failures.Load() }
 // is logged (rules and required members added and removed); an unchanged
 // spec is left alone. On failure one line names the file and the problem,
 // the failure is counted and the current program keeps serving. Reload
-// refuses a spec whose operations (ids, methods, paths) differ: routes are
-// fixed at start-up.
+// refuses a spec whose operations (ids, methods, paths, names, fallback
+// shapes) differ: routes and fallback answers are fixed at start-up.
 func (l *Live) Reload(reason string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -124,7 +124,7 @@ func sameOperations(a, b []validate.Operation) error {
 	key := func(ops []validate.Operation) string {
 		var parts []string
 		for _, o := range ops {
-			parts = append(parts, o.ID+" "+o.Method+" "+o.Path)
+			parts = append(parts, o.ID+" "+o.Method+" "+o.Path+" (name "+o.Name+", fallback "+o.Fallback+")")
 		}
 		return strings.Join(parts, ", ")
 	}

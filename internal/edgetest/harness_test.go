@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,6 +19,8 @@ import (
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
 	"github.com/orderguard/orderguard/internal/testlog"
+	"github.com/orderguard/orderguard/internal/tracing"
+	"github.com/orderguard/orderguard/internal/tracing/otlptest"
 )
 
 // Credentials the leak test must never find in what the proxy logged,
@@ -44,6 +47,10 @@ type edge struct {
 	addr  string
 	admin string
 	logs  *syncBuffer
+	// Every edge traces every request to a real OTLP receiver, whose
+	// exported spans the leak scan reads like the logs.
+	tracer *tracing.Tracer
+	traces *otlptest.Receiver
 }
 
 type edgeOpts struct {
@@ -122,7 +129,8 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	if err := up.Start(context.Background()); err != nil {
 		t.Fatalf("warm upstream: %v", err)
 	}
-	popts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: key}
+	traces, tracer := otlptest.StartTracer(t)
+	popts := proxy.Options{Operations: gen.Operations, Pool: up, Logger: log, APIKey: key, Tracer: tracer}
 	var store *outbox.Store
 	if o.outbox {
 		store, err = outbox.Open(filepath.Join(dir, "outbox.db"), outbox.Options{})
@@ -160,7 +168,11 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- p.Serve(ctx, proxy.ServeOptions{Listener: ln, Admin: adminLn, Wrap: check.Wrap})
+		so := proxy.ServeOptions{Listener: ln, Admin: adminLn, Wrap: check.Wrap}
+		if store != nil { // the outbox API on the admin listener, as serve wires it
+			so.AdminHandlers = map[string]http.Handler{"/outbox": store, "/outbox/": store}
+		}
+		done <- p.Serve(ctx, so)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -168,5 +180,19 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return &edge{store: store, sb: sb, p: p, addr: ln.Addr().String(), admin: adminLn.Addr().String(), logs: logs}
+	return &edge{store: store, sb: sb, p: p, addr: ln.Addr().String(), admin: adminLn.Addr().String(), logs: logs,
+		tracer: tracer, traces: traces}
+}
+
+// scanSpans exports the spans so far and scans every export request the
+// receiver got, as bytes on the wire, and returns how many spans it holds.
+func (e *edge) scanSpans(t *testing.T, s *leakScanner) []otlptest.Span {
+	t.Helper()
+	if err := e.tracer.Flush(context.Background()); err != nil {
+		t.Fatalf("flush spans: %v", err)
+	}
+	for i, raw := range e.traces.Raw() {
+		s.scan(fmt.Sprintf("exported spans (request %d)", i+1), raw)
+	}
+	return e.traces.Spans()
 }

@@ -46,6 +46,10 @@ type payload struct {
 	path   string
 	body   []byte
 	header map[string]string
+	// echoedID is an order id Forter's answer repeats (transaction, links):
+	// the proxy passes Forter's bytes back unchanged, and the client sent
+	// the id itself, so the answer body is scanned with it cut out.
+	echoedID string
 }
 
 // corpus returns every real-world body on its routes, plus, for each body
@@ -131,6 +135,42 @@ func corpus(t *testing.T, leafEvery int) []payload {
 		for _, r := range [][2]string{{"POST", "/v2/orders/raw-%d"}, {"POST", "/v3/orders/raw-%d"}, {"PUT", "/v2/status/raw-%d"}} {
 			out = append(out, payload{name: fmt.Sprintf("raw %d %s %s", i, r[0], r[1]), method: r[0], path: fmt.Sprintf(r[1], i), body: []byte(raw)})
 		}
+	}
+	// Card numbers as member names and numbers, next to a violation of every
+	// kind, so that a pointer naming the member is echoed (issue 17.3).
+	for i, raw := range []string{
+		`{"4111111111111111":1,"4111111111111111":2}`,                                                    // duplicate-key at the name
+		`{"orderId":"a","totalAmount":{"4111111111111111":"1"}}`,                                         // schema: additionalProperties
+		`{"orderId":"a","payment":[{"amount":{"5555 5555 5555 4444":"1"}}]}`,                             // schema, nested
+		`{"orderId":"a","4111111111111111":{"x":1}}`,                                                     // rule: the name itself
+		`{"orderId":"a","extra":{"n":4111111111111111,"m":[378282246310005]}}`,                           // rule: numbers
+		`{"orderId":"a","4111111111111111":tru}`,                                                         // syntax after the name
+		`{"orderId":"a","4111111111111111":{"6011000990139424":[1,2,}}`,                                  // syntax, two names deep
+		`{"orderId":"a","x":{"4111111111111111":1,"4111111111111111":1}}`,                                // duplicate, equal values, nested
+		`{"orderId":"a","cartItems":[{"basicItemData":{"4111111111111111":1,"price":{"amountUSD":1}}}]}`, // type error beside it
+	} {
+		for _, r := range [][2]string{{"POST", "/v2/orders/name-%d"}, {"POST", "/v3/orders/name-%d"}, {"PUT", "/v2/status/name-%d"}} {
+			out = append(out, payload{name: fmt.Sprintf("card as name or number %d %s %s", i, r[0], r[1]), method: r[0], path: fmt.Sprintf(r[1], i), body: []byte(raw)})
+		}
+	}
+	// Card numbers as the order id in the path, with a body Forter accepts
+	// (forwarded: the request log names the order) and with a broken one.
+	valid, err := os.ReadFile("testdata/realworld/order-request/workarea_01_get-decision_approve.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := os.ReadFile("testdata/realworld/status-request/workarea_01_update-status_canceled-by-merchant.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"4111111111111111", "4111-1111-1111-1111", "order-5555555555554444", "378282246310005"} {
+		out = append(out,
+			payload{name: "card as order id, valid v2 " + id, method: "POST", path: "/v2/orders/" + id, body: valid, echoedID: id},
+			payload{name: "card as order id, valid v3 " + id, method: "POST", path: "/v3/orders/" + id, body: valid, echoedID: id},
+			payload{name: "card as order id, status " + id, method: "PUT", path: "/v2/status/" + id, body: status, echoedID: id},
+			payload{name: "card as order id, invalid " + id, method: "POST", path: "/v2/orders/" + id, body: []byte(`{"orderId":"x","orderType":"WEBB"}`)},
+			payload{name: "card as order id, duplicate " + id, method: "POST", path: "/v2/orders/" + id, body: []byte(`{"orderId":"x","orderId":"x"}`)},
+		)
 	}
 	// Card numbers outside the body: a query string, a header, an unknown path.
 	out = append(out,
@@ -270,7 +310,11 @@ func send(t *testing.T, c *fasthttp.Client, e *edge, s *leakScanner, p payload, 
 		t.Fatalf("%s: %v", p.name, err)
 	}
 	s.scan(p.name+": answer header", resp.Header.Header())
-	s.scan(p.name+": answer body", resp.Body())
+	body := resp.Body()
+	if p.echoedID != "" && resp.Header.Peek("X-Orderguard-Fallback") == nil {
+		body = bytes.ReplaceAll(body, []byte(p.echoedID), []byte("<order id>"))
+	}
+	s.scan(p.name+": answer body", body)
 	return resp.StatusCode()
 }
 
@@ -316,28 +360,31 @@ func TestNothingLeaks(t *testing.T) {
 			}
 			// Refused at the edge: no secret, and a wrong one holding a card number.
 			for _, v := range []string{"", "4111111111111111"} {
-				p := payload{name: "inbound secret " + v, method: "POST", path: "/v2/orders/auth", body: []byte(`{}`)}
+				p := payload{name: "inbound secret " + v, method: "POST", path: "/v2/orders/auth" + v, body: []byte(`{}`)}
 				if got := send(t, c, e, s, p, map[string]string{secretHeader: v}); got != http.StatusUnauthorized {
 					t.Errorf("%s: status %d, want 401", p.name, got)
 				}
 			}
 			for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
-				resp, err := http.Get("http://" + e.admin + path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
+				b := adminGet(t, e, path)
 				s.scan("admin "+path, b)
 			}
 			logs := e.logs.Bytes()
 			s.scan("logs", logs)
+			spans := e.scanSpans(t, s)
+			exported := bytes.Join(e.traces.Raw(), nil)
 			// Never a body: no e-mail address or free-text value that was sent
-			// (names, addresses, user agents) shows up in the logs.
+			// (names, addresses, user agents) shows up in the logs or spans.
 			for _, v := range values {
 				if bytes.Contains(logs, []byte(v)) {
 					t.Errorf("logs hold a value from a request body: %q", v)
 				}
+				if bytes.Contains(exported, []byte(v)) {
+					t.Errorf("exported spans hold a value from a request body: %q", v)
+				}
+			}
+			if len(spans) < sent {
+				t.Errorf("%d spans exported for %d requests: is tracing on?", len(spans), sent)
 			}
 			// Proof the test looked at something: the debug log has a line per
 			// request, and the expected outcomes happened.
@@ -371,6 +418,7 @@ func TestNothingLeaksFromTheOutbox(t *testing.T) {
 	for _, p := range []payload{
 		{name: "query string", method: "POST", path: "/v2/orders/ob1?pan=4111111111111111&cvv=737", body: []byte(`{"orderId":"4111111111111111"}`)},
 		{name: "status", method: "PUT", path: "/v2/status/ob2?card=5555555555554444", body: []byte(`{"orderId":"ob2","updatedStatus":"4111 1111 1111 1111"}`)},
+		{name: "card as order id", method: "POST", path: "/v2/orders/" + cardOrderID, body: []byte(`{"orderId":"ob3"}`)},
 	} {
 		if got := send(t, c, e, s, p, nil); got != 200 && got != 202 {
 			t.Fatalf("%s: status %d, want the open fallback", p.name, got)
@@ -396,16 +444,76 @@ func TestNothingLeaksFromTheOutbox(t *testing.T) {
 		t.Fatalf("the resender logged nothing:\n%s", redact.Mask(logs))
 	}
 	s.scan("logs", logs)
-	for _, path := range []string{"/metrics"} {
-		resp, err := http.Get("http://" + e.admin + path)
-		if err != nil {
-			t.Fatal(err)
+	resends := 0
+	for _, sp := range e.scanSpans(t, s) {
+		if strings.HasPrefix(sp.Name, "outbox resend ") {
+			resends++
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+	}
+	if resends == 0 {
+		t.Error("no resend span exported")
+	}
+	for _, path := range []string{"/metrics"} {
+		b := adminGet(t, e, path)
 		s.scan("admin "+path, b)
 	}
+	// The listings show the order id masked (the bodies, in the export, are
+	// the order data as sent, and only the order id and path are checked).
+	for _, path := range []string{"/outbox", "/outbox/list", "/outbox/list?state=pending"} {
+		b := adminGet(t, e, path)
+		if !bytes.Contains(b, []byte(`"411111******1111"`)) {
+			t.Errorf("admin %s does not list the order masked: %s", path, redact.Mask(b))
+		}
+		s.scan("admin "+path, b)
+	}
+	export := adminGet(t, e, "/outbox/export")
+	lines := 0
+	for _, line := range bytes.Split(bytes.TrimSpace(export), []byte("\n")) {
+		var x struct {
+			OrderID string `json:"order_id"`
+			Path    string `json:"path"`
+		}
+		if err := json.Unmarshal(line, &x); err != nil {
+			t.Fatalf("export line: %v", err)
+		}
+		s.scan("export order_id", []byte(x.OrderID))
+		s.scan("export path", []byte(x.Path))
+		lines++
+	}
+	if lines < 3 {
+		t.Errorf("export has %d entries, want the 3 kept requests", lines)
+	}
+	// Masking is for what is shown: once Forter is back, the outbox resends
+	// to the real path.
+	if err := e.sb.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); e.sb.Received().Order(sandbox.EndpointOrderV2, cardOrderID).Received == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the outbox did not resend the order to its real path /v2/orders/<card number>")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.scan("logs after the resend", e.logs.Bytes())
 }
+
+// adminGet returns the body of a GET on the edge's admin listener.
+func adminGet(t *testing.T, e *edge, path string) []byte {
+	t.Helper()
+	resp, err := http.Get("http://" + e.admin + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cardOrderID is a Luhn-valid card number used as an order id.
+const cardOrderID = "4111111111111111"
 
 // bodyValues returns the distinctive string values of the payloads' bodies:
 // e-mail addresses and free text of 10 bytes or more with a space in it.

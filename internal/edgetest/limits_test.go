@@ -44,7 +44,13 @@ func blockingUpstream(t *testing.T) (addr string, entered chan struct{}, release
 // rawExchange sends raw on a new connection to the socket and reads one answer.
 func rawExchange(t *testing.T, sock, raw string) (int, string) {
 	t.Helper()
-	c, err := net.Dial("unix", sock)
+	return exchangeOn(t, "unix", sock, raw)
+}
+
+// exchangeOn sends raw on a new connection to addr and reads one answer.
+func exchangeOn(t *testing.T, network, addr, raw string) (int, string) {
+	t.Helper()
+	c, err := net.Dial(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,10 @@
 // without inbound authentication, checks a shared-secret header or a client
 // certificate, caps concurrent requests and applies the input limits (read
 // and idle timeouts, body and header size, header count) to a fasthttp.Server.
+// ConnGuard wraps the listener: open connections are capped in total and per
+// peer (defaults derived from RLIMIT_NOFILE), and an accept error such as
+// EMFILE is retried with a backoff instead of ending the server (fasthttp's
+// Serve returns on any accept error that is not a timeout).
 //
 // Loopback is the default and needs nothing else. Any other TCP address is
 // refused at start unless inbound authentication is configured (a shared

@@ -2,9 +2,12 @@ package inbound
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/orderguard/orderguard/internal/contentcoding"
 )
 
 // JSONLimits bound the shape of a request body: nesting depth, the length of
@@ -20,6 +23,10 @@ type JSONLimits struct {
 	MaxDepth  int // --max-depth: objects and arrays nested deeper are refused
 	MaxString int // --max-string: a string longer than this many bytes as sent (escapes counted as written) is refused
 	MaxArray  int // --max-array: an array with more elements is refused
+	// MaxBody caps a compressed body (Content-Encoding gzip or deflate)
+	// decoded for the check (--max-body): the limits bound the JSON, not
+	// its compressed bytes.
+	MaxBody int
 
 	rejected atomic.Uint64
 }
@@ -97,6 +104,15 @@ func (l *JSONLimits) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler 
 			next(ctx)
 			return
 		}
+		if len(ctx.Request.Header.ContentEncoding()) > 0 {
+			decoded, buf, ok := l.decode(ctx, body)
+			if !ok {
+				next(ctx) // a coding the proxy cannot read, or a bad body: the proxy answers it
+				return
+			}
+			defer decodedBodies.Put(buf)
+			body = decoded
+		}
 		rule, at := l.Check(body)
 		if rule == "" {
 			next(ctx)
@@ -105,6 +121,29 @@ func (l *JSONLimits) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler 
 		l.rejected.Add(1)
 		refuse(ctx, fasthttp.StatusBadRequest, l.appendRefusal(nil, rule, at), RefusedJSONLimit)
 	}
+}
+
+// decodedBodies recycles the buffers compressed bodies are decoded into.
+var decodedBodies = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// decode returns a compressed body decoded (in a pooled buffer), or ok
+// false when it is in no single coding it can read or does not decode.
+func (l *JSONLimits) decode(ctx *fasthttp.RequestCtx, body []byte) (decoded []byte, buf *[]byte, ok bool) {
+	values := ctx.Request.Header.PeekAll(fasthttp.HeaderContentEncoding)
+	if len(values) != 1 {
+		return nil, nil, false
+	}
+	c, err := contentcoding.Parse(values[0])
+	if err != nil {
+		return nil, nil, false
+	}
+	buf = decodedBodies.Get().(*[]byte)
+	*buf, err = contentcoding.Decode((*buf)[:0], c, body, l.MaxBody)
+	if err != nil {
+		decodedBodies.Put(buf)
+		return nil, nil, false
+	}
+	return *buf, buf, true
 }
 
 func (l *JSONLimits) appendRefusal(b []byte, rule string, at int) []byte {

@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -109,5 +110,37 @@ func BenchmarkJSONLimitsCheck(b *testing.B) {
 		if r, _ := l.Check(body); r != "" {
 			b.Fatal(r)
 		}
+	}
+}
+
+// TestJSONLimitsCompressed: a compressed body is checked decoded (its
+// compressed bytes say nothing about its JSON), under MaxBody; one the
+// limits cannot decode is left to the handler behind them.
+func TestJSONLimitsCompressed(t *testing.T) {
+	l := &JSONLimits{MaxDepth: 8, MaxBody: 1 << 20}
+	addr, _ := serve(t, nil, Limits{}, l.Wrap(ok))
+	gz := func(s string) string {
+		var b strings.Builder
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.String()
+	}
+	deep := strings.Repeat(`{"a":`, 9) + `1` + strings.Repeat(`}`, 9)
+	for _, c := range []struct {
+		name, body, coding string
+		want               int
+	}{
+		{"deep, gzip", gz(deep), "gzip", 400},
+		{"shallow, gzip", gz(`{"a":[1,2,3]}`), "gzip", 200},
+		{"not gzip: left to the proxy", deep, "gzip", 200},
+		{"br: left to the proxy", deep, "br", 200},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, _ := exchange(t, "tcp", addr, post(c.body, "Content-Encoding: "+c.coding))
+			if resp.StatusCode != c.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.want)
+			}
+		})
 	}
 }

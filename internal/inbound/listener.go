@@ -50,6 +50,10 @@ type Config struct {
 
 	// SocketMode is the permission of a Unix socket (default 0660).
 	SocketMode fs.FileMode
+
+	// Guard, when set, caps open connections and keeps the listener
+	// accepting through descriptor exhaustion (see ConnGuard).
+	Guard *ConnGuard
 }
 
 // DefaultSecretHeader is the header the shared secret travels in.
@@ -145,6 +149,9 @@ func Listen(ctx context.Context, c Config) (net.Listener, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.Guard != nil {
+		ln = c.Guard.Listener(ln) // under TLS: a refused connection costs no handshake
 	}
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)

@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"context"
+	"github.com/orderguard/orderguard/internal/redact"
 	"log/slog"
 	"sync"
 	"time"
@@ -51,6 +52,18 @@ type refusalState struct {
 	omitted int
 }
 
+// pass reports whether a line may be written at t, at most one per every,
+// and how many were held back since the last one. The caller holds the lock.
+func (s *refusalState) pass(t time.Time, every time.Duration) (omitted int, ok bool) {
+	if !s.last.IsZero() && t.Sub(s.last) < every {
+		s.omitted++
+		return 0, false
+	}
+	omitted = s.omitted
+	s.last, s.omitted = t, 0
+	return omitted, true
+}
+
 // maxLoggedPath bounds the path in a line: it comes from the client.
 const maxLoggedPath = 256
 
@@ -92,14 +105,11 @@ func (l *RefusalLog) note(ctx *fasthttp.RequestCtx, reason string) {
 		st = &refusalState{}
 		l.reasons[reason] = st
 	}
-	if !st.last.IsZero() && t.Sub(st.last) < every {
-		st.omitted++
-		l.mu.Unlock()
+	omitted, ok := st.pass(t, every)
+	l.mu.Unlock()
+	if !ok {
 		return
 	}
-	omitted := st.omitted
-	st.last, st.omitted = t, 0
-	l.mu.Unlock()
 
 	path := ctx.Path()
 	if len(path) > maxLoggedPath {
@@ -108,5 +118,5 @@ func (l *RefusalLog) note(ctx *fasthttp.RequestCtx, reason string) {
 	l.Logger.LogAttrs(context.Background(), slog.LevelWarn, "request refused",
 		slog.String("reason", reason), slog.Int("status", ctx.Response.StatusCode()),
 		slog.String("remote", ctx.RemoteAddr().String()), slog.String("method", string(ctx.Method())),
-		slog.String("path", string(path)), slog.Int("omitted_since_last", omitted))
+		slog.String("path", redact.MaskString(string(path))), slog.Int("omitted_since_last", omitted))
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/orderguard/orderguard/internal/contentcoding"
 )
 
 // FileType is how an input is split into payloads.
@@ -41,7 +43,12 @@ type Input struct {
 	Type FileType
 	name string // file system name; empty for stdin
 	data []byte // stdin contents
+	gz   bool   // the file is gzip-compressed (*.gz): linted decompressed
 }
+
+// maxDecompressed caps what a .gz input may decompress to: a bomb in a
+// pull request fails with its name instead of filling the runner's memory.
+var maxDecompressed = 256 << 20 // a var: tests lower it
 
 // read returns the input's bytes, read into buf[:0] (grown as needed) for a
 // file, so that a worker reuses one buffer for all its files.
@@ -64,6 +71,9 @@ func (in Input) read(buf []byte) ([]byte, error) {
 		}
 		n, err := f.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if err == io.EOF && in.gz {
+			return gunzip(in.Path, buf)
+		}
 		if err == io.EOF {
 			return buf, nil
 		}
@@ -73,9 +83,31 @@ func (in Input) read(buf []byte) ([]byte, error) {
 	}
 }
 
+// gunzip decompresses a .gz input (or gzip on stdin), capped.
+func gunzip(name string, b []byte) ([]byte, error) {
+	out, err := contentcoding.Decode(nil, contentcoding.Gzip, b, maxDecompressed)
+	if errors.Is(err, contentcoding.ErrTooLarge) {
+		return nil, fmt.Errorf("read %s: more than %d MiB once decompressed", name, maxDecompressed>>20)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// isGzip reports whether b starts with gzip's magic bytes (RFC 1952 2.3.1).
+func isGzip(b []byte) bool { return len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+// gzName reports whether a file name ends in .gz (any case).
+func gzName(name string) bool { return strings.EqualFold(filepath.Ext(name), ".gz") }
+
 // TypeOf gives the file type by extension: .ndjson and .jsonl are NDJSON,
-// .har is HAR, anything else one JSON document.
+// .har is HAR, anything else one JSON document. A .gz name is typed by the
+// extension before it (x.json.gz is JSON, linted decompressed).
 func TypeOf(name string) FileType {
+	if gzName(name) {
+		name = name[:len(name)-3]
+	}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".ndjson", ".jsonl":
 		return TypeNDJSON
@@ -85,8 +117,12 @@ func TypeOf(name string) FileType {
 	return TypeJSON
 }
 
-// lintable reports whether a directory walk picks up a file.
+// lintable reports whether a directory walk picks up a file: *.json,
+// *.ndjson, *.har, and the same with .gz.
 func lintable(name string) bool {
+	if gzName(name) {
+		name = name[:len(name)-3]
+	}
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".json", ".ndjson", ".har":
 		return true
@@ -109,7 +145,7 @@ func Discover(args []string, stdin io.Reader) ([]Input, error) {
 			return
 		}
 		seen[clean] = true
-		out = append(out, Input{Path: filepath.ToSlash(name), Type: TypeOf(name), name: name})
+		out = append(out, Input{Path: filepath.ToSlash(name), Type: TypeOf(name), name: name, gz: gzName(name)})
 	}
 	for _, arg := range args {
 		if arg == "-" {
@@ -123,6 +159,11 @@ func Discover(args []string, stdin io.Reader) ([]Input, error) {
 			b, err := io.ReadAll(stdin)
 			if err != nil {
 				return nil, fmt.Errorf("read stdin: %w", err)
+			}
+			if isGzip(b) {
+				if b, err = gunzip("stdin", b); err != nil {
+					return nil, err
+				}
 			}
 			out = append(out, Input{Path: StdinPath, Type: sniff(b), data: b})
 			continue
@@ -177,7 +218,7 @@ func Discover(args []string, stdin io.Reader) ([]Input, error) {
 			return nil, err
 		}
 		if len(out) == n {
-			return nil, fmt.Errorf("%s: no *.json, *.ndjson or *.har file in the directory", arg)
+			return nil, fmt.Errorf("%s: no *.json, *.ndjson or *.har file (or *.gz of one) in the directory", arg)
 		}
 	}
 	return out, nil

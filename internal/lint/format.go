@@ -78,7 +78,8 @@ const (
 )
 
 // writeText writes `path:line:column: severity rule: message (pointer)`, one
-// line per violation, then a summary line.
+// line per violation (for a HAR entry, the place in the recording, with the
+// entry and the postData position in brackets), then a summary line.
 func writeText(w *bufio.Writer, res *Result, color bool) error {
 	paint := func(code, s string) string {
 		if !color {
@@ -94,10 +95,17 @@ func writeText(w *bufio.Writer, res *Result, color bool) error {
 				if v.Severity == validate.SeverityWarning {
 					sev = paint(ansiYellow, "warning")
 				}
-				fmt.Fprintf(w, "%s:%d:%d: %s %s: %s (%s)",
-					paint(ansiBold, p.Path), v.Line, v.Column, sev, v.Rule, v.Message, pointerText(v.Pointer))
+				// A HAR entry's place is given in the recording, as SARIF and
+				// GitHub do, so that an editor jumps to it; the position in
+				// postData follows in the message.
+				line, col := v.Line, v.Column
 				if p.InPostData() {
-					fmt.Fprintf(w, " %s", paint(ansiDim, "["+p.harNote()+"]"))
+					line, col = v.File.Line, v.File.Column
+				}
+				fmt.Fprintf(w, "%s:%d:%d: %s %s: %s (%s)",
+					paint(ansiBold, p.Path), line, col, sev, v.Rule, v.Message, pointerText(v.Pointer))
+				if p.InPostData() {
+					fmt.Fprintf(w, " %s", paint(ansiDim, "["+p.harPlace(v)+"]"))
 				}
 				w.WriteByte('\n')
 			}

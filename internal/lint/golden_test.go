@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -251,40 +252,41 @@ func TestMissingFile(t *testing.T) {
 	}
 }
 
-// --config with the real rules: a rule set to off disappears, rules set to
-// warning stay as warnings, and --max-warnings counts them.
+// --config with the real rules: by default they are warnings (the file exits
+// 0), a config raises some to error and turns one off, and --max-warnings
+// counts the warnings.
 func TestGoldenConfig(t *testing.T) {
-	const file = corpus + "/invalid/order-rules.json"
-	const cfg = "testdata/config/downgrade.yaml"
+	const file = corpus + "/warning/order-rules.json"
+	const cfg = "testdata/config/raise.yaml"
 	code, plain := lintCorpus(t, file)
-	if code != ExitInvalid {
-		t.Errorf("without config: exit %d, want %d", code, ExitInvalid)
+	if code != ExitOK {
+		t.Errorf("without config: exit %d, want %d (the rules default to warning)", code, ExitOK)
 	}
 	for _, rule := range []string{"web-token", "card-fields", "delivery-details", "money-decimals"} {
-		if !bytes.Contains(plain, []byte("error "+rule+":")) {
-			t.Errorf("without config: no %s error; the file no longer exercises the rule\n%s", rule, plain)
+		if !bytes.Contains(plain, []byte("warning "+rule+":")) {
+			t.Errorf("without config: no %s warning; the file no longer exercises the rule\n%s", rule, plain)
 		}
 	}
 
 	code, out := lintCorpus(t, "--config", cfg, file)
-	golden(t, "config-downgrade.txt", out)
-	if code != ExitOK {
-		t.Errorf("with config: exit %d, want %d", code, ExitOK)
+	golden(t, "config-raise.txt", out)
+	if code != ExitInvalid {
+		t.Errorf("with config: exit %d, want %d", code, ExitInvalid)
 	}
-	if bytes.Contains(out, []byte("card-fields")) || bytes.Contains(out, []byte("error ")) {
-		t.Errorf("with config: card-fields (off) or an error remains\n%s", out)
+	if bytes.Contains(out, []byte("card-fields")) {
+		t.Errorf("with config: card-fields (off) remains\n%s", out)
 	}
-	for _, rule := range []string{"web-token", "delivery-details", "money-decimals"} {
-		if !bytes.Contains(out, []byte("warning "+rule+":")) {
-			t.Errorf("with config: %s not a warning\n%s", rule, out)
+	for rule, sev := range map[string]string{"web-token": "error", "delivery-details": "error", "money-decimals": "warning"} {
+		if !bytes.Contains(out, []byte(sev+" "+rule+":")) {
+			t.Errorf("with config: %s not a%s %s\n%s", rule, map[bool]string{true: "n", false: ""}[sev == "error"], sev, out)
 		}
 	}
-	if code, _, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", cfg, "--max-warnings", "2", file); code != ExitInvalid ||
-		!strings.Contains(stderr, "3 warnings, more than --max-warnings 2") {
-		t.Errorf("3 warnings, --max-warnings 2: exit %d (stderr %q), want %d", code, stderr, ExitInvalid)
+	if code, _, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--max-warnings", "4", file); code != ExitInvalid ||
+		!strings.Contains(stderr, "5 warnings, more than --max-warnings 4") {
+		t.Errorf("5 warnings, --max-warnings 4: exit %d (stderr %q), want %d", code, stderr, ExitInvalid)
 	}
-	if code, _ := lintCorpus(t, "--config", cfg, "--max-warnings", "3", file); code != ExitOK {
-		t.Errorf("3 warnings, --max-warnings 3: exit %d, want %d", code, ExitOK)
+	if code, _ := lintCorpus(t, "--max-warnings", "5", file); code != ExitOK {
+		t.Errorf("5 warnings, --max-warnings 5: exit %d, want %d", code, ExitOK)
 	}
 
 	// --rules over the file: card-fields back on as an error.
@@ -298,8 +300,39 @@ func TestGoldenConfig(t *testing.T) {
 		}
 	}
 
+	// An unknown rule is reported where it was written: the file, or --rules.
 	code, stdout, stderr := runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", file)
-	if code != ExitUsage || !strings.Contains(stderr, `unknown rule "web-tokens"`) || stdout != "" {
-		t.Errorf("unknown rule: exit %d, stderr %q", code, stderr)
+	if code != ExitUsage || !strings.Contains(stderr, `config testdata/config/unknown-rule.yaml: rules: unknown rule "web-tokens"`) || stdout != "" {
+		t.Errorf("unknown rule in the config file: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, gen.Operations, gen.Rules, "", "--config", "testdata/config/unknown-rule.yaml", "--rules", "web-tokens=off", file)
+	if code != ExitUsage || !strings.Contains(stderr, `--rules: unknown rule "web-tokens"`) {
+		t.Errorf("unknown rule in --rules over the file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestHARTextPointsIntoTheRecording: for a HAR entry, text output gives the
+// same path:line:col as the GitHub annotation (the place in the recording an
+// editor opens), with the entry and the postData position in the message.
+func TestHARTextPointsIntoTheRecording(t *testing.T) {
+	const har = "testdata/corpus/har/checkout.har"
+	_, text, _ := runCmd(t, gen.Operations, gen.Rules, "", "--format", "text", har)
+	_, gh, _ := runCmd(t, gen.Operations, gen.Rules, "", "--format", "github", har)
+	place := regexp.MustCompile(`file=([^,]+),line=(\d+),col=(\d+)`)
+	var want []string
+	for _, m := range place.FindAllStringSubmatch(gh, -1) {
+		want = append(want, m[1]+":"+m[2]+":"+m[3]+":")
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		if strings.HasPrefix(line, har+":") {
+			got = append(got, line[:strings.Index(line, ": ")+1])
+			if !regexp.MustCompile(`\[HAR entry \d+, request\.postData\.text line \d+, column \d+\]$`).MatchString(line) {
+				t.Errorf("%q: want the entry and the postData position at the end", line)
+			}
+		}
+	}
+	if len(want) == 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("text places %q, want the GitHub annotations' %q", got, want)
 	}
 }

@@ -95,8 +95,9 @@ func hexRune(h []byte) rune {
 }
 
 // eachHAREntry calls fn for every entry of a HAR recording that sends a body
-// to a Forter order or status path.
-func eachHAREntry(data []byte, fn func(e harEntry)) error {
+// to a Forter order or status path, or to a path known asks about (the other
+// operations of the table; nil: none).
+func eachHAREntry(data []byte, known func(method, path string) string, fn func(e harEntry)) error {
 	var h harFile
 	if err := json.Unmarshal(data, &h); err != nil {
 		return fmt.Errorf("not a HAR file: %w", err)
@@ -112,7 +113,8 @@ func eachHAREntry(data []byte, fn func(e harEntry)) error {
 		}
 		method := strings.ToUpper(e.Request.Method)
 		r := forterRoute(u.Path)
-		if r == routeNone || method != "POST" && !(r == routeStatus && method == "PUT") {
+		order := r != routeNone && (method == "POST" || r == routeStatus && method == "PUT")
+		if !order && (known == nil || known(method, u.Path) == "") {
 			continue
 		}
 		if quotes == nil {

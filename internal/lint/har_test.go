@@ -43,7 +43,7 @@ func checkFileOffsets(t *testing.T, body string, encoded string) {
 	data := []byte(`{"log":{"entries":[{"request":{"method":"POST","url":"https://api.forter-secure.com/v2/orders/1",` +
 		"\n    \"postData\": {\"mimeType\":\"application/json\", \"text\" :\t" + encoded + "}}}]}}")
 	var got []harEntry
-	if err := eachHAREntry(data, func(e harEntry) { got = append(got, e) }); err != nil {
+	if err := eachHAREntry(data, nil, func(e harEntry) { got = append(got, e) }); err != nil {
 		t.Fatalf("%q: %v", encoded, err)
 	}
 	if len(got) != 1 || string(got[0].Body) != body {
@@ -103,7 +103,7 @@ func TestHARQuotesPerEntry(t *testing.T) {
  {"response":{"postData":{"text":"not this"}},"request":{"method":"PUT","url":"https://api.forter-secure.com/v2/status/3","postData":{"text":"{}"}}}
 ]}}`)
 	var got []string
-	err := eachHAREntry(data, func(e harEntry) {
+	err := eachHAREntry(data, nil, func(e harEntry) {
 		q := "none"
 		if e.quote >= 0 {
 			q = string(data[e.quote : e.quote+4])

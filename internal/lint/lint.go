@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -19,13 +20,18 @@ const (
 	OpStatusPut  = "statusPut"
 )
 
-// Modes of --operation.
+// Modes of --operation. Besides these, every operation's short name in the
+// operation table (validate.Operation.Name: account-login, claim, …) is a mode
+// that lints every payload as that operation.
 const (
 	ModeAuto    = "auto"
 	ModeOrder   = "order"
 	ModeOrderV3 = "order-v3"
 	ModeStatus  = "status"
 )
+
+// legacyModes are the modes of an operation table without names (Name empty).
+var legacyModes = map[string]string{ModeOrder: OpOrderV2, ModeOrderV3: OpOrderV3, ModeStatus: OpStatusPost}
 
 // Options configure a Linter.
 type Options struct {
@@ -34,7 +40,8 @@ type Options struct {
 	// Rules describe the business rules (gen.Rules); used to check rule ids in
 	// Severities and for SARIF rule metadata.
 	Rules []validate.RuleInfo
-	// Mode is auto (default), order, order-v3 or status.
+	// Mode is auto (default) or an operation's short name (order, order-v3,
+	// status, account-login, …, claim).
 	Mode string
 	// Severities overrides business rule severities by rule id (--config).
 	Severities map[string]validate.Severity
@@ -45,7 +52,9 @@ type Options struct {
 // Linter lints inputs with one set of validators. It is safe for concurrent use.
 type Linter struct {
 	ops        map[string]validate.Operation
+	byName     []validate.Operation // in the table's order, for paths and names
 	mode       string
+	fixed      string // the operation every payload is linted as; empty in auto mode
 	severities map[string]validate.Severity
 	workers    int
 }
@@ -60,20 +69,18 @@ func New(o Options) (*Linter, error) {
 	for _, op := range o.Operations {
 		if op.Request != nil {
 			l.ops[op.ID] = op
+			l.byName = append(l.byName, op)
 		}
 	}
 	var need []string
-	switch l.mode {
-	case ModeAuto:
+	if l.mode == ModeAuto {
 		need = []string{OpOrderV2, OpStatusPost}
-	case ModeOrder:
-		need = []string{OpOrderV2}
-	case ModeOrderV3:
-		need = []string{OpOrderV3}
-	case ModeStatus:
-		need = []string{OpStatusPost}
-	default:
-		return nil, fmt.Errorf("operation %q: want auto, order, order-v3 or status", o.Mode)
+	} else {
+		l.fixed = l.operationNamed(l.mode)
+		if l.fixed == "" {
+			return nil, fmt.Errorf("operation %q: want %s", o.Mode, strings.Join(l.ModeNames(), ", "))
+		}
+		need = []string{l.fixed}
 	}
 	for _, id := range need {
 		if _, ok := l.ops[id]; !ok {
@@ -227,8 +234,11 @@ func (l *Linter) lintInput(in Input, rep *validate.Report, buf []byte) (FileResu
 	case TypeNDJSON:
 		fr.Payloads = l.lintNDJSON(data, rep)
 	case TypeHAR:
-		err = eachHAREntry(data, func(e harEntry) {
+		err = eachHAREntry(data, l.opForPath, func(e harEntry) {
 			op := l.detect(e.Body, e.URLPath)
+			if l.mode == ModeAuto && forterRoute(e.URLPath) == routeNone {
+				op = l.opForPath(e.Method, e.URLPath) // an Accounts or Claims request
+			}
 			if l.mode == ModeAuto && op == OpStatusPost && e.Method == "PUT" {
 				if _, ok := l.ops[OpStatusPut]; ok {
 					op = OpStatusPut
@@ -324,6 +334,12 @@ func (l *Linter) lintNDJSON(data []byte, rep *validate.Report) []Payload {
 // severities overridden by configuration (whether or not the generated code
 // applied Report.Severities itself, the result is the same).
 func (l *Linter) lintBody(body []byte, op string, rep *validate.Report) Payload {
+	if op == opUndetected {
+		return Payload{Violations: []Violation{{Violation: validate.Violation{
+			Severity: validate.SeverityError, Kind: validate.KindSchema, Rule: "operation", Line: 1, Column: 1,
+			Message: "an Accounts API body (a top-level accountId): its event is in the URL only; lint it with --operation account-signup, account-login, … (orderguard lint -h lists them)",
+		}}}}
+	}
 	rep.Reset()
 	l.ops[op].Request(body, rep)
 	p := Payload{Operation: op}
@@ -345,6 +361,58 @@ func (l *Linter) lintBody(body []byte, op string, rep *validate.Report) Payload 
 	return p
 }
 
+// operationNamed is the id of the operation a --operation name stands for:
+// the operation table's short name, else one of the legacy modes; "" if none.
+func (l *Linter) operationNamed(name string) string {
+	for _, op := range l.byName {
+		if op.Name != "" && op.Name == name {
+			return op.ID
+		}
+	}
+	return legacyModes[name]
+}
+
+// ModeNames lists the values --operation takes: auto, then the operations'
+// short names in table order (the legacy ones when the table has none).
+func (l *Linter) ModeNames() []string { return ModeNames(l.byName) }
+
+// ModeNames lists the --operation values of an operation table.
+func ModeNames(ops []validate.Operation) []string {
+	names := []string{ModeAuto}
+	for _, op := range ops {
+		if op.Name != "" && op.Request != nil {
+			names = append(names, op.Name)
+		}
+	}
+	if len(names) == 1 {
+		names = append(names, ModeOrder, ModeOrderV3, ModeStatus)
+	}
+	return names
+}
+
+// opWithFallback is the first operation of the table with that fallback
+// shape, "" if none.
+func (l *Linter) opWithFallback(shape string) string {
+	for _, op := range l.byName {
+		if op.Fallback == shape {
+			return op.ID
+		}
+	}
+	return ""
+}
+
+// opForPath is the operation whose method and path template match a
+// recorded request (a HAR entry), "" if none: how auto mode finds the
+// Accounts and Claims operations, which have no body-based detection.
+func (l *Linter) opForPath(method, path string) string {
+	for _, op := range l.byName {
+		if op.Method == method && matchTemplate(op.Path, path) {
+			return op.ID
+		}
+	}
+	return ""
+}
+
 // charColumn converts a 1-based byte column to code points, using the bytes
 // of the line before offset.
 func charColumn(body []byte, offset, column int) int {
@@ -355,17 +423,18 @@ func charColumn(body []byte, offset, column int) int {
 	return utf8.RuneCount(body[start:offset]) + 1
 }
 
+// opUndetected is detect's answer for a body whose operation the content
+// cannot tell: an Accounts API body, whose event is only in its URL.
+const opUndetected = ""
+
 // detect chooses the operation of a body: the mode when it is fixed, else the
-// HAR request path, else the content (a top-level updatedStatus or eventTime
-// means a status update).
+// HAR request path, else the content (a top-level processorChargebackCaseId
+// means a claim; a top-level accountId without orderId an account event,
+// which it cannot tell apart (opUndetected); a top-level updatedStatus or
+// eventTime a status update; anything else an order).
 func (l *Linter) detect(body []byte, urlPath string) string {
-	switch l.mode {
-	case ModeOrder:
-		return OpOrderV2
-	case ModeOrderV3:
-		return OpOrderV3
-	case ModeStatus:
-		return OpStatusPost
+	if l.fixed != "" {
+		return l.fixed
 	}
 	switch forterRoute(urlPath) {
 	case routeOrderV2:
@@ -382,6 +451,15 @@ func (l *Linter) detect(body []byte, urlPath string) string {
 	// then check that one is a top-level member. The needles do not start
 	// with '"': bytes.Index finds candidates by their first byte, and a quote
 	// is in every member (measured: 6x slower).
+	if bytes.Contains(body, []byte(`processorChargebackCaseId"`)) && topLevelHas(body, "processorChargebackCaseId") {
+		if id := l.opWithFallback(validate.FallbackClaim); id != "" {
+			return id
+		}
+	}
+	if bytes.Contains(body, []byte(`accountId"`)) && l.opWithFallback(validate.FallbackAccount) != "" &&
+		topLevelHas(body, "accountId") && !topLevelHas(body, "orderId") {
+		return opUndetected
+	}
 	if (bytes.Contains(body, []byte(`updatedStatus"`)) || bytes.Contains(body, []byte(`eventTime"`))) &&
 		topLevelHas(body, "updatedStatus", "eventTime") {
 		return OpStatusPost

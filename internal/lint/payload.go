@@ -53,6 +53,27 @@ func forterRoute(p string) route {
 	return routeNone
 }
 
+// matchTemplate reports whether path fits an OpenAPI path template
+// (/v2/accounts/login/{accountId}): the same segments, a parameter matching
+// any non-empty one.
+func matchTemplate(template, path string) bool {
+	ts := strings.Split(strings.Trim(template, "/"), "/")
+	ps := strings.Split(strings.Trim(path, "/"), "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i, t := range ts {
+		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
+			if ps[i] == "" {
+				return false
+			}
+		} else if t != ps[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // topLevelHas reports whether body is a JSON object with a member named one
 // of keys. It skips values without decoding them and gives up (false) on
 // malformed input: the validator reports that.

@@ -79,7 +79,7 @@ func TestPositionsMatchOffsets(t *testing.T) {
 		}
 		if f.Type == TypeHAR {
 			var entries []harEntry
-			if err := eachHAREntry(data, func(e harEntry) { entries = append(entries, e) }); err != nil {
+			if err := eachHAREntry(data, nil, func(e harEntry) { entries = append(entries, e) }); err != nil {
 				t.Fatal(err)
 			}
 			for i, p := range f.Payloads {

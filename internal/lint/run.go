@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
+	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -30,17 +32,24 @@ type Command struct {
 	// IsTerminal reports whether w is a terminal (text colors); nil means
 	// an *os.File that is a character device.
 	IsTerminal func(w io.Writer) bool
+	// SpecFlags, when set, adds flags to lint's (orderguard's --spec and
+	// --overlay) and returns what gives, once they are parsed, the
+	// validators and rules to lint with in place of Operations and Rules.
+	SpecFlags func(fs *flag.FlagSet) (load func() ([]validate.Operation, []validate.RuleInfo, error))
 }
 
-const usageText = `usage: orderguard lint [flags] PATH...
+const usageLine = "orderguard lint [flags] PATH..."
+
+const usageText = `usage: ` + usageLine + `
 
 Checks Forter order and status payloads against the specs and business rules.
 PATH is a file, a directory (recursive: *.json, *.ndjson, *.har), a glob
 (quote it; ** matches any depth) or - for standard input.
 NDJSON: one payload per line. HAR: every request to /v2/orders/{id},
-/v3/orders/{id} or /v2/status/{id}, named by its entry index; text, json
-and junit positions are within the entry's request.postData.text, sarif and
-github ones in the recording.
+/v3/orders/{id}, /v2/status/{id}, /v2/accounts/{event}/{id} or /v2/claims,
+named by its entry index; text, sarif and github give the place in the
+recording (the entry and the position within its request.postData.text in
+the message), json and junit the position within request.postData.text.
 
 Exit status: 0 no error, 1 an error-severity violation (or more warnings than
 --max-warnings), 2 usage or I/O error.
@@ -52,34 +61,40 @@ flags:
 // process exit code.
 func (c Command) Run(args []string) int {
 	fs := flag.NewFlagSet("orderguard lint", flag.ContinueOnError)
-	fs.SetOutput(c.Stderr)
 	format := fs.String("format", "text", "report format: "+strings.Join(Formats, ", "))
-	mode := fs.String("operation", ModeAuto, "operation of the payloads: auto, order, order-v3 or status (auto: from the HAR URL, else a top-level updatedStatus or eventTime means a status update)")
+	mode := fs.String("operation", ModeAuto, "operation of the payloads: "+strings.Join(ModeNames(c.Operations), ", ")+" (auto: from the HAR URL, else by top-level members: processorChargebackCaseId a claim, accountId without orderId an account event, which is an error until its event is named, updatedStatus or eventTime a status update, anything else an order)")
 	configFile := fs.String("config", "", "YAML `FILE` with rule severities (rules: {rule-id: error|warning|off}); the same file and key as orderguard serve --config")
 	rules := fs.String("rules", "", "rule severities over the config file's, as `RULE=SEVERITY,…` (the syntax of orderguard serve --rules)")
 	maxWarnings := fs.Int("max-warnings", -1, "exit 1 when there are more warnings than this (-1: no limit)")
 	color := fs.String("color", "auto", "text colors: auto (on a terminal, unless NO_COLOR is set), always or never")
 	output := fs.String("output", "", "write the report to `FILE` instead of standard output")
 	workers := fs.Int("workers", 0, "files linted at once (0: one per core)")
-	fs.Usage = func() {
-		fmt.Fprint(c.Stderr, usageText)
-		fs.PrintDefaults()
+	var load func() ([]validate.Operation, []validate.RuleInfo, error)
+	if c.SpecFlags != nil {
+		load = c.SpecFlags(fs)
 	}
+	fs.SetOutput(io.Discard) // help and errors are written below, in the shared layout
+	fs.Usage = func() {}
 	paths, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(c.Stdout, usageText)
+		cli.WriteFlags(c.Stdout, cli.Visible(fs), nil)
+		return ExitOK
+	}
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
+		return cli.UsageError(c.Stderr, "lint", usageLine, err)
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(c.Stderr, "orderguard lint: %v\n", err)
 		return ExitUsage
 	}
 	if len(paths) == 0 {
-		fmt.Fprintln(c.Stderr, "orderguard lint: no PATH given")
-		fs.Usage()
-		return ExitUsage
+		return cli.UsageError(c.Stderr, "lint", usageLine, errors.New("no PATH given"))
+	}
+	if load != nil {
+		if c.Operations, c.Rules, err = load(); err != nil {
+			return fail(err)
+		}
 	}
 	if !validFormat(*format) {
 		return fail(fmt.Errorf("format %q: want %s", *format, strings.Join(Formats, ", ")))
@@ -88,12 +103,16 @@ func (c Command) Run(args []string) int {
 		return fail(fmt.Errorf("color %q: want auto, always or never", *color))
 	}
 	var sev map[string]validate.Severity
+	origin := map[string]string{} // where each rule id was set, for an unknown one
 	if *configFile != "" {
 		cfg, err := LoadConfig(*configFile)
 		if err != nil {
 			return fail(err)
 		}
 		sev = cfg.Rules
+		for id := range sev {
+			origin[id] = "config " + *configFile + ": rules"
+		}
 	}
 	if *rules != "" {
 		over, err := ParseRules(*rules)
@@ -105,6 +124,12 @@ func (c Command) Run(args []string) int {
 		}
 		for id, s := range over {
 			sev[id] = s
+			origin[id] = "--rules"
+		}
+	}
+	for id := range sev {
+		if !slices.ContainsFunc(c.Rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
+			return fail(fmt.Errorf("%s: unknown rule %q (see 'orderguard spec rules')", origin[id], id))
 		}
 	}
 	l, err := New(Options{Operations: c.Operations, Rules: c.Rules, Mode: *mode, Severities: sev, Workers: *workers})

@@ -131,7 +131,6 @@ var keywordRules = map[string]string{
 	"syntax":            "The bytes are not valid JSON at this place (RFC 8259).",
 	"truncated":         "The JSON document ends early.",
 	"trailing-data":     "Bytes follow the top-level JSON value.",
-	"duplicate-key":     "An object names the same member twice; the proxy and Forter could read different values.",
 	"control-character": "A string holds a raw control character; RFC 8259 requires it escaped.",
 	"max-depth":         "Objects and arrays nest deeper than the scanner's limit.",
 	"number-range":      "A number is too large to represent.",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/orderguard/orderguard/internal/redact"
 	"io"
 	"net/http"
 	"strconv"
@@ -55,6 +56,9 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 				}
 			}
 		}
+		shown(ov.Pending)
+		shown(ov.Dead)
+		shown(ov.Delivered)
 		return jsonAnswer(ov, err)
 	case route == "/stats" && get:
 		st, err := s.Stats()
@@ -81,6 +85,7 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 		if list == nil {
 			list = []Entry{}
 		}
+		shown(list)
 		return jsonAnswer(list, err)
 	case route == "/export" && get:
 		if err := s.Export(w); err != nil {
@@ -199,4 +204,14 @@ func (st Stats) WritePrometheus(w io.Writer) error {
 	metric("orderguard_outbox_paused", "gauge", "1 while the resender waits for the upstream circuit to close.", paused)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// shown masks a card number in the order ids and paths of entries listed to
+// an operator (first six, last four digits); the store keeps them as sent,
+// so the resender still delivers to the real path.
+func shown(es []Entry) {
+	for i := range es {
+		es[i].OrderID = redact.MaskString(es[i].OrderID)
+		es[i].Path = redact.MaskString(es[i].Path)
+	}
 }

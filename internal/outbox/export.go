@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/orderguard/orderguard/internal/redact"
 	"io"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,6 +31,10 @@ func (s *Store) Export(w io.Writer) error {
 				if err := json.Unmarshal(v, &x.Entry); err != nil {
 					return fmt.Errorf("outbox: decode %s entry %x: %w", name, k, err)
 				}
+				// The body is the order as sent (export is order data); the order
+				// id and path are shown masked, as in every listing.
+				x.Entry.OrderID = redact.MaskString(x.Entry.OrderID)
+				x.Entry.Path = redact.MaskString(x.Entry.Path)
 				if json.Valid(x.Entry.Body) {
 					x.Body = x.Entry.Body
 				} else {

@@ -9,9 +9,12 @@ type Request struct {
 	OrderID   string            // the {orderId} of the path
 	Method    string            // POST or PUT
 	Path      string            // the request path, e.g. /v2/orders/123 (query included if any)
-	Header    map[string]string // the headers that matter to Forter (api-version, x-forter-*, content-type); never Authorization
-	Body      []byte            // the exact bytes the client sent
+	Header    map[string]string // the headers that matter to Forter (api-version, x-forter-*, content-type, content-encoding); never Authorization
+	Body      []byte            // the exact bytes the client sent (compressed, if it sent them so: see content-encoding)
 	FirstTry  time.Time         // when the proxy first received it
+	// Traceparent is the W3C trace context of the span that queued the
+	// request (tracing on), for the resend's span link; "" when none.
+	Traceparent string
 
 	// Set by the outbox when it hands the request to a Sender; ignored by Enqueue.
 	ID      uint64 // the outbox entry id (for logs and an idempotency header)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/orderguard/orderguard/internal/redact"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -235,7 +236,7 @@ func (r *Resender) attempt(ctx context.Context, id uint64) (outcome, error) {
 	}
 	if age := time.Since(e.AgeFrom); age > r.o.MaxAge {
 		reason := fmt.Sprintf("older than the maximum age %s (first try %s)", r.o.MaxAge, e.FirstTry.Format(time.RFC3339))
-		r.o.Logf("outbox: #%d %s order %q dead-lettered: %s", id, e.Operation, e.OrderID, reason)
+		r.o.Logf("outbox: #%d %s order %q dead-lettered: %s", id, e.Operation, redact.MaskString(e.OrderID), reason)
 		return expired, r.s.markDead(id, 0, reason, nil, false)
 	}
 	if !r.waitSlot(ctx) {
@@ -258,7 +259,7 @@ func (r *Resender) attempt(ctx context.Context, id uint64) (outcome, error) {
 			text = err.Error()
 		}
 		next := time.Now().Add(r.backoff(attempts))
-		r.o.Logf("outbox: #%d %s order %q attempt %d failed (status %d %s); next try %s", id, e.Operation, e.OrderID, attempts, status, text, next.UTC().Format(time.RFC3339))
+		r.o.Logf("outbox: #%d %s order %q attempt %d failed (status %d %s); next try %s", id, e.Operation, redact.MaskString(e.OrderID), attempts, status, text, next.UTC().Format(time.RFC3339))
 		err := r.s.markFailed(id, status, text, body, next)
 		r.failures.Add(1) // after the record, so that Stats never runs ahead of List
 		return failed, err
@@ -266,7 +267,7 @@ func (r *Resender) attempt(ctx context.Context, id uint64) (outcome, error) {
 		return delivered, r.s.markDelivered(id, status, body, attempts)
 	default: // 4xx other than 429, and statuses a Forter endpoint never sends
 		reason := fmt.Sprintf("upstream answered %d", status)
-		r.o.Logf("outbox: #%d %s order %q dead-lettered: %s", id, e.Operation, e.OrderID, reason)
+		r.o.Logf("outbox: #%d %s order %q dead-lettered: %s", id, e.Operation, redact.MaskString(e.OrderID), reason)
 		return deadLettered, r.s.markDead(id, status, reason, body, true)
 	}
 }

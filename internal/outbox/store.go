@@ -45,8 +45,9 @@ var (
 	bucketDedupe    = []byte("dedupe")    // sha256(operation, order id, body) → id (pending or dead)
 	bucketOrders    = []byte("orders")    // orderKey(order id, id) → nil: pending ids per order, in order
 	bucketMeta      = []byte("meta")      // format marker and lifetime counters
+	bucketProbe     = []byte("probe")     // the readiness probe's key (see Probe)
 
-	allBuckets = [][]byte{bucketPending, bucketDead, bucketDelivered, bucketDedupe, bucketOrders, bucketMeta}
+	allBuckets = [][]byte{bucketPending, bucketDead, bucketDelivered, bucketDedupe, bucketOrders, bucketMeta, bucketProbe}
 )
 
 // Counter names in the meta bucket (lifetime of the file, not of the process).
@@ -73,6 +74,14 @@ type Options struct {
 	// SkipCheck skips the page-level consistency check at open (it reads
 	// every page once; cheap for a queue, but a huge file may want to skip it).
 	SkipCheck bool
+	// ProbeEvery, when set, runs Probe in the background at this interval
+	// (serve: every few seconds), and Ready reads its outcome without I/O.
+	// Zero: no background probe; Ready probes when asked (the CLI's
+	// short-lived stores never write unless they are asked to).
+	ProbeEvery time.Duration
+	// Headroom is how many bytes of disk blocks past the data the probe keeps
+	// reserved (HeadroomFor(--max-body)); default DefaultHeadroom.
+	Headroom int64
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +93,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KeepDecisions <= 0 {
 		o.KeepDecisions = 10000
+	}
+	if o.Headroom <= 0 {
+		o.Headroom = DefaultHeadroom
 	}
 	return o
 }
@@ -125,6 +137,9 @@ type Entry struct {
 	// BlockedBy is the id of the order request whose dead-lettering took this
 	// one (a later request for the same order id) with it.
 	BlockedBy uint64 `json:"blocked_by,omitempty"`
+	// Traceparent is Request.Traceparent. Files written before it existed
+	// decode with none; older binaries ignore it.
+	Traceparent string `json:"traceparent,omitempty"`
 }
 
 // Request returns the request to resend.
@@ -136,6 +151,7 @@ func (e *Entry) Request() Request {
 	return Request{
 		Operation: e.Operation, OrderID: e.OrderID, Method: e.Method, Path: e.Path,
 		Header: h, Body: e.Body, FirstTry: e.FirstTry, ID: e.ID, Attempt: e.Attempts + 1,
+		Traceparent: e.Traceparent,
 	}
 }
 
@@ -199,6 +215,7 @@ type Store struct {
 	decisions int
 
 	resender atomic.Pointer[Resender]
+	health   writable // the last write's outcome, for Ready
 }
 
 // Open opens (creating if needed) the outbox file at path. A file held by
@@ -241,6 +258,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.startProbes()
 	return s, nil
 }
 
@@ -353,23 +371,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stopProbes()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("outbox: close %q: %w", s.path, err)
-	}
-	return nil
-}
-
-// Ready reports whether the outbox can take a write right now (for /readyz):
-// it commits a tiny transaction, with fsync, as Enqueue would.
-func (s *Store) Ready() error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put([]byte("ready_probe"), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
-	})
-	if err != nil {
-		return fmt.Errorf("outbox: %q not writable: %w", s.path, s.closedErr(err))
 	}
 	return nil
 }
@@ -430,6 +434,7 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 			Header: keptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
 			BodySHA256: hex.EncodeToString(sum[:]),
 			FirstTry:   r.FirstTry.UTC(), AgeFrom: r.FirstTry.UTC(), Enqueued: now, NextTry: now,
+			Traceparent: validTraceparent(r.Traceparent),
 		}
 		if err := putEntry(pending, &e); err != nil {
 			return err
@@ -443,6 +448,7 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 		id = n
 		return incr(tx, counterEnqueued)
 	})
+	s.noteEnqueue(err, len(r.Body))
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue %s order %q: %w", r.Operation, r.OrderID, s.closedErr(err))
 	}
@@ -453,6 +459,22 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 		s.nudge()
 	}
 	return id, duplicate, nil
+}
+
+// validTraceparent keeps a W3C traceparent (version 00: 55 bytes, lower-case
+// hex and dashes) and drops anything else: the field is written into the file
+// and later parsed, so it is bounded and shaped here.
+func validTraceparent(s string) string {
+	if len(s) != 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '-' && (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ""
+		}
+	}
+	return s
 }
 
 // keptHeaders copies the headers worth resending. Credentials are never kept:

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/subtle"
+	"github.com/orderguard/orderguard/internal/redact"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,7 +38,7 @@ func (a *privateAdmin) wrap(next http.Handler) http.Handler {
 		}
 		a.refused.Inc()
 		a.log.Warn("admin request refused: not from loopback and no valid admin token",
-			slog.String("path", r.URL.Path), slog.String("remote", r.RemoteAddr))
+			slog.String("path", redact.MaskString(r.URL.Path)), slog.String("remote", r.RemoteAddr))
 		w.Header().Set("Content-Type", "application/json")
 		if a.token.IsSet() {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="orderguard admin"`)

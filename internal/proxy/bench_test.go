@@ -16,6 +16,8 @@ import (
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/proxy"
+	"github.com/orderguard/orderguard/internal/tracing"
+	"github.com/orderguard/orderguard/internal/tracing/otlptest"
 )
 
 // decisionV2 is what the in-memory upstream answers: a recorded sandbox
@@ -162,7 +164,28 @@ func cpuTime() int64 {
 // BenchmarkHandler is the proxy's own work per valid order, without any
 // network: route, validate, forward to an upstream that answers at once
 // (in memory), check the answer.
-func BenchmarkHandler(b *testing.B) {
+func BenchmarkHandler(b *testing.B) { benchHandler(b, nil, false) }
+
+// BenchmarkHandlerTracing is BenchmarkHandler with tracing: off (a nil
+// Tracer, the default), and on with every span sampled out (ratio 0) or
+// sampled and exported (ratio 1) to an OTLP receiver on 127.0.0.1. Every
+// request carries a caller's traceparent (BenchmarkHandler's do not, as
+// before tracing existed, for comparison with older commits).
+func BenchmarkHandlerTracing(b *testing.B) {
+	b.Run("off", func(b *testing.B) { benchHandler(b, nil, true) })
+	for _, ratio := range []string{"0", "1"} {
+		b.Run("ratio="+ratio, func(b *testing.B) {
+			// traceidratio, not parentbased_: the ratio decides even under
+			// the caller's sampled traceparent.
+			b.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+			b.Setenv("OTEL_TRACES_SAMPLER_ARG", ratio)
+			_, tr := otlptest.StartTracer(b)
+			benchHandler(b, tr, true)
+		})
+	}
+}
+
+func benchHandler(b *testing.B, tr *tracing.Tracer, traceparent bool) {
 	body := []byte(validOrder(b))
 	upstream := memServer(b, func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
@@ -178,7 +201,7 @@ func BenchmarkHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(up.Close)
-	p, err := proxy.New(cfg, proxy.Options{Operations: gen.Operations, Pool: up, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	p, err := proxy.New(cfg, proxy.Options{Operations: gen.Operations, Pool: up, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Tracer: tr})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -191,6 +214,9 @@ func BenchmarkHandler(b *testing.B) {
 		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
 		ctx.Request.SetRequestURI("/v2/orders/fortertest1234")
 		ctx.Request.Header.SetContentType("application/json")
+		if traceparent {
+			ctx.Request.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		}
 		ctx.Request.SetBody(body)
 		p.Handler(&ctx)
 		if ctx.Response.StatusCode() != 200 {

@@ -92,6 +92,7 @@ type Config struct {
 	RetryMinRemaining time.Duration            // --retry-min-remaining: retry only with this much budget left
 	Fallback          Fallback                 // --fallback
 	RejectUnknown     bool                     // --unknown-routes reject (default pass)
+	PassthroughRoutes []string                 // --passthrough-routes 'GET /v2/x/{id}',…: outside the spec, forwarded with the API key
 	MaxBody           int                      // --max-body: bytes; larger bodies get 413
 
 	WarmConns            int           // --warm-conns
@@ -109,6 +110,9 @@ type Config struct {
 	APIVersion string // --api-version: api-version header when the client sent none
 
 	Rules map[string]validate.Severity // --rules RULE=warning,…: business rule severities
+	// RuleOrigins says where Load found each rule id of Rules: "--rules",
+	// "$ORDERGUARD_RULES" or "config FILE".
+	RuleOrigins map[string]string
 
 	BreakerFailures int           // --breaker-failures: consecutive upstream failures that open the circuit
 	BreakerCooldown time.Duration // --breaker-cooldown: open time before one probe request
@@ -121,6 +125,10 @@ type Config struct {
 
 	LogFormat string // --log-format json|text
 	LogLevel  string // --log-level debug|info|warn|error
+	// --otlp-endpoint: OTLP collector for traces; with it empty, the
+	// OTEL_EXPORTER_OTLP_* variables decide (internal/tracing), and with
+	// neither, tracing is off.
+	OTLPEndpoint string
 
 	// The inbound side (internal/inbound): who may connect, and what one
 	// client can make the proxy hold.
@@ -132,6 +140,8 @@ type Config struct {
 	InboundSecretHeader  string        // --inbound-secret-header: the header it travels in
 	SecretReloadInterval time.Duration // --secret-reload-interval: re-read secret files this often (0: only on SIGHUP)
 	MaxConcurrent        int           // --max-concurrent: requests served at once; more get 503
+	MaxOpenConns         int           // --max-open-conns: client connections open at once (0: from the descriptor limit)
+	MaxConnsPerIP        int           // --max-conns-per-ip: open connections of one peer (0: from the descriptor limit)
 	ReadTimeout          time.Duration // --read-timeout: reading one whole request
 	WriteTimeout         time.Duration // --write-timeout: writing one answer
 	IdleTimeout          time.Duration // --idle-timeout: keep-alive connections idle this long are closed
@@ -278,10 +288,14 @@ func (c *Config) Check(ops []validate.Operation) error {
 	for _, n := range []struct {
 		flag string
 		v    int
-	}{{"--max-depth", c.MaxDepth}, {"--max-string", c.MaxString}, {"--max-array", c.MaxArray}} {
+	}{{"--max-depth", c.MaxDepth}, {"--max-string", c.MaxString}, {"--max-array", c.MaxArray},
+		{"--max-open-conns", c.MaxOpenConns}, {"--max-conns-per-ip", c.MaxConnsPerIP}} {
 		if n.v < 0 {
 			errs = append(errs, fmt.Errorf("%s %d: want 0 (off) or more", n.flag, n.v))
 		}
+	}
+	if _, err := compileAllowlist(c.PassthroughRoutes); err != nil {
+		errs = append(errs, err)
 	}
 	if c.InboundSecretHeader == "" {
 		errs = append(errs, errors.New("--inbound-secret-header: empty"))

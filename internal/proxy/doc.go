@@ -1,13 +1,17 @@
 // Package proxy is the request path of `orderguard serve`: it routes the
 // Forter operations of the spec (POST /v2/orders/{id}, POST /v3/orders/{id},
-// POST|PUT /v2/status/{id}), validates each body once with the generated
+// POST|PUT /v2/status/{id}, POST /v2/accounts/{event}/{accountId}, POST
+// /v2/claims: gen.Operations), validates each body once with the generated
 // validators, and then, per operation mode, rejects it in Forter's own error
 // shape (enforce), forwards it with a violation count (report) or forwards it
 // unchecked (off). Forwarding goes through internal/pool within one deadline
 // per request (the budget), with at most one retry; when Forter does not
-// answer in time, the proxy answers for it ("not reviewed", or 502/504) and
+// answer in time, the proxy answers for it ("not reviewed" in the shape the
+// operation table names for the operation, or 502/504) and
 // hands the request to the outbox. Forter's answers pass through unchanged and
-// are checked against the spec in report-only mode (drift metrics). It also
+// are checked against the spec in report-only mode (drift metrics), on a
+// worker after the answer is written. Bodies sent with Content-Encoding gzip
+// or deflate are validated decoded and forwarded as received. It also
 // serves the admin listener (/healthz, /readyz, /metrics) and shuts down
 // gracefully.
 //
@@ -17,8 +21,17 @@
 // --help by TestConfigDoc; refresh with go test ./internal/proxy -run
 // TestConfigDoc -update).
 //
+// Routing (routing.go) decides who gets the API key: only the spec's
+// operations and the --passthrough-routes allowlist; every other path keeps
+// the client's own Authorization. It matches the path as sent, which is what
+// the upstream receives byte for byte, and the decoded, normalised form,
+// which must route the same; near misses of an operation are refused, never
+// forwarded unchecked. Everything is derived from the operation table, so an
+// operation added to the spec needs no change here.
+//
 // The proxy must never re-encode or modify a body it forwards, log or echo a
-// body, a submitted value, an Authorization value or the API key, forward a
-// body it rejected in enforce mode, wait past a request's budget, or allocate
-// on the path of a valid request beyond what fasthttp itself does.
+// body, a submitted value, an Authorization value or the API key, add the API
+// key to a request outside the spec and the allowlist, forward a body it
+// rejected in enforce mode, wait past a request's budget, or allocate on the
+// path of a valid request beyond what fasthttp itself does.
 package proxy

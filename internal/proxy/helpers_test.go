@@ -22,6 +22,8 @@ import (
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
 	"github.com/orderguard/orderguard/internal/testlog"
+	"github.com/orderguard/orderguard/internal/tracing"
+	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // startSandbox runs the real sandbox on 127.0.0.1 until the test ends.
@@ -81,9 +83,11 @@ type envOpts struct {
 	apiKey     string
 	mut        func(*proxy.Config)
 	ready      map[string]func() error
-	outbox     outbox.Enqueuer  // nil: a recording one (env.outbox)
-	key        *secret.Key      // instead of apiKey: a key that can be reloaded
-	validators proxy.Validators // nil: gen.Operations' own
+	outbox     outbox.Enqueuer      // nil: a recording one (env.outbox)
+	key        *secret.Key          // instead of apiKey: a key that can be reloaded
+	ops        []validate.Operation // nil: gen.Operations
+	tracer     *tracing.Tracer      // nil: tracing off
+	validators proxy.Validators     // nil: the operations' own
 }
 
 func startProxy(t testing.TB, o envOpts) *env {
@@ -124,13 +128,18 @@ func startProxy(t testing.TB, o envOpts) *env {
 	if o.outbox != nil {
 		ob = o.outbox
 	}
+	ops := gen.Operations
+	if o.ops != nil {
+		ops = o.ops
+	}
 	e.p, err = proxy.New(cfg, proxy.Options{
-		Operations: gen.Operations,
+		Operations: ops,
 		Pool:       up,
 		Outbox:     ob,
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		APIKey:     key,
 		Validators: o.validators,
+		Tracer:     o.tracer,
 	})
 	if err != nil {
 		t.Fatalf("proxy.New: %v", err)

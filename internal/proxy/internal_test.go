@@ -125,3 +125,53 @@ func TestAppendMalformedIsJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestRouteMatchLoose(t *testing.T) {
+	r, err := compileRoute("POST", "/v2/orders/{orderId}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, path string
+		near         bool
+	}{
+		{"POST", "/v2/orders/1/", true},
+		{"POST", "/v2/orders/1//", true},
+		{"POST", "/V2/Orders/1", true},
+		{"POST", "/v2/ORDERS/1", true},
+		{"POST", "//v2/orders/1", true},
+		{"POST", "/v2//orders/1", true},
+		{"POST", "/v2/orders//1/", true},
+		{"POST", "/v2/orders/1", true}, // the exact path is matched first; loose matching admits it too
+		{"PUT", "/v2/orders/1/", false},
+		{"post", "/v2/orders/1/", false},
+		{"POST", "/v2/orders/", false},
+		{"POST", "/v2/orders//", false},
+		{"POST", "/v2/orders/1/2", false},
+		{"POST", "/v3/orders/1/", false},
+		{"POST", "/v2/orderz/1", false},
+		{"POST", "/v2/./orders/1", false},
+		{"POST", "", false},
+		{"POST", "/", false},
+	} {
+		if got := r.matchLoose([]byte(tc.method), []byte(tc.path)); got != tc.near {
+			t.Errorf("matchLoose(%s %q) = %v, want %v", tc.method, tc.path, got, tc.near)
+		}
+	}
+}
+
+func TestCompileAllowlist(t *testing.T) {
+	good, err := compileAllowlist([]string{"GET /v2/orders/{id}/history", "POST /v2/x"})
+	if err != nil || len(good) != 2 {
+		t.Fatalf("compileAllowlist: %v %v", good, err)
+	}
+	if _, ok := good[0].route.match([]byte("GET"), []byte("/v2/orders/o1/history")); !ok {
+		t.Error("an allowlisted route does not match its path")
+	}
+	for _, bad := range []string{"/v2/x", "GET", "GET v2/x", "get /v2/x", "TRACE /v2/x", "CONNECT /x", "OPTIONS *",
+		"GET /v2/x?a=1", "GET /v2/a%2Fb", "GET /v2/x{id}"} {
+		if _, err := compileAllowlist([]string{bad}); err == nil {
+			t.Errorf("compileAllowlist(%q) accepted", bad)
+		}
+	}
+}

@@ -40,6 +40,18 @@ type setting struct {
 	value flag.Value
 }
 
+// SpecSettings registers serve's --spec, --overlay and --max-spec-bytes on
+// fs, with serve's meanings, types and defaults, into c: lint and spec check
+// and rules take the same spec sources.
+func SpecSettings(fs *flag.FlagSet, c *Config) {
+	for _, s := range settings(c) {
+		switch s.name {
+		case "spec", "overlay", "max-spec-bytes":
+			fs.Var(s.value, s.name, s.help)
+		}
+	}
+}
+
 func envName(flagName string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
@@ -60,7 +72,8 @@ func settings(c *Config) []setting {
 		{"op-budget", "per-operation budgets, e.g. orderV3=1500ms", (*opBudgetsValue)(&c.OpBudgets)},
 		{"retry-min-remaining", "retry once (connection error, timeout before an answer, 500/502/503/504) only with this much budget left", (*durationValue)(&c.RetryMinRemaining)},
 		{"fallback", "when Forter does not answer in budget: open (200 \"not reviewed\", queued for resend) or closed (504/502)", (*fallbackValue)(&c.Fallback)},
-		{"unknown-routes", "other paths: pass (forward untouched) or reject (404)", (*unknownValue)(&c.RejectUnknown)},
+		{"unknown-routes", "other paths: pass (forwarded unchecked, without the API key) or reject (404)", (*unknownValue)(&c.RejectUnknown)},
+		{"passthrough-routes", "routes outside the spec forwarded with the API key, e.g. 'GET /v2/orders/{id}/history,POST /v2/x'; other paths keep the client's own Authorization", (*routesValue)(&c.PassthroughRoutes)},
 		{"max-body", "largest request body (bytes, or with KiB/MiB); larger gets 413", (*sizeValue)(&c.MaxBody)},
 		{"warm-conns", "upstream connections opened at start and kept warm while idle", (*intValue)(&c.WarmConns)},
 		{"warm-path", "path requested (GET) to open and refresh warm connections", (*stringValue)(&c.WarmPath)},
@@ -83,6 +96,7 @@ func settings(c *Config) []setting {
 		{"outbox-max-age", "outbox requests older than this are dead-lettered", (*durationValue)(&c.OutboxMaxAge)},
 		{"log-format", "json or text", (*stringValue)(&c.LogFormat)},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
+		{"otlp-endpoint", "OTLP collector URL for traces (http://host:4318, or http://host:4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); wins over $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then $OTEL_EXPORTER_OTLP_ENDPOINT; none of the three: tracing off. Sampling: $OTEL_TRACES_SAMPLER/_ARG (default parentbased_always_on); resource: $OTEL_SERVICE_NAME, $OTEL_RESOURCE_ATTRIBUTES", (*stringValue)(&c.OTLPEndpoint)},
 		{"insecure-listen", "serve a non-loopback --listen with no inbound authentication (otherwise refused)", (*boolValue)(&c.InsecureListen)},
 		{"client-ca", "PEM file of CAs whose client certificates --listen requires (mTLS; needs --tls-cert and --tls-key)", (*stringValue)(&c.ClientCA)},
 		{"tls-cert", "PEM certificate the proxy presents on --listen (TLS)", (*stringValue)(&c.TLSCert)},
@@ -91,6 +105,8 @@ func settings(c *Config) []setting {
 		{"inbound-secret-header", "header carrying the inbound shared secret; removed before forwarding", (*stringValue)(&c.InboundSecretHeader)},
 		{"secret-reload-interval", "re-read the API key and inbound secret files this often (for mounted Kubernetes Secrets); 0 re-reads them on SIGHUP only", (*durationValue)(&c.SecretReloadInterval)},
 		{"max-concurrent", "requests served at once; more are answered 503 at once", (*intValue)(&c.MaxConcurrent)},
+		{"max-open-conns", "most client connections open at once, busy or idle; more are closed when accepted (0: the descriptor limit less a reserve and the upstream's share, logged at start)", (*intValue)(&c.MaxOpenConns)},
+		{"max-conns-per-ip", "most open connections from one peer address (an IPv6 /64); more are closed when accepted (0: half of --max-open-conns)", (*intValue)(&c.MaxConnsPerIP)},
 		{"read-timeout", "time to read one whole request, header and body; slower clients are cut off", (*durationValue)(&c.ReadTimeout)},
 		{"write-timeout", "time to write one answer to the client", (*durationValue)(&c.WriteTimeout)},
 		{"idle-timeout", "keep-alive client connections idle this long are closed", (*durationValue)(&c.IdleTimeout)},
@@ -131,10 +147,15 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (Config, error) 
 
 	cfg := Defaults()
 	bound := settings(&cfg)
+	// Where each rule id was set, for errors about it (an unknown rule in the
+	// YAML file names the file, not --rules).
+	cfg.RuleOrigins = map[string]string{}
+	noteRules := noteRuleOrigins(&cfg)
 	if configPath != "" {
 		if err := applyFile(configPath, bound); err != nil {
 			return Config{}, err
 		}
+		noteRules("config " + configPath)
 	}
 	for _, s := range bound {
 		v, ok := lookupEnv(envName(s.name))
@@ -145,18 +166,34 @@ func Load(args []string, lookupEnv func(string) (string, bool)) (Config, error) 
 			return Config{}, fmt.Errorf("$%s: %w", envName(s.name), err)
 		}
 	}
+	noteRules("$" + envName("rules"))
 	// Flags last: parse again onto the layered configuration.
 	fs = newFlagSet(&cfg, &configPath)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	noteRules("--rules")
 	return cfg, nil
+}
+
+// noteRuleOrigins returns a function that, called after each layer of Load,
+// records that layer as the origin of every rule id it set or changed.
+func noteRuleOrigins(c *Config) func(origin string) {
+	seen := map[string]validate.Severity{}
+	return func(origin string) {
+		for id, sev := range c.Rules {
+			if old, ok := seen[id]; !ok || old != sev {
+				c.RuleOrigins[id] = origin
+				seen[id] = sev
+			}
+		}
+	}
 }
 
 func newFlagSet(c *Config, configPath *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("orderguard serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // Usage is printed by the caller, errors returned
-	fs.StringVar(configPath, "config", "", "")
+	fs.StringVar(configPath, "config", "", "`path` of a YAML file of settings (keys are the flag names)")
 	for _, s := range settings(c) {
 		fs.Var(s.value, s.name, s.help)
 	}
@@ -200,6 +237,9 @@ func applyFile(path string, bound []setting) error {
 			for _, n := range node.Content {
 				vals = append(vals, n.Value)
 			}
+			if _, ok := bound[i].value.(*routesValue); ok {
+				vals = []string{strings.Join(vals, ",")} // one list, not each element replacing the last
+			}
 		default:
 			return fmt.Errorf("config %s: %s: want a value, a mapping or a list", path, key)
 		}
@@ -210,26 +250,6 @@ func applyFile(path string, bound []setting) error {
 		}
 	}
 	return nil
-}
-
-// Usage writes --help: every setting with its default and environment variable.
-func Usage(w io.Writer) {
-	def := Defaults()
-	fmt.Fprintf(w, "usage: orderguard serve [flags]\n\n")
-	fmt.Fprintf(w, "Runs the validating proxy in front of Forter (or, with no --upstream, the\n")
-	fmt.Fprintf(w, "embedded sandbox). Settings come from flags, then %s* environment\n", EnvPrefix)
-	fmt.Fprintf(w, "variables, then the YAML file of --config (keys are flag names), then defaults.\n\n")
-	fmt.Fprintf(w, "  --config PATH\n\tYAML file of settings (default none) [$%s]\n", EnvConfig)
-	for _, s := range settings(&def) {
-		d := s.value.String()
-		if d == "" {
-			d = `""`
-		}
-		fmt.Fprintf(w, "  --%s\n\t%s (default %s) [$%s]\n", s.name, s.help, d, envName(s.name))
-	}
-	fmt.Fprintf(w, "\nThe API key is read from --api-key-file or $%s only, the inbound secret from\n", EnvAPIKey)
-	fmt.Fprintf(w, "--inbound-secret-file or $%s only, the admin token from --admin-token-file or\n", EnvInboundSecret)
-	fmt.Fprintf(w, "$%s only; none is ever printed. SIGHUP re-reads the files.\n", EnvAdminToken)
 }
 
 // Flag values. Each prints the way it parses, so --help shows defaults as
@@ -405,6 +425,24 @@ func joinMap[V any](m map[string]V, str func(V) string) string {
 		parts[i] = k + "=" + str(m[k])
 	}
 	return strings.Join(parts, ",")
+}
+
+// routesValue is a comma-separated list of "METHOD /path" routes.
+type routesValue []string
+
+func (v *routesValue) String() string { return strings.Join(*v, ",") }
+func (v *routesValue) Set(s string) error {
+	var rs []string
+	for _, r := range strings.Split(s, ",") {
+		if r = strings.Join(strings.Fields(r), " "); r != "" {
+			rs = append(rs, r)
+		}
+	}
+	if _, err := compileAllowlist(rs); err != nil {
+		return err
+	}
+	*v = rs
+	return nil
 }
 
 type opModesValue map[string]Mode

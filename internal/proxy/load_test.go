@@ -122,6 +122,8 @@ func TestLoadErrors(t *testing.T) {
 		{"not YAML", nil, nil, "listen: [\n", "config"},
 		{"missing file", []string{"--config", "/no/such/file.yaml"}, nil, "", "read config"},
 		{"argument", []string{"extra"}, nil, "", "unexpected argument"},
+		{"bad passthrough route", []string{"--passthrough-routes", "GET /v2/x,TRACE /v2/y"}, nil, "", `--passthrough-routes "TRACE /v2/y"`},
+		{"passthrough route without a method", nil, nil, "passthrough-routes: [/v2/x]\n", "want METHOD /path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
@@ -139,6 +141,26 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// --passthrough-routes: a comma list on the command line, a YAML list in
+// the file (every element kept), the flag replacing the file's list.
+func TestLoadPassthroughRoutes(t *testing.T) {
+	file := writeFile(t, "passthrough-routes:\n  - GET /v2/a/{id}\n  - POST  /v2/b\n")
+	cfg, err := proxy.Load([]string{"--config", file}, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.PassthroughRoutes, "|"); got != "GET /v2/a/{id}|POST /v2/b" {
+		t.Fatalf("from the file: %q", got)
+	}
+	cfg, err = proxy.Load([]string{"--config", file, "--passthrough-routes", "GET /v2/c, PUT /v2/d"}, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.PassthroughRoutes, "|"); got != "GET /v2/c|PUT /v2/d" {
+		t.Fatalf("flag over file: %q", got)
+	}
+}
+
 func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -149,6 +171,8 @@ func TestCheck(t *testing.T) {
 		{"unknown op", func(c *proxy.Config) { c.OpModes = map[string]proxy.Mode{"orderV9": proxy.ModeOff} }, `unknown operation "orderV9"`},
 		{"warm above max", func(c *proxy.Config) { c.WarmConns = 10; c.MaxConns = 5 }, "--max-conns"},
 		{"log format", func(c *proxy.Config) { c.LogFormat = "xml" }, "--log-format"},
+		{"negative connection cap", func(c *proxy.Config) { c.MaxConnsPerIP = -1 }, "--max-conns-per-ip -1"},
+		{"bad passthrough route", func(c *proxy.Config) { c.PassthroughRoutes = []string{"CONNECT /x"} }, "--passthrough-routes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := proxy.Defaults()
@@ -167,13 +191,13 @@ func TestUsage(t *testing.T) {
 	proxy.Usage(&b)
 	out := b.String()
 	for _, want := range []string{
-		"--listen\n", "(default 127.0.0.1:8080) [$ORDERGUARD_LISTEN]",
+		"--listen string\n", "(default 127.0.0.1:8080) [$ORDERGUARD_LISTEN]",
 		"(default 127.0.0.1:9090) [$ORDERGUARD_ADMIN_LISTEN]",
 		"(default enforce) [$ORDERGUARD_MODE]", "(default 2s) [$ORDERGUARD_BUDGET]",
 		"(default open) [$ORDERGUARD_FALLBACK]", "(default 1MiB) [$ORDERGUARD_MAX_BODY]",
 		"(default 4) [$ORDERGUARD_WARM_CONNS]", "(default 300ms) [$ORDERGUARD_RETRY_MIN_REMAINING]",
 		"(default pass) [$ORDERGUARD_UNKNOWN_ROUTES]", `(default "") [$ORDERGUARD_UPSTREAM]`,
-		"$ORDERGUARD_API_KEY", "--config PATH",
+		"$ORDERGUARD_API_KEY", "--config path\n", "--budget duration\n", "--max-body size\n", "--admin-pprof\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q", want)

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
 )
 
@@ -29,15 +30,16 @@ var (
 type metrics struct {
 	reg *prometheus.Registry
 
-	requests   *prometheus.CounterVec   // operation, mode, outcome
-	violations *prometheus.CounterVec   // rule, kind
-	fallbacks  *prometheus.CounterVec   // operation, reason
-	drift      *prometheus.CounterVec   // operation
-	retries    *prometheus.CounterVec   // operation
-	validation *prometheus.HistogramVec // operation
-	upstream   *prometheus.HistogramVec // operation
-	total      *prometheus.HistogramVec // operation
-	outboxErrs prometheus.Counter
+	requests      *prometheus.CounterVec // operation, mode, outcome
+	violations    *prometheus.CounterVec // rule, kind
+	fallbacks     *prometheus.CounterVec // operation, reason
+	drift         *prometheus.CounterVec // operation
+	checksDropped prometheus.Counter
+	retries       *prometheus.CounterVec   // operation
+	validation    *prometheus.HistogramVec // operation
+	upstream      *prometheus.HistogramVec // operation
+	total         *prometheus.HistogramVec // operation
+	outboxErrs    *prometheus.CounterVec   // cause (outbox.Cause)
 
 	adminRefused prometheus.Counter
 }
@@ -61,6 +63,10 @@ func newMetrics(p *pool.Pool, b *breaker) *metrics {
 			Name: "orderguard_response_drift_total",
 			Help: "Forter answers that did not match the spec (checked in report-only mode, passed through unchanged).",
 		}, []string{"operation"}),
+		checksDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orderguard_response_checks_dropped_total",
+			Help: "Forter answers passed on without their report-only check because the check queue was full.",
+		}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orderguard_upstream_retries_total",
 			Help: "Second attempts after a connection error, a timeout or a 5xx, within the budget.",
@@ -80,16 +86,19 @@ func newMetrics(p *pool.Pool, b *breaker) *metrics {
 			Help:    "Time from a request's arrival to its answer.",
 			Buckets: slowBuckets,
 		}, []string{"operation"}),
-		outboxErrs: prometheus.NewCounter(prometheus.CounterOpts{
+		outboxErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "orderguard_outbox_enqueue_errors_total",
-			Help: "Fallback requests the outbox could not keep (answered as --fallback closed).",
-		}),
+			Help: "Fallback requests the outbox could not keep (answered as --fallback closed), by cause (no_space, read_only, io, closed, invalid).",
+		}, []string{"cause"}),
 		adminRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "orderguard_admin_refused_total",
 			Help: "Requests for the outbox API or profiles refused on the admin listener: not from loopback and no valid admin token.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.violations, m.fallbacks, m.drift, m.retries,
+	for _, c := range outbox.Causes {
+		m.outboxErrs.WithLabelValues(c) // every cause present, at 0, for alerts
+	}
+	m.reg.MustRegister(m.requests, m.violations, m.fallbacks, m.drift, m.checksDropped, m.retries,
 		m.validation, m.upstream, m.total, m.outboxErrs, m.adminRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"github.com/orderguard/orderguard/internal/redact"
 	"log/slog"
 	"strings"
 
@@ -24,7 +25,7 @@ func (e LogEnqueuer) Enqueue(r outbox.Request) error {
 	// put a card number there): the path alone identifies the request.
 	path, _, _ := strings.Cut(r.Path, "?")
 	l.LogAttrs(context.Background(), slog.LevelWarn, "no outbox configured: request not kept for resend",
-		slog.String("operation", r.Operation), slog.String("order_id", r.OrderID),
-		slog.String("method", r.Method), slog.String("path", path), slog.Int("body_bytes", len(r.Body)))
+		slog.String("operation", r.Operation), slog.String("order_id", redact.MaskString(r.OrderID)),
+		slog.String("method", r.Method), slog.String("path", redact.MaskString(path)), slog.Int("body_bytes", len(r.Body)))
 	return nil
 }

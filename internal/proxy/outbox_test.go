@@ -1,7 +1,6 @@
 package proxy_test
 
 import (
-	"context"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -18,11 +17,7 @@ import (
 // and credentials) delivers every one once the sandbox is back.
 func TestOutboxHandoff(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
-	store, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store := tempStore(t)
 	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", outbox: store, mut: func(c *proxy.Config) {
 		c.BreakerFailures = 2
 		c.BreakerCooldown = 200 * time.Millisecond
@@ -51,14 +46,7 @@ func TestOutboxHandoff(t *testing.T) {
 	if err := sb.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	rs := store.Resender(e.p.Sender(), outbox.ResendOptions{
-		Rate: 100, BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
-		Paused: e.p.Paused, PausePoll: 20 * time.Millisecond,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rs.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	startResender(t, store, e, outbox.ResendOptions{Paused: e.p.Paused, PausePoll: 20 * time.Millisecond})
 	// The circuit stays open until a live request probes it: send one.
 	time.Sleep(250 * time.Millisecond)
 	if a := e.do("POST", "/v2/orders/probe", body); a.status != 200 || a.header.Get(proxy.HeaderFallback) != "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/orderguard/orderguard/internal/redact"
 	"io"
 	"log/slog"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -44,6 +46,8 @@ type Options struct {
 	// Validators, when set, gives the body validators in place of
 	// Operations' own (a spec reloaded while serving: internal/compiled).
 	Validators Validators
+	// Tracer makes the request path's spans; nil is tracing off.
+	Tracer *tracing.Tracer
 }
 
 // Validators is the operations table serving now: the same operations, in
@@ -54,16 +58,21 @@ type Validators interface{ Current() []validate.Operation }
 // Proxy is the request path: route, validate, decide, forward within the
 // budget, fall back. Handler is its fasthttp handler.
 type Proxy struct {
-	cfg     Config
-	ops     []*opState
-	pt      *opState // passthrough: paths outside the spec
-	pool    *pool.Pool
-	outbox  outbox.Enqueuer
-	log     *slog.Logger
-	reqLog  *requestLog // nil: request lines go through log
-	br      *breaker
-	m       *metrics
-	reports sync.Pool
+	cfg    Config
+	ops    []*opState
+	pt     *opState // passthrough: paths outside the spec
+	pool   *pool.Pool
+	outbox outbox.Enqueuer
+	log    *slog.Logger
+	tr     *tracing.Tracer // nil: tracing off
+	reqLog *requestLog     // nil: request lines go through log
+	br     *breaker
+	m      *metrics
+	allow  []allowRoute // --passthrough-routes: off-spec routes that get the API key
+	checks *responseChecks
+
+	allowHeader string // Allow of a 405: the methods of operations and allowlisted routes
+	reports     sync.Pool
 
 	apiKey     *secret.Key
 	validators Validators // nil: each opState's op
@@ -112,11 +121,13 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		pool:       o.Pool,
 		outbox:     o.Outbox,
 		log:        o.Logger,
+		tr:         o.Tracer,
 		br:         newBreaker(cfg.BreakerFailures, cfg.BreakerCooldown),
 		apiKey:     o.APIKey,
 		validators: o.Validators,
 		siteID:     []byte(cfg.SiteID),
 		apiVersion: []byte(cfg.APIVersion),
+		checks:     newResponseChecks(),
 	}
 	if o.RequestLog != nil {
 		p.reqLog = newRequestLog(o.RequestLog, cfg.LogFormat)
@@ -132,10 +143,16 @@ func New(cfg Config, o Options) (*Proxy, error) {
 			return nil, fmt.Errorf("operation %s: %w", op.ID, err)
 		}
 		st := p.newOpState(op.ID, cfg.modeOf(op.ID), cfg.budgetOf(op.ID))
-		st.op, st.index, st.route, st.shape = op, i, r, shapeOf(op.ID, op.Path)
+		st.op, st.index, st.route, st.shape = op, i, r, shapeOf(op)
 		p.ops = append(p.ops, st)
 	}
 	p.pt = p.newOpState("passthrough", ModeOff, cfg.Budget)
+	allow, err := compileAllowlist(cfg.PassthroughRoutes)
+	if err != nil {
+		return nil, err
+	}
+	p.allow = allow
+	p.allowHeader = allowedMethods(p.ops, p.allow)
 	return p, nil
 }
 
@@ -177,15 +194,22 @@ func (p *Proxy) match(method, path []byte) (*opState, []byte) {
 }
 
 // Handler serves one request. The body was read by the server, once, under
-// the --max-body cap; the same bytes are validated and forwarded.
+// the --max-body cap; the same bytes are validated (decoded first when sent
+// compressed: bodyToCheck) and forwarded.
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
-	st, orderID := p.match(ctx.Method(), ctx.Path())
-	if st == nil {
-		p.passthrough(ctx)
+	rt := p.resolve(ctx)
+	switch rt.kind {
+	case routeForeign, routeAllowed:
+		p.passthrough(ctx, rt.kind == routeAllowed)
+		return
+	case routeNearMiss, routeAmbiguous, routeNever:
+		p.refuseRoute(ctx, rt)
 		return
 	}
+	st, orderID := rt.st, rt.id
 	start := arrival(ctx)
 	deadline := start.Add(st.budget)
+	tr := p.tr.Start(&ctx.Request.Header, st.op.Path, st.op.ID, st.mode.String(), start)
 	body := ctx.PostBody()
 	found := -1 // violations found; -1: not checked
 	// Two clock reads per request (time.Now shows in profiles): fasthttp
@@ -194,11 +218,18 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	// after it.
 	t0 := start
 	op := p.validatorsOf(st)
-	if st.mode != ModeOff && op.Request != nil {
+	checked, decoded, next := p.bodyToCheck(ctx, st, orderID)
+	if next == bodyAnswered {
+		st.total.Observe(time.Since(start).Seconds())
+		return
+	}
+	defer releaseBody(decoded)
+	if next == bodyValidate && op.Request != nil {
 		r := p.reports.Get().(*validate.Report)
 		r.Reset()
-		op.Request(body, r)
+		op.Request(checked, r)
 		found = len(r.Violations)
+		tr.Validation(t0, r)
 		if found > 0 {
 			p.countViolations(r)
 			if st.mode == ModeEnforce && r.Errors() > 0 {
@@ -207,6 +238,7 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 				p.reports.Put(r)
 				st.rejected.Inc()
 				st.total.Observe(time.Since(start).Seconds())
+				tr.End(outcomeRejected, ctx.Response.StatusCode())
 				return
 			}
 			p.logViolations(ctx, st, orderID, r, "forwarded with violations")
@@ -214,22 +246,24 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		p.reports.Put(r)
 	}
 
-	clientClose := p.prepare(&ctx.Request)
+	clientClose := p.prepare(&ctx.Request, true)
 	t1 := time.Now()
 	if found >= 0 {
 		st.validation.Observe(t1.Sub(t0).Seconds())
 	}
 	if p.mustQueueBehind(st, orderID) {
-		p.fallback(ctx, st, orderID, resQueued, clientClose, body)
+		p.fallback(ctx, st, orderID, resQueued, clientClose, body, tr)
 		st.total.Observe(time.Since(start).Seconds())
+		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
 	}
-	res := p.call(&ctx.Request, &ctx.Response, deadline, st)
+	res := p.call(&ctx.Request, &ctx.Response, deadline, st, tr)
 	t2 := time.Now()
 	st.upstream.Observe(t2.Sub(t1).Seconds())
 	if res != resOK {
-		p.fallback(ctx, st, orderID, res, clientClose, body)
+		p.fallback(ctx, st, orderID, res, clientClose, body, tr)
 		st.total.Observe(time.Since(start).Seconds())
+		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
 	}
 	p.finish(&ctx.Response, clientClose)
@@ -238,19 +272,20 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.SetBytesV(HeaderViolations, strconv.AppendInt(buf[:0], int64(found), 10))
 	}
 	if p.cfg.CheckResponses && st.mode != ModeOff {
-		p.checkResponse(ctx, st, op, orderID)
+		p.queueResponseCheck(&ctx.Response, st, op, orderID)
 	}
 	st.forwarded.Inc()
 	st.total.Observe(t2.Sub(start).Seconds())
+	tr.End(outcomeForwarded, ctx.Response.StatusCode())
 	// One line per forwarded request (rejections and fallbacks log their
 	// own); --log-level warn silences it.
 	if p.reqLog != nil {
 		end := time.Now()
-		p.reqLog.write(requestLine{operation: st.op.ID, orderID: orderID, status: ctx.Response.StatusCode(),
+		p.reqLog.write(requestLine{operation: st.op.ID, orderID: shownID(orderID), status: ctx.Response.StatusCode(),
 			violations: max(found, 0), validation: t1.Sub(t0), upstream: t2.Sub(t1), total: end.Sub(start), at: end})
 	} else if p.log.Enabled(context.Background(), slog.LevelInfo) {
 		p.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
-			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+			slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
 			slog.String("outcome", outcomeForwarded), slog.Int("status", ctx.Response.StatusCode()),
 			slog.Int("violations", max(found, 0)),
 			slog.Float64("validation_ms", millis(t1.Sub(t0))), slog.Float64("upstream_ms", millis(t2.Sub(t1))),
@@ -281,29 +316,36 @@ func arrival(ctx *fasthttp.RequestCtx) time.Time {
 	return time.Now()
 }
 
-// passthrough forwards a path outside the spec untouched (credentials and
-// hop-by-hop headers aside), or rejects it with --unknown-routes reject.
-func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx) {
+// passthrough forwards a path outside the spec untouched (hop-by-hop headers
+// aside), or rejects it with --unknown-routes reject. Only an allowlisted
+// route (--passthrough-routes) gets the API key; any other keeps the
+// client's own Authorization, so that the proxy is no authenticated relay to
+// every Forter endpoint.
+func (p *Proxy) passthrough(ctx *fasthttp.RequestCtx, allowed bool) {
 	st := p.pt
-	if p.cfg.RejectUnknown {
+	tr := p.tr.Start(&ctx.Request.Header, "", st.op.ID, "none", arrival(ctx))
+	if p.cfg.RejectUnknown && !allowed {
 		writeJSON(ctx, fasthttp.StatusNotFound, contentJSON,
 			appendFailed(nil, "Not found: orderguard forwards only the Forter operations it knows (--unknown-routes reject)"))
 		st.unknown.Inc()
+		tr.End(outcomeUnknown, fasthttp.StatusNotFound)
 		return
 	}
-	clientClose := p.prepare(&ctx.Request)
+	clientClose := p.prepare(&ctx.Request, allowed)
 	t0 := time.Now()
-	res := p.call(&ctx.Request, &ctx.Response, arrival(ctx).Add(st.budget), st)
+	res := p.call(&ctx.Request, &ctx.Response, arrival(ctx).Add(st.budget), st, tr)
 	st.upstream.Observe(time.Since(t0).Seconds())
 	if res != resOK {
 		// Not an operation the outbox can replay: answer as --fallback closed.
 		p.failClosed(ctx, st, res, clientClose)
 		st.total.Observe(time.Since(arrival(ctx)).Seconds())
+		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
 	}
 	p.finish(&ctx.Response, clientClose)
 	st.passthrough.Inc()
 	st.total.Observe(time.Since(arrival(ctx)).Seconds())
+	tr.End(outcomePassthrough, ctx.Response.StatusCode())
 }
 
 // Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded either way.
@@ -356,9 +398,10 @@ func equalFold(b []byte, s string) bool {
 }
 
 // prepare turns the client's request into the upstream request, in place:
-// hop-by-hop headers out, upstream host in, credentials injected. It returns
-// whether the client asked to close its connection.
-func (p *Proxy) prepare(req *fasthttp.Request) (clientClose bool) {
+// hop-by-hop headers out, upstream host in, credentials injected when
+// withKey (an operation or an allowlisted route). It returns whether the
+// client asked to close its connection.
+func (p *Proxy) prepare(req *fasthttp.Request, withKey bool) (clientClose bool) {
 	clientClose = req.Header.ConnectionClose()
 	if clientClose {
 		req.Header.ResetConnectionClose() // the upstream connection stays warm
@@ -369,7 +412,7 @@ func (p *Proxy) prepare(req *fasthttp.Request) (clientClose bool) {
 		}
 	}
 	p.pool.Target(req)
-	if a := p.authorization(); a != nil {
+	if a := p.authorization(); a != nil && withKey {
 		req.Header.SetBytesV(fasthttp.HeaderAuthorization, a)
 	}
 	if len(p.siteID) > 0 {
@@ -446,14 +489,17 @@ func (r result) reason() string {
 }
 
 // call sends req upstream with at most one retry, and says how it ended.
-// One place decides whether to try again (tryAgain).
-func (p *Proxy) call(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, st *opState) result {
+// One place decides whether to try again (tryAgain). Each attempt is a client
+// span of tr, whose traceparent req carries.
+func (p *Proxy) call(req *fasthttp.Request, resp *fasthttp.Response, deadline time.Time, st *opState, tr tracing.Request) result {
 	for attempt := 0; ; attempt++ {
 		ok, probe := p.br.allow()
 		if !ok {
 			return resCircuit
 		}
+		span := tr.Attempt(req, attempt)
 		err := p.pool.Do(req, resp, deadline)
+		span.End(resp.StatusCode(), err)
 		res, retryable := classify(err, resp, deadline)
 		if res == resOK {
 			p.br.success(probe)
@@ -514,7 +560,7 @@ func classify(err error, resp *fasthttp.Response, deadline time.Time) (result, b
 // fallback answers for Forter: open, "not reviewed" in the operation's shape
 // once the outbox holds the request; closed, or when the outbox cannot
 // write, 504/502 in Forter's error shape.
-func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, res result, clientClose bool, body []byte) {
+func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, res result, clientClose bool, body []byte, tr tracing.Request) {
 	switch res {
 	case resTimeout:
 		st.fbTimeout.Inc()
@@ -526,38 +572,42 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 		st.fbUpstream.Inc()
 	}
 	if p.cfg.Fallback == FallbackOpen {
+		span, traceparent := tr.Enqueue(res.reason())
 		err := p.outbox.Enqueue(outbox.Request{
 			Operation: st.op.ID,
-			OrderID:   string(orderID),
+			OrderID:   outboxLine(st.shape, orderID),
 			Method:    string(ctx.Method()),
 			Path:      string(ctx.RequestURI()),
 			Header:    keptHeaders(&ctx.Request.Header),
 			Body:      append([]byte(nil), body...),
 			FirstTry:  arrival(ctx),
+			// The resend's span links to this one.
+			Traceparent: traceparent,
 		})
+		span.End(err)
 		if err == nil {
 			ctx.Response.Reset()
 			if clientClose {
 				ctx.Response.SetConnectionClose()
 			}
 			ctx.Response.Header.Set(HeaderFallback, res.reason())
-			b, status := appendFallback(nil, st.shape, orderID)
+			b, status := appendFallback(nil, st.shape, shownID(orderID))
 			writeJSON(ctx, status, contentJSON, b)
 			st.fallbackN.Inc()
 			p.log.LogAttrs(context.Background(), slog.LevelWarn, "fallback answered, request queued for resend",
-				slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
-				slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
+				slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
+				slog.String("reason", res.reason()), durationMS("duration_ms", time.Since(arrival(ctx))))
 			return
 		}
-		p.m.outboxErrs.Inc()
+		p.m.outboxErrs.WithLabelValues(outbox.Cause(err)).Inc()
 		p.log.LogAttrs(context.Background(), slog.LevelError, "outbox could not keep the request; answering as --fallback closed",
-			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)), slog.String("error", err.Error()))
+			slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))), slog.String("error", err.Error()))
 	}
 	p.failClosed(ctx, st, res, clientClose)
 	if p.cfg.Fallback == FallbackClosed {
 		p.log.LogAttrs(context.Background(), slog.LevelWarn, "upstream failed, answered as --fallback closed",
-			slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
-			slog.String("reason", res.reason()), slog.Duration("duration", time.Since(arrival(ctx))))
+			slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
+			slog.String("reason", res.reason()), durationMS("duration_ms", time.Since(arrival(ctx))))
 	}
 }
 
@@ -581,12 +631,13 @@ func (p *Proxy) failClosed(ctx *fasthttp.RequestCtx, st *opState, res result, cl
 }
 
 // keptHeaders are the headers the outbox resends: the ones that matter to
-// Forter, never Authorization (the resender injects its own credentials).
+// Forter (content-encoding with the body as received: the resend is the same
+// request), never Authorization (the resender injects its own credentials).
 func keptHeaders(h *fasthttp.RequestHeader) map[string]string {
 	out := map[string]string{}
 	h.VisitAll(func(k, v []byte) {
 		name := strings.ToLower(string(k))
-		if name == "api-version" || name == "content-type" || strings.HasPrefix(name, "x-forter-") {
+		if name == "api-version" || name == "content-type" || name == "content-encoding" || strings.HasPrefix(name, "x-forter-") {
 			out[name] = string(v)
 		}
 	})
@@ -634,42 +685,9 @@ func (p *Proxy) logViolations(ctx *fasthttp.RequestCtx, st *opState, orderID []b
 		level = slog.LevelWarn
 	}
 	p.log.LogAttrs(context.Background(), level, "request "+what,
-		slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
+		slog.String("operation", st.op.ID), slog.String("order_id", string(shownID(orderID))),
 		slog.String("mode", st.mode.String()), slog.Int("errors", r.Errors()),
 		slog.Int("warnings", r.Warnings()), slog.String("violations", sb.String()))
-}
-
-// checkResponse validates Forter's answer in report-only mode: drift is
-// counted and logged at debug level; the answer passes unchanged.
-func (p *Proxy) checkResponse(ctx *fasthttp.RequestCtx, st *opState, op validate.Operation, orderID []byte) {
-	resp := &ctx.Response
-	code := resp.StatusCode()
-	var f validate.Func
-	switch {
-	case code >= 200 && code < 300:
-		f = op.Response
-	case code >= 400 && code < 500:
-		f = op.Error
-	}
-	if f == nil || len(resp.Header.ContentEncoding()) > 0 {
-		return
-	}
-	r := p.reports.Get().(*validate.Report)
-	r.Reset()
-	f(resp.Body(), r)
-	if r.Errors() > 0 {
-		st.drift.Inc()
-		if p.log.Enabled(context.Background(), slog.LevelDebug) {
-			var sb strings.Builder
-			for i := range r.Violations {
-				sb.WriteString(r.Violations[i].Rule + "@" + r.Violations[i].Pointer + " ")
-			}
-			p.log.LogAttrs(context.Background(), slog.LevelDebug, "response drift",
-				slog.String("operation", st.op.ID), slog.String("order_id", string(orderID)),
-				slog.Int("status", code), slog.String("violations", strings.TrimSpace(sb.String())))
-		}
-	}
-	p.reports.Put(r)
 }
 
 // TooLarge counts a request refused by the server for its body size; the
@@ -684,3 +702,14 @@ func (p *Proxy) TooLarge(method, path []byte) {
 
 // CircuitState is 0 closed, 1 open, 2 half-open.
 func (p *Proxy) CircuitState() int32 { return p.br.state.Load() }
+
+// shownID is an order id as logs and the proxy's own answers show it: with a
+// card number in it masked (first six, last four digits), and the id itself,
+// without a copy, otherwise. The request to Forter and the outbox keep the
+// id as sent.
+func shownID(id []byte) []byte {
+	if !redact.ContainsPAN(id) {
+		return id
+	}
+	return redact.Mask(id)
+}

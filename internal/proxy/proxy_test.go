@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -201,35 +202,41 @@ func TestProblemJSON(t *testing.T) {
 	}
 }
 
+// A corpus body that breaks business rules only (Forter accepted it) is
+// forwarded with the defaults, the warnings counted; the same rules raised to
+// error with --rules refuse it.
 func TestRuleSeverityWarningDoesNotBlock(t *testing.T) {
 	files := corpus(t)
-	// Find a body whose only errors are business rules; set them to warning.
 	op, _ := gen.OperationByID("orderV2")
 	for _, f := range files {
-		if f.errors == 0 || !strings.HasPrefix(f.name, "order-") {
+		if !strings.HasPrefix(f.name, "order-") {
 			continue
 		}
 		var r validate.Report
 		op.Request([]byte(f.body), &r)
 		rules := map[string]validate.Severity{}
-		onlyRules := true
+		onlyRules := len(r.Violations) > 0
 		for _, v := range r.Violations {
 			if v.Kind != validate.KindRule {
 				onlyRules = false
 			}
-			rules[v.Rule] = validate.SeverityWarning
+			rules[v.Rule] = validate.SeverityError
 		}
 		if !onlyRules {
 			continue
 		}
 		sb := startSandbox(t, sandbox.Config{}, false)
-		e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.Rules = rules }})
+		e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k"})
 		a := e.do("POST", "/v2/orders/w1", f.body)
-		if sb.Received().Order(sandbox.EndpointOrderV2, "w1").Received != 1 {
-			t.Fatalf("%s with rules %v as warnings: status %d %s, not forwarded", f.name, rules, a.status, a.body)
+		if sb.Received().Order(sandbox.EndpointOrderV2, "w1").Received != 1 || a.status != 200 {
+			t.Fatalf("%s with the default severities: status %d %s, not forwarded", f.name, a.status, a.body)
 		}
 		if a.header.Get(proxy.HeaderViolations) == "" {
 			t.Fatalf("warnings not counted in %s", proxy.HeaderViolations)
+		}
+		strict := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.Rules = rules }})
+		if a := strict.do("POST", "/v2/orders/w2", f.body); a.status != 400 || sb.Received().Order(sandbox.EndpointOrderV2, "w2").Received != 0 {
+			t.Fatalf("%s with rules %v as errors: status %d, want 400 and nothing forwarded", f.name, rules, a.status)
 		}
 		return
 	}
@@ -301,6 +308,7 @@ func TestFallbackShapes(t *testing.T) {
 	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) {
 		c.Budget = 150 * time.Millisecond
 		c.Mode = proxy.ModeOff // the shapes, not the bodies, are under test
+		c.BreakerFailures = 0  // six timeouts in a row must not open the circuit
 	}})
 	for _, tc := range []struct {
 		method, path, op string
@@ -310,6 +318,8 @@ func TestFallbackShapes(t *testing.T) {
 		{"POST", "/v3/orders/f2", "orderV3", 200},
 		{"POST", "/v2/status/f3", "statusPost", 202},
 		{"PUT", "/v2/status/f4", "statusPut", 202},
+		{"POST", "/v2/accounts/profile-access/f5", "accountProfileAccess", 200},
+		{"POST", "/v2/claims", "claim", 202},
 	} {
 		t.Run(tc.op, func(t *testing.T) {
 			a := e.do(tc.method, tc.path, `{}`, sandboxFault, "hang")
@@ -352,13 +362,13 @@ func TestFallbackClosed(t *testing.T) {
 func TestOutboxFailureAnswersClosed(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
 	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.Budget = 200 * time.Millisecond }})
-	e.outbox.err = errors.New("disk full")
+	e.outbox.err = &os.PathError{Op: "write", Path: "outbox.db", Err: syscall.ENOSPC}
 	a := e.do("POST", "/v2/orders/o1", validOrder(t), sandboxFault, "hang")
 	if a.status != 504 || a.header.Get(proxy.HeaderFallback) != "timeout" {
 		t.Fatalf("outbox down: %d %s; want 504 (no promise of a resend)", a.status, a.body)
 	}
-	if n := metric(t, e.p.Registry(), "orderguard_outbox_enqueue_errors_total"); n != 1 {
-		t.Fatalf("enqueue errors = %v", n)
+	if n := metric(t, e.p.Registry(), "orderguard_outbox_enqueue_errors_total", "cause", "no_space"); n != 1 {
+		t.Fatalf("enqueue errors{cause=no_space} = %v, want 1", n)
 	}
 }
 
@@ -517,10 +527,18 @@ func TestAuthAndHeaders(t *testing.T) {
 
 func TestPassthroughAndUnknownRoutes(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
-	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k"})
+	// Off the spec, the API key goes only to an allowlisted route: the
+	// sandbox, like Forter, answers 401 without it.
+	bare := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k"})
+	if a := bare.do("GET", "/credentials/test", ""); a.status != 401 {
+		t.Fatalf("credentials passthrough, not allowlisted: %d %s; want the sandbox's 401 (no key sent)", a.status, a.body)
+	}
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) {
+		c.PassthroughRoutes = []string{"GET /credentials/test"}
+	}})
 	a := e.do("GET", "/credentials/test", "")
-	if a.status != 200 || sb.Received().Endpoints[sandbox.EndpointCredentials].Received != 1 {
-		t.Fatalf("credentials passthrough: %d %s", a.status, a.body)
+	if a.status != 200 || sb.Received().Endpoints[sandbox.EndpointCredentials].Received != 2 {
+		t.Fatalf("credentials passthrough, allowlisted: %d %s", a.status, a.body)
 	}
 	// A wrong method on a spec path is not the operation: passed through.
 	a = e.do("GET", "/v2/orders/g1", "")
@@ -616,9 +634,8 @@ func TestResponseDrift(t *testing.T) {
 	if a.status != 200 || a.body != `{"status":"maybe","action":42}` {
 		t.Fatalf("drifting answer not passed unchanged: %d %s", a.status, a.body)
 	}
-	if n := metric(t, e.p.Registry(), "orderguard_response_drift_total", "operation", "orderV2"); n != 1 {
-		t.Fatalf("drift = %v, want 1", n)
-	}
+	// Checked after the answer was written: counted within moments.
+	waitMetric(t, e.p.Registry(), 1, "orderguard_response_drift_total", "operation", "orderV2")
 }
 
 func TestAdmin(t *testing.T) {
@@ -808,5 +825,47 @@ func TestPerOperationSettings(t *testing.T) {
 	}
 	if a := e.do("POST", "/v2/orders/po4", invalidOrder); a.status != 400 || sb.Received().Order(sandbox.EndpointOrderV2, "po4").Received != 0 {
 		t.Fatalf("v2 in enforce mode: %d %s", a.status, a.body)
+	}
+}
+
+// duplicate-key is a rule id like the others: a warning by default (parsers,
+// Forter's most likely too, keep the last value), error for the strict-JSON
+// promise, off to say nothing.
+func TestDuplicateKeySeverity(t *testing.T) {
+	sb := startSandbox(t, sandbox.Config{}, false)
+	body := strings.Replace(validOrder(t), `"orderType":`, `"orderType": "WEB", "orderType":`, 1)
+	for _, c := range []struct {
+		sev        string
+		status     int
+		forwarded  uint64
+		violations string // X-Orderguard-Violations
+	}{
+		{"", 200, 1, "1"},
+		{"warning", 200, 1, "1"},
+		{"error", 400, 0, ""},
+		{"off", 200, 1, ""},
+	} {
+		t.Run("duplicate-key="+c.sev, func(t *testing.T) {
+			e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(cfg *proxy.Config) {
+				if c.sev != "" {
+					s, err := validate.ParseSeverity(c.sev)
+					if err != nil {
+						t.Fatal(err)
+					}
+					cfg.Rules = map[string]validate.Severity{validate.DuplicateKeyRule: s}
+				}
+			}})
+			id := "dup-" + c.sev
+			a := e.do("POST", "/v2/orders/"+id, body)
+			if a.status != c.status || sb.Received().Order(sandbox.EndpointOrderV2, id).Received != c.forwarded {
+				t.Fatalf("status %d, forwarded %d; want %d, %d: %s", a.status, sb.Received().Order(sandbox.EndpointOrderV2, id).Received, c.status, c.forwarded, a.body)
+			}
+			if c.status == 400 && !strings.Contains(a.body, `"rule":"duplicate-key"`) {
+				t.Errorf("400 does not name duplicate-key: %s", a.body)
+			}
+			if c.status == 200 && a.header.Get(proxy.HeaderViolations) != c.violations {
+				t.Errorf("%s: %q, want %q", proxy.HeaderViolations, a.header.Get(proxy.HeaderViolations), c.violations)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -13,7 +14,7 @@ import (
 // Header names the proxy adds to answers.
 const (
 	HeaderViolations = "X-Orderguard-Violations" // count of violations found (report mode, and warnings in enforce mode)
-	HeaderFallback   = "X-Orderguard-Fallback"   // timeout, upstream-error or circuit-open: the proxy answered, not Forter
+	HeaderFallback   = "X-Orderguard-Fallback"   // timeout, upstream-error, circuit-open or queued-behind-order: the proxy answered, not Forter
 )
 
 // ReasonCodeFallback is the reasonCode of an open-fallback v2 answer.
@@ -43,7 +44,7 @@ func appendMalformed(b []byte, r *validate.Report, problem bool, instance []byte
 	n := r.Errors()
 	if problem {
 		b = append(b, `{"type":"`+ProblemType+`","title":"Malformed request","status":400,"detail":"The request body does not match Forter's API specification; it was not sent to Forter.","instance":`...)
-		b = appendString(b, instance)
+		b = appendString(b, shownID(instance)) // the path: a card number as the order id is masked
 		b = append(b, `,"errorsCount":`...)
 	} else {
 		b = append(b, `{"status":"failed","message":"Malformed request","errorsCount":`...)
@@ -131,41 +132,77 @@ const (
 	shapeOrderV2 fallbackShape = iota
 	shapeOrderV3
 	shapeStatus
+	shapeAccount
+	shapeClaim
 )
 
-func shapeOf(id, path string) fallbackShape {
-	switch id {
-	case "orderV2":
+// shapeOf reads the operation's fallback shape from the operation table
+// (x-orderguard-fallback in openapi/); an operation without one (a table
+// built by hand) is placed by its path.
+func shapeOf(op validate.Operation) fallbackShape {
+	switch op.Fallback {
+	case validate.FallbackOrderV2:
 		return shapeOrderV2
-	case "orderV3":
+	case validate.FallbackOrderV3:
 		return shapeOrderV3
-	case "statusPost", "statusPut":
+	case validate.FallbackStatus:
 		return shapeStatus
+	case validate.FallbackAccount:
+		return shapeAccount
+	case validate.FallbackClaim:
+		return shapeClaim
 	}
-	switch {
-	case bytes.Contains([]byte(path), []byte("/status/")):
+	switch path := op.Path; {
+	case strings.Contains(path, "/status/"):
 		return shapeStatus
-	case bytes.HasPrefix([]byte(path), []byte("/v3/")):
+	case strings.HasPrefix(path, "/v2/accounts/"):
+		return shapeAccount
+	case strings.HasPrefix(path, "/v2/claims"):
+		return shapeClaim
+	case strings.HasPrefix(path, "/v3/"):
 		return shapeOrderV3
 	}
 	return shapeOrderV2
 }
 
+// outboxLine is the key the outbox keeps a request's order by (its OrderID):
+// the order id for orders and status updates, so an update never overtakes
+// its order; "account:<id>" for account events, so they keep their order per
+// account and an account id equal to some order id shares nothing with that
+// order (neither its queue nor its dead-lettering); "claim" for claims, one
+// line in arrival order (a claim's order id is in its body, unread here).
+func outboxLine(shape fallbackShape, id []byte) string {
+	switch shape {
+	case shapeAccount:
+		return "account:" + string(id)
+	case shapeClaim:
+		return "claim"
+	}
+	return string(id)
+}
+
 const fallbackMessage = "Forter did not answer within the budget; orderguard queued the request and will resend it"
 
 // appendFallback writes the open-fallback body and returns its status code.
-func appendFallback(b []byte, shape fallbackShape, orderID []byte) ([]byte, int) {
+// id is the path's first parameter: the order id, or the account id.
+func appendFallback(b []byte, shape fallbackShape, id []byte) ([]byte, int) {
 	switch shape {
 	case shapeOrderV3:
 		b = append(b, `{"forterDecision":"NOT_REVIEWED","recommendation":"","verificationMethod":{},"decisionReason":"`+ReasonCodeFallback+`","orderId":`...)
-		b = appendString(b, orderID)
+		b = appendString(b, id)
 		return append(b, '}'), fasthttp.StatusOK
-	case shapeStatus:
+	case shapeAccount:
+		// status too: Forter's SFCC cartridge reads only status for signup and update.
+		b = append(b, `{"status":"success","forterDecision":"NOT_REVIEWED","recommendation":"","decisionReason":"`+ReasonCodeFallback+`","accountId":`...)
+		b = appendString(b, id)
+		b = append(b, `,"message":"`+fallbackMessage+`"}`...)
+		return b, fasthttp.StatusOK
+	case shapeStatus, shapeClaim:
 		b = append(b, `{"status":"success","message":"`+fallbackMessage+`"}`...)
 		return b, fasthttp.StatusAccepted
 	}
 	b = append(b, `{"status":"success","action":"not reviewed","transaction":`...)
-	b = appendString(b, orderID)
+	b = appendString(b, id)
 	b = append(b, `,"reasonCode":"`+ReasonCodeFallback+`","message":"`+fallbackMessage+`"}`...)
 	return b, fasthttp.StatusOK
 }

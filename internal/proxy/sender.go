@@ -39,12 +39,15 @@ func (s outboxSender) Send(ctx context.Context, r outbox.Request) (int, []byte, 
 		req.Header.SetContentType(contentJSON)
 	}
 	req.SetBody(r.Body)
-	s.p.prepare(req)
+	s.p.prepare(req, true)
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultSendTimeout)
 	}
-	if err := s.p.pool.Do(req, resp, deadline); err != nil {
+	span := s.p.tr.Resend(req, r.Operation, r.Attempt, r.Traceparent)
+	err := s.p.pool.Do(req, resp, deadline)
+	span.End(resp.StatusCode(), err)
+	if err != nil {
 		// The error is logged and kept in the outbox: name the path without
 		// its query string, which is client data like the body.
 		path, _, _ := strings.Cut(r.Path, "?")

@@ -122,8 +122,9 @@ func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), p.cfg.MaxBudget()+grace)
 	defer cancel()
-	p.log.Info("shutting down: no new connections, finishing requests in flight", slog.Duration("within", p.cfg.MaxBudget()+grace))
+	p.log.Info("shutting down: no new connections, finishing requests in flight", slog.String("within", (p.cfg.MaxBudget()+grace).String()))
 	err := srv.ShutdownWithContext(sctx)
+	p.checks.stopWorkers()
 	if admin != nil {
 		aerr := admin.Shutdown(sctx)
 		err = errors.Join(err, aerr)

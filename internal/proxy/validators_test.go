@@ -4,6 +4,7 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/sandbox"
@@ -39,9 +40,23 @@ func newSwapping() *swapping {
 	return v
 }
 
+// waitChecks waits until n answers have been checked: the response check
+// runs on a worker after the client has its answer (respcheck.go).
+func (v *swapping) waitChecks(t *testing.T, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for v.aResp.Load()+v.bResp.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d answers checked after 5s, want %d", v.aResp.Load()+v.bResp.Load(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestValidatorsInFlight: a request keeps the validators table it started
-// with to its end (its answer is checked by the same program as its body),
-// and the next request takes the table swapped in meanwhile.
+// with to its end (its answer is checked, later, on the check worker, by the
+// same program as its body, though the table was swapped meanwhile), and the
+// next request takes the table swapped in.
 func TestValidatorsInFlight(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
 	v := newSwapping()
@@ -53,13 +68,15 @@ func TestValidatorsInFlight(t *testing.T) {
 	if a := e.do("POST", "/v2/orders/f1", string(body)); a.status != 200 {
 		t.Fatalf("first request: %d %s", a.status, a.body)
 	}
+	v.waitChecks(t, 1)
 	if v.aResp.Load() != 1 || v.bResp.Load() != 0 {
 		t.Fatalf("the answer of a request whose validators were swapped mid-flight was checked by a=%d b=%d, want the table it started with (a)", v.aResp.Load(), v.bResp.Load())
 	}
 	if a := e.do("POST", "/v2/orders/f2", string(body)); a.status != 200 {
 		t.Fatalf("second request: %d %s", a.status, a.body)
 	}
-	if v.bReq.Load() != 1 || v.bResp.Load() != 1 {
+	v.waitChecks(t, 2)
+	if v.aResp.Load() != 1 || v.bReq.Load() != 1 || v.bResp.Load() != 1 {
 		t.Fatalf("the next request did not take the swapped-in table: request %d, response %d", v.bReq.Load(), v.bResp.Load())
 	}
 }

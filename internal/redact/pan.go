@@ -1,5 +1,7 @@
 package redact
 
+import "unsafe"
+
 // Span is the half-open byte range [Start, End) of a card number in the
 // scanned input, separators included.
 type Span struct{ Start, End int }
@@ -30,12 +32,13 @@ func ContainsPAN(b []byte) bool {
 	return found
 }
 
-// Mask returns a copy of b with every digit of every card number but the
-// last four replaced by '*', the form PCI DSS allows to display.
+// Mask returns a copy of b with every card number's digits masked with '*'
+// but its first six and last four, the most PCI DSS allows to display (the
+// issuer's BIN and the digits a customer recognises).
 //
-// The four digits kept can join neighbouring digit groups into a new
-// candidate, so Mask repeats until nothing is found; every pass masks at
-// least nine digits, so it ends.
+// The digits kept can join neighbouring digit groups into a new candidate,
+// so Mask repeats until nothing is found; every pass masks at least three
+// digits, so it ends.
 func Mask(b []byte) []byte {
 	out := append([]byte(nil), b...)
 	for maskOnce(out) {
@@ -43,20 +46,44 @@ func Mask(b []byte) []byte {
 	return out
 }
 
+// MaskString is s with its card numbers masked as Mask does, and s itself
+// (no copy) when it holds none: for order ids, pointers and other tokens
+// echoed into logs and answers.
+func MaskString(s string) string {
+	if !ContainsPAN(unsafe.Slice(unsafe.StringData(s), len(s))) {
+		return s
+	}
+	return string(Mask([]byte(s)))
+}
+
+// AppendMasked appends b to dst with its card numbers masked as Mask does;
+// without one it is a plain append (no allocation beyond dst's growth).
+func AppendMasked(dst, b []byte) []byte {
+	if !ContainsPAN(b) {
+		return append(dst, b...)
+	}
+	return append(dst, Mask(b)...)
+}
+
 func maskOnce(out []byte) bool {
 	masked := false
 	scan(out, func(s Span) bool {
 		masked = true
-		keep := 4
-		for i := s.End - 1; i >= s.Start; i-- {
+		n := 0
+		for i := s.Start; i < s.End; i++ {
+			if isDigit(out[i]) {
+				n++
+			}
+		}
+		k := 0
+		for i := s.Start; i < s.End; i++ {
 			if !isDigit(out[i]) {
 				continue
 			}
-			if keep > 0 {
-				keep--
-				continue
+			if k >= 6 && k < n-4 {
+				out[i] = '*'
 			}
-			out[i] = '*'
+			k++
 		}
 		return true
 	})

@@ -53,14 +53,40 @@ func TestFindPANs(t *testing.T) {
 }
 
 func TestMask(t *testing.T) {
-	in := `{"a":"4111 1111 1111 1111","b":"5555555555554444","c":"12345"}`
+	in := `{"a":"4111 1111 1111 1111","b":"5555555555554444","c":"12345","d":"4222222222222","e":"378282246310005"}`
 	got := string(Mask([]byte(in)))
-	want := `{"a":"**** **** **** 1111","b":"************4444","c":"12345"}`
+	want := `{"a":"4111 11** **** 1111","b":"555555******4444","c":"12345","d":"422222***2222","e":"378282*****0005"}`
 	if got != want {
 		t.Fatalf("Mask = %s, want %s", got, want)
 	}
 	if ContainsPAN([]byte(got)) {
 		t.Fatal("masked output still holds a card number")
+	}
+}
+
+func TestMaskString(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"4111111111111111", "411111******1111"},
+		{"/payment/0/4111111111111111/x", "/payment/0/411111******1111/x"},
+		{"order-4111-1111-1111-1111", "order-4111-11**-****-1111"},
+		{"M920354089", "M920354089"},
+		{"", ""},
+	} {
+		if got := MaskString(c.in); got != c.want {
+			t.Errorf("MaskString(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if got := string(AppendMasked([]byte("x="), []byte(c.in))); got != "x="+c.want {
+			t.Errorf("AppendMasked(%q) = %q, want %q", c.in, got, "x="+c.want)
+		}
+	}
+	id := []byte("M920354089")
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { buf = AppendMasked(buf[:0], id) }); n != 0 {
+		t.Errorf("AppendMasked without a card number: %v allocations, want 0", n)
+	}
+	s := "M920354089"
+	if n := testing.AllocsPerRun(100, func() { _ = MaskString(s) }); n != 0 {
+		t.Errorf("MaskString without a card number: %v allocations, want 0", n)
 	}
 }
 

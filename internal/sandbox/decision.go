@@ -197,6 +197,13 @@ func appendAccount(b []byte, o Outcome) []byte {
 	return append(b, '}')
 }
 
+// appendClaim writes the Claims API answer. Forter's page says only that it
+// tells whether the claim was received, and shows no body: this is the Order
+// Status API's shape (openapi/README.md, ClaimResponse).
+func appendClaim(b []byte) []byte {
+	return append(b, `{"status":"success","message":"Claim received"}`...)
+}
+
 // appendStatus writes the Order Status answer with Forter's own spelling,
 // "recieved", as recorded in 2018 and 2019 and in the spec's example: a
 // client that matches the message byte for byte must not break here.

@@ -137,8 +137,8 @@ func TestAccountsByIP(t *testing.T) {
 		{"0.0.0.5", "VERIFICATION_REQUIRED", "SMS_VERIFICATION"},
 	}
 	for _, tt := range tests {
-		for _, event := range []string{"signup", "login", "profile-access"} {
-			body, _ := json.Marshal(map[string]any{"accountId": "acc1", "connectionInformation": map[string]any{"customerIP": tt.ip}})
+		for _, event := range []string{"signup", "login", "logout", "update", "profile-access", "reset-password", "authentication-result"} {
+			body, _ := json.Marshal(map[string]any{"accountId": "acc1", "eventTime": 1415287568000, "connectionInformation": map[string]any{"customerIP": tt.ip}})
 			code, got := mustDo(t, c, r, req{path: "/v2/accounts/" + event + "/acc1", body: string(body)})
 			want := map[string]any{"status": "success", "forterDecision": tt.decision, "recommendation": tt.rec}
 			if code != 200 || !reflect.DeepEqual(got, want) {
@@ -147,7 +147,7 @@ func TestAccountsByIP(t *testing.T) {
 		}
 	}
 	// Any other IP: reproducible from the account id.
-	_, got := mustDo(t, c, r, req{path: "/v2/accounts/login/acc9", body: `{"connectionInformation":{"customerIP":"10.1.2.3"}}`})
+	_, got := mustDo(t, c, r, req{path: "/v2/accounts/login/acc9", body: `{"eventTime":1415287568000,"connectionInformation":{"customerIP":"10.1.2.3"}}`})
 	if want := AccountOutcome("acc9", "", 0).Decision.V3(); got["forterDecision"] != want {
 		t.Errorf("random account decision %v, want %s", got["forterDecision"], want)
 	}

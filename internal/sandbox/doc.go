@@ -1,5 +1,5 @@
 // Package sandbox is an emulator of Forter's test site: the Order (v2, v3),
-// Order Status, Accounts and credentials-test endpoints, answering with the
+// Order Status, Accounts, Claims and credentials-test endpoints, answering with the
 // documented shapes and the documented test decisions (by e-mail in
 // accountOwner.email, by IP on the accounts endpoints), a reproducible
 // pseudo-random decision for every other order, the test site's rate limit,

@@ -17,6 +17,8 @@ func FuzzHandler(f *testing.F) {
 	f.Add("POST", "/v3/orders/o1", authValue("k"), "2.3", "", []byte(`{"orderId":"o1","orderType":"NOPE"}`))
 	f.Add("PUT", "/v2/status/o1", authValue("k"), "2.3", "", []byte(statusBody))
 	f.Add("POST", "/v2/accounts/login/a1", authValue("k"), "2.3", "", []byte(`{"connectionInformation":{"customerIP":"0.0.0.4"}}`))
+	f.Add("POST", "/v2/accounts/authentication-result/a1", authValue("k"), "2.3", "", []byte(`{"eventTime":1,"connectionInformation":{"customerIP":"0.0.0.5"},"additionalAuthenticationMethod":{"verificationOutcome":"SUCCESS"}}`))
+	f.Add("POST", "/v2/claims", authValue("k"), "2.3", "", []byte(`{"orderId":"o1","amount":{"amountUSD":"1.00"},"issueDate":"2016-01-20"}`))
 	f.Add("GET", "/credentials/test", "Basic Og==", "", "500", []byte(nil))
 	f.Add("POST", "/v2/orders/%22%5C", authValue("k"), "2.3", "bogus", []byte(`{"a":`))
 	f.Add("GET", "/_sandbox/received", "", "", "", []byte(nil))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -97,8 +99,8 @@ func TestAnswersMatchSpec(t *testing.T) {
 	for _, op := range gen.Operations {
 		ops[op.ID] = op
 	}
-	if len(ops) != 4 {
-		t.Fatalf("gen.Operations has %d operations, want 4", len(ops))
+	if len(ops) != 12 {
+		t.Fatalf("gen.Operations has %d operations, want 12 (orders, status, seven account events, claims)", len(ops))
 	}
 	check := func(opID string, code int, b []byte) {
 		t.Helper()
@@ -138,4 +140,59 @@ func TestAnswersMatchSpec(t *testing.T) {
 	check("orderV2", code, b)
 	code, b, _ = do(t, c, r, req{path: "/v2/orders/e1", body: `{"orderType":1}`})
 	check("orderV2", code, b)
+}
+
+// Every account event and the Claims API are judged by their own operation:
+// the corpus of testdata/realworld-accounts is answered 200 in the
+// operation's response shape, and a body the spec refuses gets Forter's 400.
+func TestAccountsAndClaimsAgainstTheSpec(t *testing.T) {
+	r := start(t, Options{})
+	c := client(t, r, false)
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "realworld-accounts", "*", "*.json"))
+	if len(files) < 14 {
+		t.Fatalf("found %d account and claim bodies", len(files))
+	}
+	for _, f := range files {
+		id := filepath.Base(filepath.Dir(f))
+		op, ok := gen.OperationByID(id)
+		if !ok {
+			t.Fatalf("no operation %s", id)
+		}
+		path := strings.Replace(op.Path, "{accountId}", "acc-7", 1)
+		t.Run(id+"/"+filepath.Base(f), func(t *testing.T) {
+			body, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, b, err := do(t, c, r, req{path: path, body: string(body)})
+			if err != nil || code != 200 {
+				t.Fatalf("%s: %d %v %s", path, code, err, b)
+			}
+			var rep validate.Report
+			op.Response(b, &rep)
+			if !rep.Valid() {
+				t.Fatalf("answer %s breaks the %s response schema: %+v", b, id, rep.Violations)
+			}
+			// The same body with a member of the wrong type: Forter's 400.
+			bad := bytes.Replace(body, []byte(`{`), []byte(`{"eventTime":"soon","orderId":7,`), 1)
+			code, b, err = do(t, c, r, req{path: path, body: string(bad)})
+			if err != nil || code != 400 {
+				t.Fatalf("a broken body: %d %v %s", code, err, b)
+			}
+			rep.Reset()
+			op.Error(b, &rep)
+			if !rep.Valid() || !bytes.Contains(b, []byte(`"Malformed request"`)) {
+				t.Fatalf("the 400 body %s is not Forter's error shape: %+v", b, rep.Violations)
+			}
+		})
+	}
+	// The test IPs decide every event, VERIFICATION_REQUIRED included.
+	body := `{"accountId":"acc-8","eventTime":1415287568000,"connectionInformation":{"customerIP":"0.0.0.5","userAgent":"x"}}`
+	code, got := mustDo(t, c, r, req{path: "/v2/accounts/authentication-result/acc-8", body: body})
+	if code != 200 || got["forterDecision"] != "VERIFICATION_REQUIRED" || got["recommendation"] != "SMS_VERIFICATION" {
+		t.Fatalf("0.0.0.5 on authentication-result: %d %v", code, got)
+	}
+	if n := r.Received().Endpoints[EndpointClaims].OK; n != 1 {
+		t.Errorf("received log: %d claims answered 200, want 1", n)
+	}
 }

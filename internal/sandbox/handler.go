@@ -41,7 +41,10 @@ func match(method, path []byte) route {
 	case len(seg) == 3 && seg[0] == "v2" && seg[1] == "status" && seg[2] != "" && m == "PUT":
 		return route{EndpointStatusPut, "PUT /v2/status/{}", seg[2]}
 	case len(seg) == 4 && seg[0] == "v2" && seg[1] == "accounts" && accountEvents[seg[2]] && seg[3] != "" && m == "POST":
-		return route{EndpointAccounts, "", seg[3]}
+		// One spec operation per event: POST /v2/accounts/login/{accountId}, …
+		return route{EndpointAccounts, "POST /v2/accounts/" + seg[2] + "/{}", seg[3]}
+	case len(seg) == 2 && seg[0] == "v2" && seg[1] == "claims" && m == "POST":
+		return route{EndpointClaims, "POST /v2/claims", ""}
 	case len(seg) == 2 && seg[0] == "credentials" && seg[1] == "test" && m == "GET":
 		return route{EndpointCredentials, "", ""}
 	}
@@ -178,6 +181,8 @@ func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, r route) string {
 	case EndpointAccounts:
 		ip := s.lookupString(body, "connectionInformation", "customerIP")
 		out = appendAccount(out, AccountOutcome(r.id, ip, s.cfg.Seed))
+	case EndpointClaims:
+		out = appendClaim(out)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
 	return ""

@@ -117,7 +117,7 @@ func mustDo(t testing.TB, c *http.Client, r *Running, q req) (int, map[string]an
 }
 
 // orderTemplate is a body Forter's sandbox accepted (recorded by
-// workarea-forter, /work/shared/realworld), so it passes the generated
+// workarea-forter, testdata/realworld at the repository's root), so it passes the generated
 // validators.
 var orderTemplate = func() map[string]any {
 	b, err := os.ReadFile("testdata/recorded/order-request/workarea_01_get-decision_approve.json")

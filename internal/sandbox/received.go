@@ -13,6 +13,7 @@ const (
 	EndpointStatusPost  = "statusPost"  // POST /v2/status/{orderId}
 	EndpointStatusPut   = "statusPut"   // PUT /v2/status/{orderId}
 	EndpointAccounts    = "accounts"    // POST /v2/accounts/{event}/{accountId}
+	EndpointClaims      = "claims"      // POST /v2/claims
 	EndpointCredentials = "credentials" // GET /credentials/test
 	EndpointNotFound    = "notFound"    // anything else (answered 404)
 )

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/orderguard/orderguard/internal/redact"
 )
 
 // MaxBody is the largest document the scanner reads.
@@ -77,6 +79,9 @@ type Scanner struct {
 	vstart int    // the first violation of this body in r.Violations
 	key    []byte // the decoded name of the current member
 
+	dupID  string   // the rule id duplicate names are reported under
+	dupSev Severity // its default severity in this document; see DuplicateKeys
+
 	rules // business-rule state; see rules.go
 }
 
@@ -88,6 +93,7 @@ func (r *Report) Begin(body []byte) *Scanner {
 	}
 	s := r.sc
 	s.buf, s.pos, s.r, s.failed = body, 0, r, false
+	s.dupID, s.dupSev = DuplicateKeyRule, SeverityError
 	if s.MaxDepth <= 0 {
 		s.MaxDepth = DefaultMaxDepth
 	}
@@ -415,6 +421,9 @@ func (s *Scanner) NextMember() bool {
 		i = s.pos
 	}
 	f.n++
+	if s.pan.on && panCandidate(s.key) {
+		s.panCheckName()
+	}
 	i = skipWS(b, i)
 	if i >= len(b) {
 		s.pos = i
@@ -509,19 +518,39 @@ func (s *Scanner) bulkDuplicates(f *frame) {
 			continue
 		}
 		if prev := ks[i-1]; prev.hash == k.hash && string(s.keyBytes(prev)) == string(s.keyBytes(k)) {
-			s.r.Violations = append(s.r.Violations, Violation{
-				Pointer: s.pointer(string(s.keyBytes(k))), Kind: KindSyntax, Rule: "duplicate-key",
-				Message: "a member name appears twice in one object; the proxy and Forter could read different values",
-				Offset:  int(k.at), Severity: SeverityError,
-			})
+			s.duplicateAt(int(k.at), string(s.keyBytes(k)))
 		}
 	}
 	f.n = n
 }
 
+// DuplicateKeyRule is the rule id of a member name that appears twice in one
+// object. It is a strict-JSON fault (kind syntax) with a severity like a
+// business rule's: RFC 8259 leaves the meaning of such an object to each
+// parser, and most (Forter's too, as far as anyone can tell) keep the last value.
+const DuplicateKeyRule = "duplicate-key"
+
+const duplicateMessage = "a member name appears twice in one object; the proxy and Forter could read different values"
+
+// DuplicateKeys sets, for the rest of the document, the rule id and default
+// severity of duplicate member names (the spec's, from x-orderguard-rules
+// duplicateKeys). Without it they are errors; either way r.Severities may
+// override the id's severity, and off reports nothing.
+func (s *Scanner) DuplicateKeys(id string, def Severity) { s.dupID, s.dupSev = id, def }
+
 // Duplicate records that the current member's name appeared before in its object.
-func (s *Scanner) Duplicate() {
-	s.Report(s.keyAt, KindSyntax, "duplicate-key", "a member name appears twice in one object; the proxy and Forter could read different values")
+func (s *Scanner) Duplicate() { s.duplicateAt(s.keyAt, "") }
+
+// duplicateAt records a duplicate name at offset at; child is its name when
+// the current pointer is the object's own (a check at the object's close).
+func (s *Scanner) duplicateAt(at int, child string) {
+	sev, on := s.severity(s.dupID, s.dupSev)
+	if !on {
+		return
+	}
+	s.r.Violations = append(s.r.Violations, Violation{
+		Pointer: s.pointer(child), Kind: KindSyntax, Rule: s.dupID, Message: duplicateMessage, Offset: at, Severity: sev,
+	})
 }
 
 func (s *Scanner) keyBytes(k keyRef) []byte {
@@ -860,6 +889,9 @@ func (s *Scanner) Number() ([]byte, bool) {
 	}
 	s.pos = i
 	raw := b[start:i]
+	if s.pan.on && numberCandidate(raw) {
+		s.panCheckNumber(start, raw)
+	}
 	if !simple || digits > 300 {
 		if f := parseFloat(raw); math.IsInf(f, 0) {
 			s.syntax(start, "number-range", "a number too large to represent")
@@ -958,6 +990,12 @@ func (s *Scanner) pointerOf(path []seg, child string) string {
 		b = append(b, '/')
 		b = appendPointerToken(b, []byte(child))
 	}
+	// A pointer is echoed into answers, logs and reports: a member name that
+	// holds a card number is masked there (first six, last four digits).
+	// Only violations build pointers, so valid bodies never pay for this.
+	if redact.ContainsPAN(b) {
+		b = redact.Mask(b)
+	}
 	return string(b)
 }
 
@@ -980,6 +1018,13 @@ func (s *Scanner) Report(at int, kind Kind, rule, msg string) {
 	s.r.Violations = append(s.r.Violations, Violation{
 		Pointer: s.pointer(""), Kind: kind, Rule: rule, Message: msg, Offset: at, Severity: SeverityError,
 	})
+}
+
+// NotAllowed records the current member as one its object's schema does not
+// allow (additionalProperties: false), naming it; a card number in the name
+// is masked, as in pointers.
+func (s *Scanner) NotAllowed() {
+	s.Schema(s.keyAt, "additionalProperties", "member "+strconv.Quote(redact.MaskString(string(s.key)))+" is not allowed here")
 }
 
 // Schema records a schema violation at offset at for the current pointer.

@@ -105,7 +105,7 @@ value:
 		i += 4
 	default:
 		j, ok := fastNumber(b, i)
-		if !ok {
+		if !ok || pan && numberCandidate(b[i:j]) && isCardNumberValue(b[i:j]) {
 			return false
 		}
 		i = j
@@ -155,6 +155,9 @@ member:
 			return false // an escaped or non-ASCII name: the exact path decodes it
 		}
 		name := b[i+1 : j]
+		if pan && panCandidate(name) && IsCardNumber(name) {
+			return false // a card number as a name: the exact path reports it
+		}
 		top := &levels[len(levels)-1]
 		h := hashKey(name)
 		bit := uint64(1) << (h & 63)

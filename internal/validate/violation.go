@@ -133,14 +133,34 @@ type RuleInfo struct {
 	Severity    Severity `json:"severity"`
 	Description string   `json:"description"`
 	Source      string   `json:"source"`
+	Reason      string   `json:"reason"` // why the default severity is what it is
 }
 
 // Operation ties a spec operation to its generated validators.
 type Operation struct {
-	ID       string // operationId in openapi/: orderV2, orderV3, statusPost, statusPut
+	ID       string // operationId in openapi/: orderV2, orderV3, statusPost, statusPut, accountLogin, claim, …
 	Method   string // POST or PUT
 	Path     string // the path template, e.g. /v2/orders/{orderId}
 	Request  Func   // the request body validator
 	Response Func   // the 2xx response body validator
 	Error    Func   // Forter's error body validator (4xx)
+	// Name is the operation's short name on command lines (x-orderguard-name:
+	// order, order-v3, status, account-login, claim, …); empty when it has none.
+	Name string
+	// Fallback is the shape of the answer the proxy gives for Forter when
+	// Forter does not answer (x-orderguard-fallback): one of the Fallback*
+	// constants; empty means the proxy guesses from the path.
+	Fallback string
 }
+
+// Fallback shapes of an operation (x-orderguard-fallback in openapi/).
+const (
+	FallbackOrderV2 = "order-v2" // 200 {"status":"success","action":"not reviewed",…}
+	FallbackOrderV3 = "order-v3" // 200 {"forterDecision":"NOT_REVIEWED",…}
+	FallbackStatus  = "status"   // 202 {"status":"success","message":…}, queued behind its order
+	FallbackAccount = "account"  // 200 {"status":"success","forterDecision":"NOT_REVIEWED",…}
+	FallbackClaim   = "claim"    // 202 {"status":"success","message":…}
+)
+
+// FallbackShapes lists the Fallback* constants, for checking a spec.
+var FallbackShapes = []string{FallbackOrderV2, FallbackOrderV3, FallbackStatus, FallbackAccount, FallbackClaim}

@@ -33,7 +33,9 @@ type Report struct {
 	Runs     []Run    `json:"runs"`
 	// Figures are the issue's pass/fail checks, filled by Derive.
 	Figures []Figure `json:"figures,omitempty"`
-	Notes   []string `json:"notes,omitempty"`
+	// Peers compare orderguard with each peer target, filled by Derive.
+	Peers []PeerComparison `json:"peers,omitempty"`
+	Notes []string         `json:"notes,omitempty"`
 }
 
 // Machine describes where the suite ran.
@@ -73,6 +75,13 @@ type Target struct {
 	// PeakRSS is the VmHWM of the target's process at the end of the suite.
 	PeakRSS    int64   `json:"peak_rss_bytes,omitempty"`
 	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	// Peer marks another project's validating proxy, compared with orderguard
+	// (see Report.Peers); Note says what it checks.
+	Peer bool   `json:"peer,omitempty"`
+	Note string `json:"note,omitempty"`
+	// Skipped says why the target was not measured (it cannot run on this
+	// machine); it then has no runs.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Run is one target at one rate.
@@ -248,7 +257,8 @@ const (
 
 // Derive fills each run's latency added over direct at the same rate (from all
 // requests and from the slice medians), its ratio to the baseline's, the
-// throughput ratios of max runs, and the issue's figures.
+// throughput ratios of max runs, the issue's figures and the comparisons with
+// the peers.
 func Derive(r *Report) {
 	find := func(target string, rate float64) *Run {
 		for i := range r.Runs {
@@ -323,6 +333,7 @@ func Derive(r *Report) {
 		f.Pass = f.Verdict == "reached"
 		r.Figures = append(r.Figures, f)
 	}
+	derivePeers(r, find)
 }
 
 // judgement is one estimator's ratio and verdict.

@@ -51,6 +51,10 @@ func sample() *Report {
 			{Name: "baseline-twin", URL: "http://127.0.0.1:1005", Command: "orderguard bench --serve-baseline", PeakRSS: 15 << 20, CPUSeconds: 8},
 			{Name: "orderguard", URL: "http://127.0.0.1:1003", Command: "orderguard serve --mode enforce", PeakRSS: 30 << 20, CPUSeconds: 9},
 			{Name: "user", URL: "http://127.0.0.1:1004"},
+			{Name: "kin-openapi", URL: "http://127.0.0.1:1006", Command: "bench/peers/kinproxy", PeakRSS: 60 << 20, CPUSeconds: 30, Peer: true,
+				Note: "checks the spec only"},
+			{Name: "prism", URL: "http://127.0.0.1:1007", Command: "prism proxy", PeakRSS: 240 << 20, CPUSeconds: 60, Peer: true},
+			{Name: "absent-peer", Command: "absent-peer proxy", Peer: true, Skipped: "node is not on PATH"},
 		},
 		Notes: []string{"a note"},
 	}
@@ -76,9 +80,15 @@ func sample() *Report {
 	add("baseline-twin", fakeResult(5000, 140*us, 1340*us, 1001, 5000), CPU{Target: 2, Sandbox: 3, Generator: 2})
 	add("orderguard", fakeResult(5000, 170*us, 1500*us, 1001, 4999.5), CPU{Target: 2.5, Sandbox: 3, Generator: 2})
 	add("user", fakeResult(5000, 90*us, 1000*us, 1001, 5000), CPU{Sandbox: 3, Generator: 2})
+	add("kin-openapi", fakeResult(5000, 400*us, 30400*us, 1001, 4990), CPU{Target: 10, Sandbox: 3, Generator: 2})
+	prism := fakeResult(5000, 50*time.Millisecond, 3050*time.Millisecond, 1001, 1700)
+	prism.Status, prism.Errors = map[int]int64{200: 910, 422: 91}, map[string]int64{"timeout": 12, "unsent": 3100}
+	add("prism", prism, CPU{Target: 20, Sandbox: 1, Generator: 2})
 	add("direct", fakeResult(0, 300*us, 3000*us, 1001, 60000), CPU{Target: 8, Generator: 6})
 	add("baseline", fakeResult(0, 400*us, 4000*us, 1001, 40000), CPU{Target: 5, Sandbox: 6, Generator: 5})
 	add("orderguard", fakeResult(0, 500*us, 5000*us, 1001, 34000), CPU{Target: 6, Sandbox: 5, Generator: 4})
+	add("kin-openapi", fakeResult(0, 2*time.Millisecond, 20*time.Millisecond, 1001, 6800), CPU{Target: 12, Sandbox: 2, Generator: 2})
+	add("prism", fakeResult(0, 10*time.Millisecond, 60*time.Millisecond, 1001, 1700), CPU{Target: 14, Sandbox: 1, Generator: 1})
 	Derive(r)
 	return r
 }
@@ -118,6 +128,79 @@ func TestDerive(t *testing.T) {
 	}
 	if !strings.Contains(r.Figures[0].Detail, "median of 3 slices") || !strings.Contains(r.Figures[1].Detail, "median of 3 slices") {
 		t.Errorf("p99 figure detail %q: want it to say it used the slice median", r.Figures[0].Detail)
+	}
+}
+
+func TestDerivePeers(t *testing.T) {
+	r := sample()
+	if len(r.Peers) != 3 {
+		t.Fatalf("%d peer comparisons, want kin-openapi, prism and the skipped one: %+v", len(r.Peers), r.Peers)
+	}
+	kin, prism, absent := r.Peers[0], r.Peers[1], r.Peers[2]
+	if kin.Peer != "kin-openapi" || len(kin.Rates) != 2 || !kin.Rates[0].PeerKept {
+		t.Fatalf("kin-openapi %+v: want both rates, 5000 kept", kin)
+	}
+	// p99 of lo..hi over 1001 evenly spread values is lo + 0.99*(hi-lo).
+	if got := kin.Rates[0].P99Ratio; got < 0.048 || got > 0.05 {
+		t.Errorf("kin-openapi p99 ratio %v, want orderguard's 1.487 ms over 30.1 ms, about 0.049", got)
+	}
+	if got := kin.Rates[1].ThroughputRatio; got != 5 {
+		t.Errorf("kin-openapi throughput ratio %v, want 34000/6800 = 5", got)
+	}
+	if kin.Rates[0].ThroughputRatio != 0 {
+		t.Error("an open-loop rate has no throughput ratio")
+	}
+	// CPU: orderguard 8.5 s over 1251+1251 requests, kin-openapi 22 s over as many.
+	if kin.CPURatio != 0.386 || kin.RSSRatio != 0.5 {
+		t.Errorf("kin-openapi cpu ratio %v, rss ratio %v; want 8.5/22 = 0.386 and 0.5", kin.CPURatio, kin.RSSRatio)
+	}
+	p := prism.Rates[0]
+	if p.PeerKept || p.PeerAchieved != 1700 || p.PeerErrors["unsent"] != 3100 || p.PeerStatus["422"] != 91 {
+		t.Errorf("prism at 5000 %+v: want not kept, with what it achieved and its errors", p)
+	}
+	if absent.Skipped == "" || len(absent.Rates) != 0 {
+		t.Errorf("skipped peer %+v: want its reason and no rates", absent)
+	}
+	for _, want := range []string{"orderguard vs kin-openapi: max throughput 5× kin-openapi's (34000 vs 6800 req/s); p99 at 5000 req/s 0.0494× kin-openapi's (1.487 vs 30.114 ms)",
+		"p99 at 5000 req/s 0.000492× prism's (1.487 vs 3021.996 ms; ",
+		"prism did not keep the rate: answered 1700 of 5000 req/s, errors timeout:12 unsent:3100)",
+		"absent-peer: not measured: node is not on PATH"} {
+		found := false
+		for _, c := range r.Peers {
+			found = found || strings.Contains(c.Summary(), want)
+		}
+		if !found {
+			t.Errorf("no summary contains %q:\n%s\n%s", want, kin.Summary(), prism.Summary())
+		}
+	}
+}
+
+func TestDerivePeersWithoutOrderguard(t *testing.T) {
+	r := sampleWithout(FigureTarget)
+	for _, c := range r.Peers {
+		if len(c.Rates) != 0 {
+			t.Errorf("%s: rates %+v compared with no orderguard run", c.Peer, c.Rates)
+		}
+		if c.Skipped == "" && !strings.Contains(c.Summary(), "no run to compare") {
+			t.Errorf("summary %q: want it to say there is nothing to compare", c.Summary())
+		}
+	}
+}
+
+func TestKept(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  Run
+		want bool
+	}{
+		{"kept", Run{Rate: 1000, Achieved: 999}, true},
+		{"too slow", Run{Rate: 1000, Achieved: 900}, false},
+		{"failed requests", Run{Rate: 1000, Achieved: 1000, Errors: map[string]int64{"timeout": 1}}, false},
+		{"closed loop", Run{Rate: 0, Closed: true, Achieved: 10}, true},
+	} {
+		if got := tc.run.Kept(); got != tc.want {
+			t.Errorf("%s: Kept() = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -173,16 +256,22 @@ func near(got, want time.Duration) bool {
 	return d > -5*time.Microsecond && d < 5*time.Microsecond
 }
 
-func TestDeriveWithoutBaseline(t *testing.T) {
+// sampleWithout is the sample without target's runs, derived again.
+func sampleWithout(target string) *Report {
 	r := sample()
 	var runs []Run
 	for _, run := range r.Runs {
-		if run.Target != Baseline {
+		if run.Target != target {
 			runs = append(runs, run)
 		}
 	}
 	r.Runs = runs
 	Derive(r)
+	return r
+}
+
+func TestDeriveWithoutBaseline(t *testing.T) {
+	r := sampleWithout(Baseline)
 	for _, run := range r.Runs {
 		if run.BaselineP99 != 0 || run.ThroughputRatio != 0 {
 			t.Errorf("%s@%v: ratios %v, %v without a baseline", run.Target, run.Rate, run.BaselineP99, run.ThroughputRatio)
@@ -278,6 +367,26 @@ func TestWriteErrors(t *testing.T) {
 		if err := write(failWriter{}, r); err == nil || !strings.Contains(err.Error(), "closed") {
 			t.Errorf("%s to a failing writer: err = %v", name, err)
 		}
+	}
+}
+
+// TestLogAxis: a panel whose latencies span more than logSpread gets a log
+// axis by decades; the sample's 5000 req/s panel (prism answering in seconds)
+// is one, its max panel is not.
+func TestLogAxis(t *testing.T) {
+	a := newAxis(0.15, 1.1, 3050)
+	if !a.log || a.lo != 0.1 || a.hi != 10000 || len(a.ticks()) != 6 || a.frac(0.1) != 0 || a.frac(10000) != 1 || a.frac(10) != 0.4 {
+		t.Errorf("axis %+v ticks %v: want log from 0.1 to 10000 ms", a, a.ticks())
+	}
+	if a := newAxis(0.5, 3, 20); a.log || a.hi != 20 {
+		t.Errorf("axis %+v: want linear to 20", a)
+	}
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), ", log scale"); n != 1 {
+		t.Errorf("%d log-scale panels, want 1 (5000 req/s)", n)
 	}
 }
 

@@ -47,7 +47,14 @@ func WriteText(w io.Writer, r *Report) error {
 		if how == "" {
 			how = "supplied by the user"
 		}
-		fmt.Fprintf(ew, "target:     %-18s %s  (%s)\n", t.Name, t.URL, how)
+		if t.Skipped != "" {
+			fmt.Fprintf(ew, "target:     %-18s SKIPPED: %s\n", t.Name, t.Skipped)
+		} else {
+			fmt.Fprintf(ew, "target:     %-18s %s  (%s)\n", t.Name, t.URL, how)
+		}
+		if t.Note != "" {
+			fmt.Fprintf(ew, "            %-18s %s\n", "", t.Note)
+		}
 	}
 
 	fmt.Fprintln(ew, "\nLATENCY (ms)")
@@ -117,7 +124,7 @@ func WriteText(w io.Writer, r *Report) error {
 	tw = newTab(ew)
 	fmt.Fprintln(tw, "process\tcpu s (whole suite)\tpeak RSS MiB")
 	for _, t := range r.Targets {
-		if t.Command == "" {
+		if t.Command == "" || t.Skipped != "" {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%.2f\t%.1f\n", t.Name, t.CPUSeconds, float64(t.PeakRSS)/(1<<20))
@@ -132,6 +139,8 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	tw.Flush()
 
+	writePeers(ew, r)
+
 	if len(r.Figures) > 0 {
 		fmt.Fprintln(ew, "\nFIGURES (reached only when the all-request figure and the slice median both reach it)")
 		for _, f := range r.Figures {
@@ -144,7 +153,56 @@ func WriteText(w io.Writer, r *Report) error {
 			fmt.Fprintf(ew, "- %s\n", n)
 		}
 	}
+	if len(r.Peers) > 0 {
+		fmt.Fprintln(ew, "\nVERSUS THE PEERS (orderguard's figure over the peer's, measured in this run)")
+		for _, c := range r.Peers {
+			fmt.Fprintf(ew, "- %s\n", c.Summary())
+		}
+	}
 	return ew.err
+}
+
+// writePeers writes the table comparing orderguard with each peer, rate by rate.
+func writePeers(w io.Writer, r *Report) {
+	if len(r.Peers) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nPEERS (ratio: orderguard's figure over the peer's in this run; kept: the peer answered at least",
+		strconv.FormatFloat(KeptFraction*100, 'f', -1, 64)+"% of the rate with no failed request)")
+	tw := newTab(w)
+	fmt.Fprintln(tw, "peer\trate\tachieved/s\torderguard/s\tthroughput ratio\tkept\tp99 ms\torderguard p99\tp99 ratio\tstatus\terrors")
+	for _, c := range r.Peers {
+		if c.Skipped != "" {
+			fmt.Fprintf(tw, "%s\tSKIPPED: %s\n", c.Peer, c.Skipped)
+			continue
+		}
+		for _, pr := range c.Rates {
+			kept := "yes"
+			if pr.Rate == 0 {
+				kept = "-"
+			} else if !pr.PeerKept {
+				kept = "NO"
+			}
+			tput := "-"
+			if pr.Rate == 0 {
+				tput = times(pr.ThroughputRatio)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Peer, RateLabel(pr.Rate), pr.PeerAchieved, pr.OrderguardAchieved,
+				tput, kept, ms(pr.PeerP99), ms(pr.OrderguardP99), times(pr.P99Ratio), counts(pr.PeerStatus), counts(pr.PeerErrors))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = newTab(w)
+	fmt.Fprintln(tw, "peer\tcpu µs/req\torderguard µs/req\tcpu ratio\tpeak RSS MiB\torderguard MiB\tRSS ratio")
+	for _, c := range r.Peers {
+		if c.Skipped != "" {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%s\t%.1f\t%.1f\t%s\n", c.Peer, c.PeerCPUPerRequest, c.OrderguardCPUPerRequest, times(c.CPURatio),
+			float64(c.PeerPeakRSS)/(1<<20), float64(c.OrderguardPeakRSS)/(1<<20), times(c.RSSRatio))
+	}
+	tw.Flush()
 }
 
 // ratioText prints a ratio to the baseline; "-" when there is none (the baseline

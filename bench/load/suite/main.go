@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"github.com/orderguard/orderguard/bench/load/report"
+	"github.com/orderguard/orderguard/internal/cli"
 )
 
-const usage = `usage: orderguard bench [flags]     (or: go run ./bench [flags], make bench)
+const usageLine = "orderguard bench [flags]     (or: go run ./bench [flags], make bench)"
+
+const usage = `usage: ` + usageLine + `
 
 Measures the latency orderguard adds. Starts the sandbox, a bare fasthttp reverse
 proxy (baseline), an identical second one (baseline-twin: its ratio to baseline is the
@@ -28,6 +31,12 @@ payloads at each rate (open loop: each request is released at its scheduled send
 and its latency counts from it), and prints latency percentiles, the latency each
 target adds over calling the sandbox directly, its ratio to the baseline's, max
 throughput, CPU seconds and peak RSS. --out writes latest.txt, latest.json, latest.svg.
+
+--peers adds the validating proxies a team could run instead: kin-openapi (a net/http
+reverse proxy checking each request with openapi3filter.ValidateRequest, built from
+bench/peers/kinproxy) and prism (Stoplight Prism's prism proxy --errors, installed in
+bench/peers/prism by make bench-peers; skipped, with the reason in the report, when node or
+Prism is missing). The report compares each with orderguard.
 
 With --url, loads that one remote target instead (e.g. Forter's test site
 https://{site}.api.forter-secure.com) with --api-key-file and --site-id, sending
@@ -43,7 +52,10 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, orderguard-compiled (serve --engine compiled), url=<URL>")
+		targets     = fs.String("targets", strings.Join(DefaultTargets, ","), "comma-separated targets: direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, orderguard-compiled (serve --engine compiled), kin-openapi, prism, url=<URL>")
+		peers       = fs.Bool("peers", false, "add the peer targets ("+strings.Join(PeerTargets, ", ")+") to --targets")
+		kinProxy    = fs.String("kinproxy", "", "the kin-openapi peer's binary (default: built from ./bench/peers/kinproxy)")
+		prismDir    = fs.String("prism-dir", "", "where Prism is installed (default: bench/peers/prism in the checkout; make bench-peers runs npm ci there)")
 		rates       = fs.String("rates", "1000,5000,max", "comma-separated request rates per second; max is a closed loop that finds throughput")
 		duration    = fs.Duration("duration", 16*time.Second, "measured time of each target at each rate")
 		rounds      = fs.Int("rounds", 16, "slices the duration is split into, interleaved across targets")
@@ -53,7 +65,8 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		timeout     = fs.Duration("timeout", 5*time.Second, "timeout of one request")
 		payloads    = fs.String("payloads", filepath.Join("bench", "testdata", "load"), "payload directory (order-*.json, status-*.json, invalid-*.json)")
 		copies      = fs.Int("copies", 64, "order ids per payload file (the body's orderId is rewritten per copy)")
-		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to")
+		out         = fs.String("out", "", "directory to write latest.txt, latest.json and latest.svg to; refused from an uncommitted tree (or a binary built from one) unless --allow-dirty")
+		allowDirty  = fs.Bool("allow-dirty", false, "with --out: write the results although the tree (or the binary) has uncommitted changes; the report's revision says +modified")
 		binary      = fs.String("binary", "", "orderguard binary to start (default: this binary for orderguard bench; built from ./cmd/proxy for go run ./bench)")
 		logDir      = fs.String("logs", "", "keep the started processes' logs in this directory")
 		pause       = fs.Duration("pause", 150*time.Millisecond, "idle time between slices")
@@ -70,25 +83,19 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		listen        = fs.String("listen", "127.0.0.1:0", "")
 		upstream      = fs.String("upstream", "", "")
 	)
-	fs.Usage = func() {
-		fmt.Fprint(stdout, usage)
-		fs.VisitAll(func(f *flag.Flag) {
-			if f.Usage == "" {
-				return
-			}
-			fmt.Fprintf(stdout, "  --%s (default %q)\n      %s\n", f.Name, f.DefValue, f.Usage)
-		})
-	}
-	fs.SetOutput(stdout)
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard) // help and errors in the shared layout (internal/cli)
+	usageError := func(err error) int { return cli.UsageError(stderr, "bench", usageLine, err) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			cli.WriteFlags(stdout, cli.Visible(fs), nil)
 			return 0
 		}
-		return 2
+		return usageError(err)
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "bench: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return usageError(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -103,11 +110,14 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 
 	rs, err := ParseRates(*rates)
 	if err != nil {
-		fmt.Fprintf(stderr, "bench: %v\n", err)
-		return 2
+		return usageError(err)
+	}
+	ts := splitList(*targets)
+	if *peers {
+		ts = append(ts, PeerTargets...)
 	}
 	o := Options{
-		Targets: splitList(*targets), Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, FirstWarmup: *firstWarmup, Connections: *connections,
+		Targets: ts, KinProxy: *kinProxy, PrismDir: *prismDir, Rates: rs, Duration: *duration, Rounds: *rounds, Warmup: *warmup, FirstWarmup: *firstWarmup, Connections: *connections,
 		Timeout: *timeout, Payloads: *payloads, Copies: *copies, Binary: *binary, LogDir: *logDir, Pause: *pause,
 		URL: *url, APIKeyFile: *apiKeyFile, SiteID: *siteID, APIVersion: *apiVersion, MaxRate: *maxRate, CAFile: *caFile,
 	}
@@ -115,6 +125,13 @@ func Main(args []string, stdout, stderr io.Writer, selfIsOrderguard bool) int {
 		if o.Binary, err = os.Executable(); err != nil {
 			fmt.Fprintf(stderr, "bench: %v\n", err)
 			return 1
+		}
+	}
+	if *out != "" && !*allowDirty {
+		// Before the run, not after its minutes.
+		if err := checkPublishable(ctx, o.Binary, *out); err != nil {
+			fmt.Fprintf(stderr, "bench: %v\n", err)
+			return 2
 		}
 	}
 	rep, err := Run(ctx, o, stderr)

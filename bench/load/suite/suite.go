@@ -11,9 +11,7 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,20 +19,6 @@ import (
 	"github.com/orderguard/orderguard/bench/load"
 	"github.com/orderguard/orderguard/bench/load/report"
 )
-
-// Target names --targets takes, besides url=<URL>.
-const (
-	TargetDirect        = report.Direct
-	TargetBaseline      = report.Baseline
-	TargetBaselineTwin  = report.BaselineTwin
-	TargetParseFloor    = "parse-floor"
-	TargetOrderguard    = "orderguard"
-	TargetOrderguardRep = "orderguard-report"
-	TargetCompiled      = "orderguard-compiled" // serve --engine compiled: the spec compiled at start-up
-)
-
-// DefaultTargets is the standard suite's target list.
-var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetBaselineTwin, TargetParseFloor, TargetOrderguard, TargetOrderguardRep}
 
 // Options configure one suite run.
 type Options struct {
@@ -68,6 +52,12 @@ type Options struct {
 	APIVersion string
 	MaxRate    float64 // rate cap for URL; default 10 req/s
 	CAFile     string
+
+	// Peers (see PeerTargets). KinProxy is the kin-openapi proxy's binary; empty:
+	// built from ./bench/peers/kinproxy. PrismDir is where Prism is installed;
+	// empty: bench/peers/prism in the checkout.
+	KinProxy string
+	PrismDir string
 }
 
 // Headers the suite sends to targets it started. The sandbox wants Basic auth,
@@ -84,6 +74,8 @@ const cpuSharing = "not pinned: the load generator, the sandbox and the target p
 
 type target struct {
 	name, url, command string
+	peer               bool
+	note               string
 	proc               *proc
 }
 
@@ -130,17 +122,16 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 			p.stop(3 * time.Second)
 		}
 	}()
-	start := func(name string, args ...string) (*proc, error) {
+	start := func(name, bin string, args ...string) (*proc, error) {
 		p, err := startProc(name, bin, args, logDir)
 		if err == nil {
 			procs = append(procs, p)
 		}
 		return p, err
 	}
-	listening := regexp.MustCompile(`listening on (https?://127\.0\.0\.1:\d+)`)
 
 	fmt.Fprintln(progress, "starting the sandbox")
-	sb, err := start("sandbox", "sandbox", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--no-validate")
+	sb, err := start("sandbox", bin, "sandbox", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--no-validate")
 	if err != nil {
 		return nil, err
 	}
@@ -149,44 +140,29 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		return nil, err
 	}
 
+	e := &env{ctx: ctx, o: &o, bin: bin, logDir: logDir, sandbox: sb, sandboxURL: sandboxURL, start: start}
 	var targets []*target
+	var skipped []report.Target
 	for _, name := range o.Targets {
-		t := &target{name: name}
-		switch {
-		case name == TargetDirect:
-			t.url, t.proc, t.command = sandboxURL, sb, "orderguard sandbox --rate-limit 0 --no-validate"
-		case name == TargetBaseline || name == TargetBaselineTwin || name == TargetParseFloor:
-			args := []string{"bench", "--serve-baseline", "--listen", "127.0.0.1:0", "--upstream", sandboxURL}
-			t.command = "orderguard bench --serve-baseline (bare fasthttp reverse proxy)"
-			switch name {
-			case TargetBaselineTwin:
-				t.command = "orderguard bench --serve-baseline (a second, identical bare proxy: its ratio to baseline is the measurement's noise)"
-			case TargetParseFloor:
-				args = append(args, "--parse")
-				t.command = "orderguard bench --serve-baseline --parse (the bare proxy, parsing each body with fastjson first)"
+		if strings.HasPrefix(name, "url=") {
+			targets = append(targets, &target{name: name, url: strings.TrimPrefix(name, "url=")})
+			continue
+		}
+		lt, ok := lookupTarget(name)
+		if !ok {
+			return nil, unknownTarget(name)
+		}
+		t := &target{name: name, command: lt.command, peer: lt.peer, note: lt.note}
+		if lt.unavailable != nil {
+			if why := lt.unavailable(e); why != "" {
+				fmt.Fprintf(progress, "skipping %s: %s\n", name, why)
+				skipped = append(skipped, report.Target{Name: name, Command: lt.command, Peer: lt.peer, Note: lt.note, Skipped: why})
+				continue
 			}
-			if t.proc, err = start(name, args...); err != nil {
-				return nil, err
-			}
-			if t.url, err = t.proc.waitLog(listening, 15*time.Second); err != nil {
-				return nil, err
-			}
-		case name == TargetOrderguard || name == TargetOrderguardRep || name == TargetCompiled:
-			mode, engine := "enforce", "generated"
-			if name == TargetOrderguardRep {
-				mode = "report"
-			}
-			if name == TargetCompiled {
-				engine = "compiled"
-			}
-			t.command = "orderguard serve --mode " + mode + " --engine " + engine
-			if t.proc, t.url, err = startOrderguard(start, name, mode, engine, sandboxURL, filepath.Join(logDir, name+"-outbox.db")); err != nil {
-				return nil, err
-			}
-		case strings.HasPrefix(name, "url="):
-			t.name, t.url = name, strings.TrimPrefix(name, "url=")
-		default:
-			return nil, fmt.Errorf("unknown target %q: want direct, baseline, baseline-twin, parse-floor, orderguard, orderguard-report, orderguard-compiled or url=<URL>", name)
+		}
+		fmt.Fprintf(progress, "starting %s\n", name)
+		if err := lt.start(e, t); err != nil {
+			return nil, err
 		}
 		targets = append(targets, t)
 	}
@@ -248,13 +224,14 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 	}
 	rep.Machine.LoadAverage = loadBefore + " → " + loadAverage()
 	for _, t := range targets {
-		rt := report.Target{Name: t.name, URL: t.url, Command: t.command}
+		rt := report.Target{Name: t.name, URL: t.url, Command: t.command, Peer: t.peer, Note: t.note}
 		if t.proc != nil {
 			rt.CPUSeconds, _ = cpuSeconds(t.proc.pid())
 			rt.PeakRSS, _ = peakRSS(t.proc.pid())
 		}
 		rep.Targets = append(rep.Targets, rt)
 	}
+	rep.Targets = append(rep.Targets, skipped...)
 	report.Derive(rep)
 	return rep, nil
 }
@@ -284,9 +261,9 @@ func round2(c report.CPU) report.CPU {
 	return report.CPU{Target: r(c.Target), Sandbox: r(c.Sandbox), Generator: r(c.Generator)}
 }
 
-// startOrderguard starts `orderguard serve` on free loopback ports and waits
-// until its admin listener says it is ready.
-func startOrderguard(start func(string, ...string) (*proc, error), name, mode, engine, upstream, outbox string) (*proc, string, error) {
+// startOrderguard starts `orderguard serve` (with extra flags) on free loopback
+// ports and waits until its admin listener says it is ready.
+func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream, outbox string, extra ...string) (*proc, string, error) {
 	listen, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -295,7 +272,8 @@ func startOrderguard(start func(string, ...string) (*proc, error), name, mode, e
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := start(name, "serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--engine", engine, "--outbox", outbox)
+	args := append([]string{"serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--outbox", outbox}, extra...)
+	p, err := start(name, args...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -332,23 +310,19 @@ func waitReady(p *proc, url string, timeout time.Duration) error {
 	return fmt.Errorf("%s not ready at %s after %v (%s):\n%s", p.name, url, timeout, last, p.logTail())
 }
 
-var errNotInModule = errors.New("build orderguard: not inside the orderguard module; run from the checkout or pass --binary")
+var errNotInModule = errors.New("not inside the orderguard module: run from the checkout, or pass --binary (and --kinproxy, --prism-dir for the peers)")
 
 // buildOrderguard builds ./cmd/proxy of the module in the working directory and
 // returns the binary and the revision it was built from.
 func buildOrderguard(ctx context.Context, dir string) (bin, rev string, err error) {
 	root, err := moduleDir(ctx)
 	if err != nil {
+		return "", "", fmt.Errorf("build orderguard: %w", err)
+	}
+	if bin, err = buildPackage(ctx, "./cmd/proxy", filepath.Join(dir, "orderguard")); err != nil {
 		return "", "", err
 	}
-	bin = filepath.Join(dir, "orderguard")
-	rev = gitRevision(ctx, root)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/proxy")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("build orderguard: %w\n%s", err, out)
-	}
-	return bin, rev, nil
+	return bin, gitRevision(ctx, root), nil
 }
 
 func newReport(o Options, mix load.Mix) *report.Report {

@@ -1,0 +1,37 @@
+package proxy
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{
+		"PATH=/usr/bin",
+		"ORDERGUARD_MODE=report",        // a setting
+		"ORDERGUARD_API_KEY=k",          // a secret
+		"ORDERGUARD_CONFIG=/etc/og.yml", // the config file
+		"ORDERGUARD_ADMIN_TOKEN=t",
+		"ORDERGUARD_INBOUND_SECRET=s",
+		"ORDERGUARD_MAX_BODY=2MiB",
+		"ORDERGUARD_MODEE=report",        // one letter too many
+		"ORDERGUARD_APIKEY=secret-value", // a missing underscore
+		"ORDERGUARD_COLOUR=never",        // nothing close
+		"ORDERGUARD_=x",
+		"orderguard_mode=report", // not the prefix: variables are case-sensitive
+	})
+	want := []UnknownEnvVar{
+		{Name: "ORDERGUARD_"},
+		{Name: "ORDERGUARD_APIKEY", Suggest: "ORDERGUARD_API_KEY"},
+		{Name: "ORDERGUARD_COLOUR"},
+		{Name: "ORDERGUARD_MODEE", Suggest: "ORDERGUARD_MODE"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("UnknownEnv = %+v\nwant %+v", got, want)
+	}
+	for _, name := range KnownEnv() {
+		if u := UnknownEnv([]string{name + "=x"}); u != nil {
+			t.Errorf("%s is read by serve, reported as unknown: %+v", name, u)
+		}
+	}
+}
