@@ -98,7 +98,7 @@ func TestCompositeRules(t *testing.T) {
 	}
 	schemas := map[string]any{"O": map[string]any{
 		"allOf":              []any{map[string]any{"type": "object", "required": []any{"b"}}},
-		"x-orderguard-rules": []any{map[string]any{"id": "r", "description": "d", "source": "s", "require": []any{"a"}}},
+		"x-orderguard-rules": []any{map[string]any{"id": "r", "description": "d", "source": "s", "reason": "why", "require": []any{"a"}}},
 	}}
 	src, err := GenerateSchemas(loadSchemaDoc(t, schemas), []string{"O"}, Options{Package: "main"})
 	if err != nil {
