@@ -288,9 +288,6 @@ func (g *Generator) header(b *bytes.Buffer, opt Options) {
 	if g.needBits {
 		b.WriteString("\"math/bits\"\n")
 	}
-	if g.needStrconv {
-		b.WriteString("\"strconv\"\n")
-	}
 	fmt.Fprintf(b, "\n%q\n)\n", RuntimeImport)
 	if len(g.regexps) > 0 {
 		b.WriteString("\n// Patterns of the spec, compiled once: to a DFA where that is exact, else by regexp.\nvar (\n")

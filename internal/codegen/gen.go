@@ -47,8 +47,6 @@ type Generator struct {
 	patternDecls []string
 	needBits     bool
 	sums         map[string]int
-
-	needStrconv bool // a generated message quotes a member name
 }
 
 type pending struct {
