@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/compiled"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
+	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // accountBody is a corpus body of the Accounts or Claims API.
@@ -72,9 +75,24 @@ func TestAccountsAndClaimsEnforced(t *testing.T) {
 // When Forter does not answer in budget, an account event gets "not
 // reviewed" with its account id and a claim 202; both are kept in the outbox
 // with their operation and id.
+// The same with the embedded spec compiled at start-up (serve --engine
+// compiled).
 func TestAccountAndClaimFallbacks(t *testing.T) {
+	compiledSpec, err := compiled.Load(compiled.Sources{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, engine := range []struct {
+		name string
+		ops  []validate.Operation
+	}{{"generated", gen.Operations}, {"compiled", compiledSpec.Operations}} {
+		t.Run(engine.name, func(t *testing.T) { testAccountAndClaimFallbacks(t, engine.ops) })
+	}
+}
+
+func testAccountAndClaimFallbacks(t *testing.T, ops []validate.Operation) {
 	sb := startSandbox(t, sandbox.Config{}, false)
-	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) { c.Budget = 150 * time.Millisecond }})
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", ops: ops, mut: func(c *proxy.Config) { c.Budget = 150 * time.Millisecond }})
 	for _, tc := range []struct {
 		path, file, op, id string
 		status             int
