@@ -241,7 +241,12 @@ func benchCold(b *testing.B, bytes int64, n int, body func(i int)) {
 // operationOf is the operation the proxy would match a load request to.
 func operationOf(b *testing.B, r load.Request) validate.Operation {
 	for _, op := range gen.Operations {
-		if op.Method == r.Method && strings.HasPrefix(r.Path, op.Path[:strings.IndexByte(op.Path, '{')]) {
+		prefix, templated := op.Path, false
+		if i := strings.IndexByte(op.Path, '{'); i >= 0 {
+			prefix, templated = op.Path[:i], true
+		}
+		// /v2/claims has no path parameter: only the path itself matches.
+		if op.Method == r.Method && (templated && strings.HasPrefix(r.Path, prefix) || r.Path == prefix) {
 			return op
 		}
 	}
