@@ -25,7 +25,7 @@ const (
 	TargetParseFloor    = "parse-floor"
 	TargetOrderguard    = "orderguard"
 	TargetOrderguardRep = "orderguard-report"
-	TargetCompiled      = "orderguard-compiled" // serve --engine compiled: the embedded spec compiled at start-up
+	TargetCompiled      = report.Compiled // serve --engine compiled: the embedded spec compiled at start-up
 	TargetKinOpenAPI    = "kin-openapi"
 	TargetPrism         = "prism"
 )
