@@ -124,7 +124,9 @@ func startBaseline(extra ...string) func(e *env, t *target) error {
 func startServe(mode string, extra ...string) func(e *env, t *target) error {
 	return func(e *env, t *target) (err error) {
 		start := func(name string, args ...string) (*proc, error) { return e.start(name, e.bin, args...) }
-		t.proc, t.url, err = startOrderguard(start, t.name, mode, e.sandboxURL, filepath.Join(e.logDir, t.name+"-outbox.db"), extra...)
+		var admin string
+		t.proc, t.url, admin, err = startOrderguard(start, t.name, mode, e.sandboxURL, filepath.Join(e.logDir, t.name+"-outbox.db"), extra...)
+		t.metrics = admin + "/metrics"
 		return err
 	}
 }
