@@ -77,9 +77,9 @@ type target struct {
 	// metrics is an orderguard target's admin /metrics, scraped around each
 	// slice for its own validation histogram; empty for other targets.
 	metrics string
-	peer               bool
-	note               string
-	proc               *proc
+	peer    bool
+	note    string
+	proc    *proc
 }
 
 // Run runs the suite and returns its report. progress gets one line per step.
