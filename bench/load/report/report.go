@@ -122,6 +122,8 @@ type Run struct {
 	SliceAchieved         []float64 `json:"slice_achieved_rps,omitempty"`
 	AchievedMedian        float64   `json:"achieved_rps_slice_median,omitempty"`
 	ThroughputRatioMedian float64   `json:"throughput_ratio_to_baseline_slice_median,omitempty"`
+	// Validation is an orderguard target's own validation histogram over the run.
+	Validation *Validation `json:"validation,omitempty"`
 }
 
 // CPU is the CPU time each process spent during one run.
@@ -334,6 +336,7 @@ func Derive(r *Report) {
 		r.Figures = append(r.Figures, f)
 	}
 	derivePeers(r, find)
+	deriveValidation(r, find)
 }
 
 // judgement is one estimator's ratio and verdict.

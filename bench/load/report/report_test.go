@@ -79,6 +79,9 @@ func sample() *Report {
 	add("baseline", fakeResult(5000, 150*us, 1300*us, 1001, 5000), CPU{Target: 2, Sandbox: 3, Generator: 2})
 	add("baseline-twin", fakeResult(5000, 140*us, 1340*us, 1001, 5000), CPU{Target: 2, Sandbox: 3, Generator: 2})
 	add("orderguard", fakeResult(5000, 170*us, 1500*us, 1001, 4999.5), CPU{Target: 2.5, Sandbox: 3, Generator: 2})
+	r.Runs[len(r.Runs)-1].Validation = &Validation{Count: 1251, Mean: 24200 * time.Nanosecond, P50: 25 * us, P99: 100 * us}
+	add(Compiled, fakeResult(5000, 160*us, 1400*us, 1001, 5000), CPU{Target: 2.2, Sandbox: 3, Generator: 2})
+	r.Runs[len(r.Runs)-1].Validation = &Validation{Count: 1251, Mean: 9680 * time.Nanosecond, P50: 10 * us, P99: 10 * time.Millisecond, P99Over: true}
 	add("user", fakeResult(5000, 90*us, 1000*us, 1001, 5000), CPU{Sandbox: 3, Generator: 2})
 	add("kin-openapi", fakeResult(5000, 400*us, 30400*us, 1001, 4990), CPU{Target: 10, Sandbox: 3, Generator: 2})
 	prism := fakeResult(5000, 50*time.Millisecond, 3050*time.Millisecond, 1001, 1700)
@@ -87,6 +90,7 @@ func sample() *Report {
 	add("direct", fakeResult(0, 300*us, 3000*us, 1001, 60000), CPU{Target: 8, Generator: 6})
 	add("baseline", fakeResult(0, 400*us, 4000*us, 1001, 40000), CPU{Target: 5, Sandbox: 6, Generator: 5})
 	add("orderguard", fakeResult(0, 500*us, 5000*us, 1001, 34000), CPU{Target: 6, Sandbox: 5, Generator: 4})
+	r.Runs[len(r.Runs)-1].Validation = &Validation{Count: 42500, Mean: 30 * us, P50: 50 * us, P99: 250 * us}
 	add("kin-openapi", fakeResult(0, 2*time.Millisecond, 20*time.Millisecond, 1001, 6800), CPU{Target: 12, Sandbox: 2, Generator: 2})
 	add("prism", fakeResult(0, 10*time.Millisecond, 60*time.Millisecond, 1001, 1700), CPU{Target: 14, Sandbox: 1, Generator: 1})
 	Derive(r)
@@ -128,6 +132,28 @@ func TestDerive(t *testing.T) {
 	}
 	if !strings.Contains(r.Figures[0].Detail, "median of 3 slices") || !strings.Contains(r.Figures[1].Detail, "median of 3 slices") {
 		t.Errorf("p99 figure detail %q: want it to say it used the slice median", r.Figures[0].Detail)
+	}
+}
+
+// TestDeriveValidation: the compiled engine's mean is compared with
+// orderguard's at the same rate, and only where both have one.
+func TestDeriveValidation(t *testing.T) {
+	r := sample()
+	for _, run := range r.Runs {
+		var want float64
+		if run.Target == Compiled {
+			want = 0.4 // 9.68 µs over 24.2 µs
+		}
+		if run.Validation != nil && run.Validation.MeanRatio != want {
+			t.Errorf("%s@%s: mean ratio %v, want %v", run.Target, RateLabel(run.Rate), run.Validation.MeanRatio, want)
+		}
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, sampleWithout(FigureTarget)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "\nVALIDATION") || strings.Contains(text.String(), "mean validation time over") {
+		t.Errorf("without orderguard: want the compiled row and no comparison line:\n%s", text.String())
 	}
 }
 

@@ -139,6 +139,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 	tw.Flush()
 
+	writeValidation(ew, r)
 	writePeers(ew, r)
 
 	if len(r.Figures) > 0 {

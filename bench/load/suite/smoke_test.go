@@ -104,6 +104,14 @@ func TestSmoke(t *testing.T) {
 		if run.CPU.Generator <= 0 {
 			t.Errorf("%s: generator CPU %v", name, run.CPU.Generator)
 		}
+		// The proxy validates every request it is sent, warmup included; the other
+		// targets have no validation histogram.
+		orderguard := run.Target == TargetOrderguard || run.Target == TargetOrderguardRep
+		if v := run.Validation; orderguard && (v == nil || v.Count < uint64(run.Responses) || v.Count > uint64(run.Sent) || v.Mean <= 0 || v.P99 < v.P50) {
+			t.Errorf("%s: validation %+v, want between %d and %d validations with a mean", name, v, run.Responses, run.Sent)
+		} else if !orderguard && v != nil {
+			t.Errorf("%s: validation %+v for a target that is not orderguard", name, v)
+		}
 	}
 	for _, tg := range rep.Targets {
 		if tg.PeakRSS <= 0 || tg.CPUSeconds <= 0 {
@@ -123,6 +131,9 @@ func TestSmoke(t *testing.T) {
 		if err != nil || len(b) == 0 {
 			t.Errorf("%s: %d bytes, %v", name, len(b), err)
 		}
+	}
+	if txt, _ := os.ReadFile(filepath.Join(out, "latest.txt")); !bytes.Contains(txt, []byte("\nVALIDATION (the proxy's own orderguard_validation_duration_seconds, per rate")) {
+		t.Errorf("latest.txt has no VALIDATION section:\n%s", txt)
 	}
 }
 

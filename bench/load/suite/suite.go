@@ -74,9 +74,12 @@ const cpuSharing = "not pinned: the load generator, the sandbox and the target p
 
 type target struct {
 	name, url, command string
-	peer               bool
-	note               string
-	proc               *proc
+	// metrics is an orderguard target's admin /metrics, scraped around each
+	// slice for its own validation histogram; empty for other targets.
+	metrics string
+	peer    bool
+	note    string
+	proc    *proc
 }
 
 // Run runs the suite and returns its report. progress gets one line per step.
@@ -179,6 +182,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 	for _, rate := range o.Rates {
 		slices := make([][]*load.Result, len(targets))
 		cpus := make([]report.CPU, len(targets))
+		vals := make([]histogram, len(targets))
 		for round := 0; round < o.Rounds; round++ {
 			for k := range targets {
 				i := (k + round) % len(targets)
@@ -193,7 +197,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 					// heap; the first slice waits that out.
 					cfg.Warmup = max(o.Warmup, o.FirstWarmup)
 				}
-				res, cpu, err := measure(ctx, cfg, t, sb)
+				res, cpu, err := measure(ctx, cfg, t, sb, &vals[i])
 				if err != nil {
 					return nil, err
 				}
@@ -212,6 +216,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 		for i, t := range targets {
 			run := report.NewRun(t.name, load.Merge(slices[i]...))
 			run.CPU = round2(cpus[i])
+			run.Validation = vals[i].summary()
 			ps := make([]load.Percentiles, len(slices[i]))
 			rates := make([]float64, len(slices[i]))
 			for k, res := range slices[i] {
@@ -237,14 +242,23 @@ func Run(ctx context.Context, o Options, progress io.Writer) (rep *report.Report
 }
 
 // measure runs one load and charges the CPU time spent meanwhile to the target's
-// process, the sandbox and this process (the generator).
-func measure(ctx context.Context, cfg load.Config, t *target, sb *proc) (*load.Result, report.CPU, error) {
+// process, the sandbox and this process (the generator). For an orderguard
+// target it adds what its validation histogram gained to val, scraping outside
+// the CPU window so that the scrapes are not charged to the run.
+func measure(ctx context.Context, cfg load.Config, t *target, sb *proc, val *histogram) (*load.Result, report.CPU, error) {
 	cpu := func(p *proc) float64 {
 		if p == nil {
 			return 0
 		}
 		s, _ := cpuSeconds(p.pid())
 		return s
+	}
+	var before histogram
+	if t.metrics != "" {
+		var err error
+		if before, err = scrapeValidation(ctx, t.metrics); err != nil {
+			return nil, report.CPU{}, fmt.Errorf("%s: %w", t.name, err)
+		}
 	}
 	t0, s0 := cpu(t.proc), cpu(sb)
 	g0, _ := cpuSeconds(0)
@@ -253,7 +267,15 @@ func measure(ctx context.Context, cfg load.Config, t *target, sb *proc) (*load.R
 		return nil, report.CPU{}, fmt.Errorf("load %s at %s req/s: %w", t.name, report.RateLabel(cfg.Rate), err)
 	}
 	g1, _ := cpuSeconds(0)
-	return res, report.CPU{Target: cpu(t.proc) - t0, Sandbox: cpu(sb) - s0, Generator: g1 - g0}, nil
+	used := report.CPU{Target: cpu(t.proc) - t0, Sandbox: cpu(sb) - s0, Generator: g1 - g0}
+	if t.metrics != "" {
+		after, err := scrapeValidation(ctx, t.metrics)
+		if err != nil {
+			return nil, report.CPU{}, fmt.Errorf("%s: %w", t.name, err)
+		}
+		val.addDelta(before, after)
+	}
+	return res, used, nil
 }
 
 func round2(c report.CPU) report.CPU {
@@ -262,28 +284,29 @@ func round2(c report.CPU) report.CPU {
 }
 
 // startOrderguard starts `orderguard serve` (with extra flags) on free loopback
-// ports and waits until its admin listener says it is ready.
-func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream, outbox string, extra ...string) (*proc, string, error) {
+// ports and waits until its admin listener says it is ready. It returns the
+// proxy's URL and the admin listener's.
+func startOrderguard(start func(string, ...string) (*proc, error), name, mode, upstream, outbox string, extra ...string) (p *proc, url, adminURL string, err error) {
 	listen, err := freePort()
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	admin, err := freePort()
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	args := append([]string{"serve", "--upstream", upstream, "--listen", listen, "--admin-listen", admin, "--mode", mode, "--outbox", outbox}, extra...)
-	p, err := start(name, args...)
+	p, err = start(name, args...)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if err := p.waitTCP(listen, 30*time.Second); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if err := waitReady(p, "http://"+admin+"/readyz", 15*time.Second); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return p, "http://" + listen, nil
+	return p, "http://" + listen, "http://" + admin, nil
 }
 
 func waitReady(p *proc, url string, timeout time.Duration) error {
@@ -395,7 +418,7 @@ func runRemote(ctx context.Context, o Options, reqs []load.Request, mix load.Mix
 	for _, rate := range rates {
 		fmt.Fprintf(progress, "remote at %s req/s\n", report.RateLabel(rate))
 		cfg.Rate = rate
-		res, cpu, err := measure(ctx, cfg, t, nil)
+		res, cpu, err := measure(ctx, cfg, t, nil, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -25,7 +25,7 @@ const (
 	TargetParseFloor    = "parse-floor"
 	TargetOrderguard    = "orderguard"
 	TargetOrderguardRep = "orderguard-report"
-	TargetCompiled      = "orderguard-compiled" // serve --engine compiled: the embedded spec compiled at start-up
+	TargetCompiled      = report.Compiled // serve --engine compiled: the embedded spec compiled at start-up
 	TargetKinOpenAPI    = "kin-openapi"
 	TargetPrism         = "prism"
 )
@@ -124,7 +124,9 @@ func startBaseline(extra ...string) func(e *env, t *target) error {
 func startServe(mode string, extra ...string) func(e *env, t *target) error {
 	return func(e *env, t *target) (err error) {
 		start := func(name string, args ...string) (*proc, error) { return e.start(name, e.bin, args...) }
-		t.proc, t.url, err = startOrderguard(start, t.name, mode, e.sandboxURL, filepath.Join(e.logDir, t.name+"-outbox.db"), extra...)
+		var admin string
+		t.proc, t.url, admin, err = startOrderguard(start, t.name, mode, e.sandboxURL, filepath.Join(e.logDir, t.name+"-outbox.db"), extra...)
+		t.metrics = admin + "/metrics"
 		return err
 	}
 }
