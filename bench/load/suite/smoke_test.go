@@ -90,7 +90,7 @@ func TestSmoke(t *testing.T) {
 		// One payload file in 11 is invalid: orderguard in enforce mode rejects it,
 		// every other target passes it to the sandbox (which does not validate here).
 		// Open-loop runs send the files in turn, so one answer in 11, give or take one.
-		if run.Target == TargetOrderguard {
+		if run.Target == TargetOrderguard || run.Target == TargetCompiled {
 			want := run.Responses / 11
 			if run.Rate > 0 && (bad < want-1 || bad > want+1) || bad == 0 || ok == 0 {
 				t.Errorf("%s: %d accepted, %d rejected; want one in 11 rejected (lint agrees on the payloads)", name, ok, bad)
@@ -106,7 +106,7 @@ func TestSmoke(t *testing.T) {
 		}
 		// The proxy validates every request it is sent, warmup included; the other
 		// targets have no validation histogram.
-		orderguard := run.Target == TargetOrderguard || run.Target == TargetOrderguardRep
+		orderguard := run.Target == TargetOrderguard || run.Target == TargetOrderguardRep || run.Target == TargetCompiled
 		if v := run.Validation; orderguard && (v == nil || v.Count < uint64(run.Responses) || v.Count > uint64(run.Sent) || v.Mean <= 0 || v.P99 < v.P50) {
 			t.Errorf("%s: validation %+v, want between %d and %d validations with a mean", name, v, run.Responses, run.Sent)
 		} else if !orderguard && v != nil {

@@ -30,8 +30,11 @@ const (
 	TargetPrism         = "prism"
 )
 
-// DefaultTargets is the standard suite's target list.
-var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetBaselineTwin, TargetParseFloor, TargetOrderguard, TargetOrderguardRep}
+// DefaultTargets is the standard suite's target list. Both engines serve the
+// embedded spec in the same run (orderguard: the generated validators;
+// orderguard-compiled: the spec compiled at start-up), so which one should be
+// the default is read from one report.
+var DefaultTargets = []string{TargetDirect, TargetBaseline, TargetBaselineTwin, TargetParseFloor, TargetOrderguard, TargetOrderguardRep, TargetCompiled}
 
 // PeerTargets are the other validating proxies a team could run instead of
 // orderguard; --peers adds them to the targets (make bench-peers).
