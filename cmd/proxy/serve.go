@@ -158,7 +158,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if log.Enabled(ctx, slog.LevelInfo) {
 		opts.RequestLog = logOut
 	}
-	var store *outbox.Store
+	var store outbox.Backend
 	if cfg.OutboxPath != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
 			return fmt.Errorf("outbox directory: %w", err)
@@ -185,9 +185,10 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}, AdminToken: adminToken}
 	if store != nil {
 		so.Ready["outbox"] = store.Ready
-		so.AdminHandlers["/outbox"] = store
-		so.AdminHandlers["/outbox/"] = store
-		rs := store.Resender(p.Sender(), outbox.ResendOptions{
+		admin := outbox.NewAdmin(store)
+		so.AdminHandlers["/outbox"] = admin
+		so.AdminHandlers["/outbox/"] = admin
+		rs := store.NewResender(p.Sender(), outbox.ResendOptions{
 			Rate:   cfg.OutboxRate,
 			MaxAge: cfg.OutboxMaxAge,
 			Paused: p.Paused,

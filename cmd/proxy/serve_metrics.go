@@ -10,12 +10,12 @@ import (
 // outboxCollector puts the outbox's state on the proxy's /metrics, read once
 // per scrape (Store.Stats holds the store's lock briefly; no disk access).
 type outboxCollector struct {
-	store *outbox.Store
+	store outbox.Backend
 
 	depth, dead, oldest, paused, enqueued, delivered, deadLettered, attempts, failures *prometheus.Desc
 }
 
-func newOutboxCollector(s *outbox.Store) *outboxCollector {
+func newOutboxCollector(s outbox.Backend) *outboxCollector {
 	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
 	return &outboxCollector{
 		store:        s,
