@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"time"
@@ -146,4 +147,29 @@ func responseJSON(body []byte) json.RawMessage {
 	}
 	data, _ := json.Marshal(strings.ToValidUTF8(string(text), "\uFFFD"))
 	return data
+}
+
+// The helpers below are the record's rules for backends outside this package
+// (internal/outbox/natsjs): one definition of each.
+
+// DedupeID is the request's identity as text: the same operation, order id
+// and body are the same request (JetStream's Nats-Msg-Id).
+func DedupeID(op, orderID string, body []byte) string {
+	return hex.EncodeToString(dedupeKey(op, orderID, body))
+}
+
+// KeptHeaders copies the headers worth resending, never credentials.
+func KeptHeaders(h map[string]string) map[string]string { return keptHeaders(h) }
+
+// IsOrderOp reports whether op creates an order (v2 or v3): its
+// dead-lettering takes the order's later requests with it.
+func IsOrderOp(op string) bool { return isOrderOp(op) }
+
+// ResponseJSON keeps an upstream answer for the admin view, bounded.
+func ResponseJSON(body []byte) json.RawMessage { return responseJSON(body) }
+
+// BodySHA256 is Entry.BodySHA256 of a body.
+func BodySHA256(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
 }

@@ -1,0 +1,46 @@
+package natsjs
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/outbox/outboxtest"
+)
+
+// startServer runs a real JetStream server in-process on a random loopback
+// port with its store in a temporary directory.
+func startServer(t testing.TB) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready within 10s")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+func openTest(t testing.TB, url string) *Store {
+	t.Helper()
+	s, err := Open(url, Options{Replicas: 1, Timeout: 2 * time.Second, AckWait: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	outboxtest.Run(t, func(t *testing.T) outbox.Backend {
+		return openTest(t, startServer(t).ClientURL())
+	})
+}
