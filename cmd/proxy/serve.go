@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -160,12 +158,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	}
 	var store outbox.Backend
 	if cfg.OutboxPath != "" {
-		if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
-			return fmt.Errorf("outbox directory: %w", err)
-		}
-		// /readyz follows a probe that reserves room for one --max-body
-		// request every few seconds, and the last enqueue's outcome.
-		store, err = outbox.Open(cfg.OutboxPath, outbox.Options{ProbeEvery: outboxProbeEvery, Headroom: outbox.HeadroomFor(cfg.MaxBody)})
+		store, err = openOutbox(cfg, log)
 		if err != nil {
 			return err
 		}

@@ -69,6 +69,10 @@ type Options struct {
 	Duplicates    time.Duration
 	KeepDecisions int           // default 10,000
 	AckWait       time.Duration // a resender that dies: its messages come back after this; default 30s
+	// Attach binds to streams that serve created instead of creating or
+	// updating them (the CLI: it must not change the replicas of the fleet's
+	// streams, nor create empty ones where the operator mistyped the name).
+	Attach bool
 	// Conn are extra connection options (credentials, TLS), from Connect.
 	Conn []nats.Option
 }
@@ -147,7 +151,12 @@ func Open(urls string, o Options) (*Store, error) {
 	}
 	for _, sp := range specs {
 		sp.cfg.Storage, sp.cfg.Replicas, sp.cfg.AllowDirect = jetstream.FileStorage, o.Replicas, true
-		st, err := s.js.CreateOrUpdateStream(ctx, sp.cfg)
+		var st jetstream.Stream
+		if o.Attach {
+			st, err = s.js.Stream(ctx, sp.cfg.Name)
+		} else {
+			st, err = s.js.CreateOrUpdateStream(ctx, sp.cfg)
+		}
 		if err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("outbox: create stream %s on %s (replicas %d): %w", sp.cfg.Name, urls, o.Replicas, err)
