@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,7 +28,9 @@ type cluster struct {
 	servers []*server.Server
 }
 
-func startCluster(t *testing.T) *cluster {
+func startCluster(t *testing.T) *cluster { return startClusterB(t) }
+
+func startClusterB(t testing.TB) *cluster {
 	c := &cluster{}
 	var routes []string
 	cports := []int{freePort(t), freePort(t), freePort(t)}
