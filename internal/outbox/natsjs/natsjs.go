@@ -69,6 +69,9 @@ type Options struct {
 	Duplicates    time.Duration
 	KeepDecisions int           // default 10,000
 	AckWait       time.Duration // a resender that dies: its messages come back after this; default 30s
+	// LeaseTTL bounds how long the fleet waits for a new resender after the
+	// one sending dies (see lease.go); default DefaultLeaseTTL.
+	LeaseTTL time.Duration
 	// Attach binds to streams that serve created instead of creating or
 	// updating them (the CLI: it must not change the replicas of the fleet's
 	// streams, nor create empty ones where the operator mistyped the name).
@@ -92,6 +95,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KeepDecisions <= 0 {
 		o.KeepDecisions = 10000
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
 	}
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second

@@ -28,7 +28,8 @@ type Resender struct {
 	failures        atomic.Uint64
 	lastAttempt     atomic.Int64
 
-	nextSlot time.Time // rate cap, this process
+	nextSlot time.Time // rate cap; the lease makes it the fleet's
+	lease    *lease
 }
 
 // NewResender implements outbox.Backend.
@@ -75,9 +76,37 @@ func (r *Resender) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+	var l *lease
+	for l == nil {
+		lctx, cancel := r.s.ctx()
+		var err error
+		l, err = r.s.newLease(lctx)
+		cancel()
+		if err != nil {
+			if r.s.closed.Load() {
+				return outbox.ErrClosed
+			}
+			r.o.Logf("%v; retrying", err)
+			if !sleep(ctx, time.Second) {
+				return nil
+			}
+		}
+	}
+	lctx, stopLease := context.WithCancel(ctx)
+	leaseDone := make(chan struct{})
+	go func() { l.keep(lctx, r.s.o.Timeout); close(leaseDone) }()
+	defer func() { stopLease(); <-leaseDone }()
+	r.lease = l
 	for ctx.Err() == nil {
 		if r.s.closed.Load() {
 			return outbox.ErrClosed
+		}
+		if !l.held.Load() {
+			// Another resender of the fleet sends; wait to take over.
+			if !sleep(ctx, 100*time.Millisecond) {
+				return nil
+			}
+			continue
 		}
 		if r.o.Paused() {
 			r.paused.Store(true)
@@ -87,7 +116,9 @@ func (r *Resender) Run(ctx context.Context) error {
 			continue
 		}
 		r.paused.Store(false)
-		batch, err := cons.Fetch(16, jetstream.FetchMaxWait(time.Second))
+		// About a second of sends per batch, so that a lost lease stops
+		// this resender within a second or so.
+		batch, err := cons.Fetch(max(1, min(16, int(r.o.Rate))), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			r.o.Logf("outbox: JetStream fetch: %v", err)
 			if !sleep(ctx, time.Second) {
@@ -129,7 +160,8 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) {
 		r.dead(m, e, 0, reason, nil, false)
 		return
 	}
-	if !r.waitSlot(ctx) {
+	if !r.waitSlot(ctx) || !r.lease.held.Load() {
+		// Shutting down, or the lease went to another resender meanwhile.
 		_ = m.Nak()
 		return
 	}
@@ -179,7 +211,7 @@ func (r *Resender) ack(m jetstream.Msg, seq uint64) {
 	}
 }
 
-// waitSlot enforces --outbox-rate for this process.
+// waitSlot enforces --outbox-rate; only the lease holder sends, so it is the fleet's.
 func (r *Resender) waitSlot(ctx context.Context) bool {
 	now := time.Now()
 	if r.nextSlot.After(now) {
