@@ -122,7 +122,12 @@ type probe struct {
 
 func loadManifests(t *testing.T) []manifest {
 	t.Helper()
-	data, err := os.ReadFile("kubernetes/sidecar.yaml")
+	return loadManifestFile(t, "kubernetes/sidecar.yaml")
+}
+
+func loadManifestFile(t *testing.T, path string) []manifest {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +140,7 @@ func loadManifests(t *testing.T) []manifest {
 			break
 		}
 		if err != nil {
-			t.Fatalf("sidecar.yaml document %d: %v", len(out)+1, err)
+			t.Fatalf("%s document %d: %v", path, len(out)+1, err)
 		}
 		out = append(out, m)
 	}
