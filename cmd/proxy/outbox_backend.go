@@ -31,3 +31,11 @@ func openOutbox(cfg proxy.Config, log *slog.Logger) (outbox.Backend, error) {
 	// request every few seconds, and the last enqueue's outcome.
 	return outbox.Open(cfg.OutboxPath, outbox.Options{ProbeEvery: outboxProbeEvery, Headroom: outbox.HeadroomFor(cfg.MaxBody)})
 }
+
+// outboxBackendName is the backend label of the outbox metrics.
+func outboxBackendName(outboxFlag string) string {
+	if natsjs.IsURL(outboxFlag) {
+		return "jetstream"
+	}
+	return "bbolt"
+}

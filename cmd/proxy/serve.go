@@ -218,7 +218,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	}
 	p.Registry().MustRegister(jsonLimitRejections(jsonLimits))
 	if store != nil {
-		p.Registry().MustRegister(newOutboxCollector(store))
+		p.Registry().MustRegister(newOutboxCollector(store, outboxBackendName(cfg.OutboxPath)))
 	}
 	so.Listener, err = inbound.Listen(ctx, in)
 	if err != nil {
