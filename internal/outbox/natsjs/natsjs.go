@@ -30,6 +30,22 @@
 // 429); a failure is NakWithDelay'd with outbox.Backoff (1 s doubling to
 // 1 min, jitter), and a resender that dies holding messages has them
 // redelivered to another after AckWait.
+//
+// Rate: --outbox-rate is the fleet's, because only the resender holding a
+// lease (a key in the ORDERGUARD_OUTBOX_LEASE key-value bucket, see lease.go)
+// sends.
+//
+// Limits, said plainly: JetStream acknowledges a publish once the replicas
+// have written it, and by default fsyncs its files every two minutes, not per
+// message: the promise rests on R3 replication (a quorum must lose power at
+// once to lose a request), not on a per-request fsync as with bbolt; run the
+// servers with sync_interval: always if that is not enough. Enqueue waits at
+// most Options.Timeout for the ack, not the request's remaining budget. The
+// de-duplication window is Options.Duplicates (24h); bbolt de-duplicates for
+// as long as the entry is kept. A pending entry's attempts and last error are
+// not recorded (List shows them zero; the consumer knows the delivery count);
+// Retry of a pending entry is refused (ErrPendingRetry); a dead letter
+// retried comes back under a new id.
 package natsjs
 
 import (
