@@ -291,14 +291,20 @@ func TestManifestFlagsExist(t *testing.T) {
 	if len(og.Args) == 0 || og.Args[0] != "serve" {
 		t.Fatalf("args %v do not start with serve", og.Args)
 	}
+	checkServeFlags(t, "sidecar.yaml", og.Args[1:])
+}
+
+// checkServeFlags fails for every argument that orderguard serve does not know.
+func checkServeFlags(t *testing.T, file string, args []string) {
+	t.Helper()
 	out, err := exec.Command(binary, "serve", "--help").CombinedOutput()
 	if err != nil {
 		t.Fatalf("serve --help: %v\n%s", err, out)
 	}
-	for _, a := range og.Args[1:] {
+	for _, a := range args {
 		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 		if !strings.HasPrefix(a, "--") || !bytes.Contains(out, []byte("  --"+name+"\n")) {
-			t.Errorf("manifest passes %q, which orderguard serve does not know", a)
+			t.Errorf("%s passes %q, which orderguard serve does not know", file, a)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -172,4 +173,24 @@ func ResponseJSON(body []byte) json.RawMessage { return responseJSON(body) }
 func BodySHA256(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
+}
+
+// NewEntry checks r and makes the pending entry every backend keeps for it
+// (ID unset: the backend assigns it). now is the enqueue time; a request
+// with no FirstTry was first tried now.
+func NewEntry(r Request, now time.Time) (Entry, error) {
+	if r.Operation == "" || r.Method == "" || !strings.HasPrefix(r.Path, "/") {
+		return Entry{}, fmt.Errorf("%w: operation %q, method %q, path %q: want all three, path starting with /", ErrInvalid, r.Operation, r.Method, r.Path)
+	}
+	first := r.FirstTry
+	if first.IsZero() {
+		first = now
+	}
+	return Entry{
+		State:     StatePending,
+		Operation: r.Operation, OrderID: r.OrderID, Method: r.Method, Path: r.Path,
+		Header: keptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
+		BodySHA256: BodySHA256(r.Body),
+		FirstTry:   first.UTC(), AgeFrom: first.UTC(), Enqueued: now, NextTry: now,
+	}, nil
 }

@@ -307,6 +307,9 @@ func Backoff(n int, lo, hi time.Duration) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
+// Sleep waits d; false if ctx ended first. For every backend's resender.
+func Sleep(ctx context.Context, d time.Duration) bool { return sleep(ctx, d, nil) }
+
 // sleep waits d, or until wake fires; false if ctx ended.
 func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	t := time.NewTimer(d)

@@ -1,14 +1,11 @@
 package outbox
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -308,15 +305,12 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 	if s.closed.Load() {
 		return 0, false, ErrClosed
 	}
-	if r.Operation == "" || r.Method == "" || !strings.HasPrefix(r.Path, "/") {
-		return 0, false, fmt.Errorf("%w: operation %q, method %q, path %q: want all three, path starting with /", ErrInvalid, r.Operation, r.Method, r.Path)
-	}
 	now := time.Now().UTC()
-	if r.FirstTry.IsZero() {
-		r.FirstTry = now
+	fresh, err := NewEntry(r, now)
+	if err != nil {
+		return 0, false, err
 	}
 	key := dedupeKey(r.Operation, r.OrderID, r.Body)
-	sum := sha256.Sum256(r.Body)
 	var e Entry
 	// Alone, commit at once; with others in flight, share their fsync
 	// (Batch waits up to MaxBatchDelay to gather them).
@@ -337,13 +331,8 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 		if err != nil {
 			return err
 		}
-		e = Entry{
-			ID: n, State: StatePending,
-			Operation: r.Operation, OrderID: r.OrderID, Method: r.Method, Path: r.Path,
-			Header: keptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
-			BodySHA256: hex.EncodeToString(sum[:]),
-			FirstTry:   r.FirstTry.UTC(), AgeFrom: r.FirstTry.UTC(), Enqueued: now, NextTry: now,
-		}
+		e = fresh
+		e.ID = n
 		if err := putEntry(pending, &e); err != nil {
 			return err
 		}

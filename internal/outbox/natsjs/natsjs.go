@@ -228,17 +228,9 @@ func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
 	if err := s.check(); err != nil {
 		return 0, false, err
 	}
-	if r.Operation == "" || r.Method == "" || len(r.Path) == 0 || r.Path[0] != '/' {
-		return 0, false, fmt.Errorf("%w: operation %q, method %q, path %q: want all three, path starting with /", outbox.ErrInvalid, r.Operation, r.Method, r.Path)
-	}
-	now := time.Now().UTC()
-	if r.FirstTry.IsZero() {
-		r.FirstTry = now
-	}
-	e := outbox.Entry{
-		State: outbox.StatePending, Operation: r.Operation, OrderID: r.OrderID, Method: r.Method, Path: r.Path,
-		Header: outbox.KeptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body), BodySHA256: outbox.BodySHA256(r.Body),
-		FirstTry: r.FirstTry.UTC(), AgeFrom: r.FirstTry.UTC(), Enqueued: now, NextTry: now,
+	e, err := outbox.NewEntry(r, time.Now().UTC())
+	if err != nil {
+		return 0, false, err
 	}
 	ack, err := s.publish(s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
 	s.note(err)

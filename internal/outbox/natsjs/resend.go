@@ -72,7 +72,7 @@ func (r *Resender) Run(ctx context.Context) error {
 			return outbox.ErrClosed
 		}
 		r.o.Logf("outbox: JetStream consumer: %v; retrying", err)
-		if !sleep(ctx, time.Second) {
+		if !outbox.Sleep(ctx, time.Second) {
 			return nil
 		}
 	}
@@ -87,7 +87,7 @@ func (r *Resender) Run(ctx context.Context) error {
 				return outbox.ErrClosed
 			}
 			r.o.Logf("%v; retrying", err)
-			if !sleep(ctx, time.Second) {
+			if !outbox.Sleep(ctx, time.Second) {
 				return nil
 			}
 		}
@@ -103,14 +103,14 @@ func (r *Resender) Run(ctx context.Context) error {
 		}
 		if !l.held.Load() {
 			// Another resender of the fleet sends; wait to take over.
-			if !sleep(ctx, 100*time.Millisecond) {
+			if !outbox.Sleep(ctx, 100*time.Millisecond) {
 				return nil
 			}
 			continue
 		}
 		if r.o.Paused() {
 			r.paused.Store(true)
-			if !sleep(ctx, r.o.PausePoll) {
+			if !outbox.Sleep(ctx, r.o.PausePoll) {
 				return nil
 			}
 			continue
@@ -121,7 +121,7 @@ func (r *Resender) Run(ctx context.Context) error {
 		batch, err := cons.Fetch(max(1, min(16, int(r.o.Rate))), jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			r.o.Logf("outbox: JetStream fetch: %v", err)
-			if !sleep(ctx, time.Second) {
+			if !outbox.Sleep(ctx, time.Second) {
 				return nil
 			}
 			continue
@@ -215,22 +215,11 @@ func (r *Resender) ack(m jetstream.Msg, seq uint64) {
 func (r *Resender) waitSlot(ctx context.Context) bool {
 	now := time.Now()
 	if r.nextSlot.After(now) {
-		if !sleep(ctx, r.nextSlot.Sub(now)) {
+		if !outbox.Sleep(ctx, r.nextSlot.Sub(now)) {
 			return false
 		}
 		now = time.Now()
 	}
 	r.nextSlot = now.Add(time.Duration(float64(time.Second) / r.o.Rate))
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
