@@ -8,7 +8,7 @@
 //	                             the pending requests; the stream sequence is the entry id
 //	ORDERGUARD_OUTBOX_DEAD       subjects ORDERGUARD_OUTBOX.dead.<id>: dead letters with
 //	                             Forter's status and answer
-//	ORDERGUARD_OUTBOX_DELIVERED  subject ORDERGUARD_OUTBOX.delivered: the newest decisions
+//	ORDERGUARD_OUTBOX_DELIVERED  subjects ORDERGUARD_OUTBOX.delivered.<id>: the newest decisions
 //	                             (MaxMsgs = KeepDecisions, oldest discarded)
 //
 // Enqueue returns nil only once JetStream acknowledged the publish, that is
@@ -168,7 +168,7 @@ func Open(urls string, o Options) (*Store, error) {
 		{&s.pending, jetstream.StreamConfig{Name: o.Stream, Subjects: []string{o.Stream + ".q.*"},
 			Retention: jetstream.WorkQueuePolicy, Duplicates: o.Duplicates}},
 		{&s.dead, jetstream.StreamConfig{Name: o.Stream + "_DEAD", Subjects: []string{o.Stream + ".dead.*"}}},
-		{&s.delivered, jetstream.StreamConfig{Name: o.Stream + "_DELIVERED", Subjects: []string{o.Stream + ".delivered"},
+		{&s.delivered, jetstream.StreamConfig{Name: o.Stream + "_DELIVERED", Subjects: []string{o.Stream + ".delivered.*"},
 			MaxMsgs: int64(o.KeepDecisions), Discard: jetstream.DiscardOld}},
 	}
 	for _, sp := range specs {
@@ -615,8 +615,21 @@ func (s *Store) recordDelivered(e outbox.Entry, status int, body []byte, attempt
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
-	_, err = s.js.Publish(ctx, s.o.Stream+".delivered", data)
+	_, err = s.js.Publish(ctx, s.deliveredSubject(e.ID), data)
 	return err
+}
+
+func (s *Store) deliveredSubject(id uint64) string {
+	return s.o.Stream + ".delivered." + strconv.FormatUint(id, 10)
+}
+
+// wasDelivered reports whether a decision for id is kept: a redelivered
+// message whose ack was lost after Forter's 2xx is acknowledged, not resent.
+func (s *Store) wasDelivered(id uint64) bool {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	_, err := s.delivered.GetLastMsgForSubject(ctx, s.deliveredSubject(id))
+	return err == nil
 }
 
 var _ outbox.Backend = (*Store)(nil)

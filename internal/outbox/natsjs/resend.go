@@ -29,6 +29,8 @@ type Resender struct {
 	lastAttempt     atomic.Int64
 
 	nextSlot time.Time // rate cap; the lease makes it the fleet's
+	pausedAt time.Time // when Paused was first seen true; zero when not paused
+	trusting bool      // a probe succeeded: Paused is ignored until a send fails
 	lease    *lease
 }
 
@@ -108,17 +110,34 @@ func (r *Resender) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		if r.o.Paused() {
+		// The circuit is open: wait, but send one request every ProbeEvery
+		// as the resender's own probe (as outbox.Resender does): a breaker
+		// that probes only on live traffic would otherwise hold the queue
+		// for as long as no customer comes.
+		probe := false
+		if r.o.Paused() && !r.trusting {
 			r.paused.Store(true)
-			if !outbox.Sleep(ctx, r.o.PausePoll) {
-				return nil
+			if r.pausedAt.IsZero() {
+				r.pausedAt = time.Now()
 			}
-			continue
+			if time.Since(r.pausedAt) < r.o.ProbeEvery {
+				if !outbox.Sleep(ctx, r.o.PausePoll) {
+					return nil
+				}
+				continue
+			}
+			probe = true
+		} else if !r.o.Paused() {
+			r.paused.Store(false)
+			r.pausedAt, r.trusting = time.Time{}, false
 		}
-		r.paused.Store(false)
 		// About a second of sends per batch, so that a lost lease stops
 		// this resender within a second or so.
-		batch, err := cons.Fetch(max(1, min(16, int(r.o.Rate))), jetstream.FetchMaxWait(time.Second))
+		n := max(1, min(16, int(r.o.Rate)))
+		if probe {
+			n = 1
+		}
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			r.o.Logf("outbox: JetStream fetch: %v", err)
 			if !outbox.Sleep(ctx, time.Second) {
@@ -127,19 +146,39 @@ func (r *Resender) Run(ctx context.Context) error {
 			continue
 		}
 		for m := range batch.Messages() {
-			r.handle(ctx, m)
+			switch r.handle(ctx, m) {
+			case answered:
+				if probe {
+					probe, r.trusting = false, true
+					r.paused.Store(false)
+					r.o.Logf("outbox: probe delivered while the circuit is open; resending")
+				}
+			case failed:
+				if probe || r.trusting {
+					r.trusting, r.pausedAt = false, time.Now()
+				}
+			}
 		}
 	}
 	return nil
 }
 
+// outcome of one message, for the loop.
+type outcome int
+
+const (
+	skipped  outcome = iota // not sent: behind its order, expired, or shutting down
+	answered                // the upstream answered: 2xx, or a 4xx dead letter
+	failed                  // 429, 5xx, transport
+)
+
 // handle sends one message if it is the head of its order's line.
-func (r *Resender) handle(ctx context.Context, m jetstream.Msg) {
+func (r *Resender) handle(ctx context.Context, m jetstream.Msg) outcome {
 	meta, err := m.Metadata()
 	if err != nil {
 		r.o.Logf("outbox: JetStream message without metadata: %v", err)
 		_ = m.Nak()
-		return
+		return skipped
 	}
 	seq := meta.Sequence.Stream
 	e, err := decode(&jetstream.RawStreamMsg{Subject: m.Subject(), Sequence: seq, Data: m.Data()}, outbox.StatePending)
@@ -147,23 +186,29 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) {
 		// Not ours to send: keep it visible as a dead letter.
 		r.o.Logf("outbox: #%d: %v", seq, err)
 		_ = m.Term()
-		return
+		return skipped
+	}
+	if meta.NumDelivered > 1 && r.s.wasDelivered(seq) {
+		// Forter has it; only the acknowledgement was lost (a resender died
+		// or timed out between the two).
+		r.ack(m, seq)
+		return skipped
 	}
 	if head, err := r.s.first(m.Subject(), 0); err != nil || head.Sequence < seq {
 		// An earlier request of this order waits (or the stream cannot say):
 		// come back shortly, behind it.
 		_ = m.NakWithDelay(r.o.BackoffMin / 4)
-		return
+		return skipped
 	}
 	if age := time.Since(e.AgeFrom); age > r.o.MaxAge {
 		reason := fmt.Sprintf("older than the maximum age %s (first try %s)", r.o.MaxAge, e.FirstTry.Format(time.RFC3339))
 		r.dead(m, e, 0, reason, nil, false)
-		return
+		return skipped
 	}
 	if !r.waitSlot(ctx) || !r.lease.held.Load() {
 		// Shutting down, or the lease went to another resender meanwhile.
 		_ = m.Nak()
-		return
+		return skipped
 	}
 	r.attempts.Add(1)
 	r.lastAttempt.Store(time.Now().UnixNano())
@@ -175,12 +220,13 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) {
 	case err != nil || status == 429 || status >= 500:
 		if ctx.Err() != nil && err != nil {
 			_ = m.Nak()
-			return
+			return skipped
 		}
 		r.failures.Add(1)
 		delay := outbox.Backoff(attempts, r.o.BackoffMin, r.o.BackoffMax)
 		r.o.Logf("outbox: #%d %s order %q attempt %d failed (status %d); next try in %s", seq, e.Operation, e.OrderID, attempts, status, delay.Round(time.Millisecond))
 		_ = m.NakWithDelay(delay)
+		return failed
 	case status >= 200 && status < 300:
 		if err := r.s.recordDelivered(e, status, body, attempts); err != nil {
 			r.o.Logf("outbox: #%d delivered, decision not kept: %v", seq, err)
@@ -189,6 +235,7 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) {
 	default:
 		r.dead(m, e, status, fmt.Sprintf("upstream answered %d", status), body, true)
 	}
+	return answered
 }
 
 func (r *Resender) dead(m jetstream.Msg, e outbox.Entry, status int, reason string, body []byte, attempted bool) {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"resend_delivers_in_order", resendDeliversInOrder},
 		{"dead_letter_takes_order_line_and_retry_brings_it_back", deadLetterAndRetry},
 		{"admin_api", adminAPI},
+		{"open_circuit_still_probes", openCircuitStillProbes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -362,5 +363,25 @@ func adminAPI(t *testing.T, b outbox.Backend) {
 		if resp.StatusCode != 200 || !strings.Contains(buf.String(), want) {
 			t.Errorf("GET %s = %d %s, want %s", path, resp.StatusCode, buf.String(), want)
 		}
+	}
+}
+
+// The proxy's circuit stays open (no live traffic closes it): the resender
+// still sends one request every ProbeEvery, and goes on once it is answered.
+func openCircuitStillProbes(t *testing.T, b outbox.Backend) {
+	u := newUpstream(t)
+	mustAdd(t, b, req("orderV2", "P-1", `{"orderId":"P-1"}`))
+	mustAdd(t, b, req("orderV2", "P-2", `{"orderId":"P-2"}`))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := b.NewResender(outbox.HTTPSender{BaseURL: u.srv.URL}, outbox.ResendOptions{
+		Rate: 200, Paused: func() bool { return true }, PausePoll: 20 * time.Millisecond, ProbeEvery: 300 * time.Millisecond,
+	})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	start := time.Now()
+	eventually(t, "delivered despite the open circuit", func() bool { st, _ := b.Stats(); return st.Pending == 0 })
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("delivered after %s, before the first probe was due", d)
 	}
 }
