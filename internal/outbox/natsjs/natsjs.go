@@ -56,7 +56,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,15 +151,17 @@ func Open(urls string, o Options) (*Store, error) {
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(false),
 	}, o.Conn...)
+	// What errors, logs and Stats show: the URLs without any user:password.
+	shown := redact(urls)
 	nc, err := nats.Connect(urls, copts...)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: connect to NATS %s: %w (is the NATS cluster up and --outbox right?)", urls, err)
+		return nil, fmt.Errorf("outbox: connect to NATS %s: %w (is the NATS cluster up and --outbox right?)", shown, err)
 	}
-	s := &Store{nc: nc, o: o, urls: urls}
+	s := &Store{nc: nc, o: o, urls: shown}
 	s.js, err = jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("outbox: JetStream on %s: %w", urls, err)
+		return nil, fmt.Errorf("outbox: JetStream on %s: %w", shown, err)
 	}
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -181,11 +185,26 @@ func Open(urls string, o Options) (*Store, error) {
 		}
 		if err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("outbox: create stream %s on %s (replicas %d): %w", sp.cfg.Name, urls, o.Replicas, err)
+			return nil, fmt.Errorf("outbox: create stream %s on %s (replicas %d): %w", sp.cfg.Name, shown, o.Replicas, err)
 		}
 		*sp.dst = st
 	}
 	return s, nil
+}
+
+// redact drops the user information of each comma-separated URL: a
+// credential in --outbox must not reach a log line or the admin view.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		} else if err != nil {
+			parts[i] = "(unparsable URL)"
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 func (s *Store) ctx() (context.Context, context.CancelFunc) {
