@@ -40,7 +40,7 @@
 // message: the promise rests on R3 replication (a quorum must lose power at
 // once to lose a request), not on a per-request fsync as with bbolt; run the
 // servers with sync_interval: always if that is not enough. Enqueue waits at
-// most Options.Timeout for the ack, not the request's remaining budget. The
+// most Options.EnqueueTimeout (500ms) for the ack, after the budget is spent. The
 // de-duplication window is Options.Duplicates (24h); bbolt de-duplicates for
 // as long as the entry is kept. A pending entry's attempts and last error are
 // not recorded (List shows them zero; the consumer knows the delivery count);
@@ -81,7 +81,11 @@ var ErrPendingRetry = errors.New("outbox: a pending entry on JetStream is retrie
 type Options struct {
 	Stream   string        // default DefaultStream
 	Replicas int           // default 3
-	Timeout  time.Duration // one JetStream call (publish ack included); default 2s
+	Timeout  time.Duration // one JetStream call of the admin view or the resender; default 2s
+	// EnqueueTimeout bounds the publish and its ack that a fallback answer
+	// waits for: the checkout has already spent its budget. Default 500ms
+	// (an R3 ack takes about a millisecond on a healthy cluster).
+	EnqueueTimeout time.Duration
 	// Duplicates is the stream's de-duplication window. Default 24h: longer
 	// than any checkout retry, short enough for the server's memory.
 	Duplicates    time.Duration
@@ -107,6 +111,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second
+	}
+	if o.EnqueueTimeout <= 0 {
+		o.EnqueueTimeout = 500 * time.Millisecond
 	}
 	if o.Duplicates <= 0 {
 		o.Duplicates = 24 * time.Hour
@@ -251,7 +258,7 @@ func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	ack, err := s.publish(s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
+	ack, err := s.publishWithin(s.o.EnqueueTimeout, s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
 	s.note(err)
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue %s order %q on JetStream: %w", r.Operation, r.OrderID, err)
@@ -263,11 +270,15 @@ func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
 }
 
 func (s *Store) publish(subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
+	return s.publishWithin(s.o.Timeout, subject, e, msgID)
+}
+
+func (s *Store) publishWithin(d time.Duration, subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode entry: %w", err)
 	}
-	ctx, cancel := s.ctx()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
