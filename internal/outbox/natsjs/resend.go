@@ -183,8 +183,16 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) outcome {
 	seq := meta.Sequence.Stream
 	e, err := decode(&jetstream.RawStreamMsg{Subject: m.Subject(), Sequence: seq, Data: m.Data()}, outbox.StatePending)
 	if err != nil {
-		// Not ours to send: keep it visible as a dead letter.
-		r.o.Logf("outbox: #%d: %v", seq, err)
+		// Not ours to send, but not to be lost either: its bytes go to the
+		// dead-letter stream as they are, then it leaves the queue.
+		r.o.Logf("outbox: #%d: %v; moved to the dead letters as it is", seq, err)
+		ctx, cancel := r.s.ctx()
+		_, perr := r.s.js.Publish(ctx, r.s.deadSubject(seq), m.Data())
+		cancel()
+		if perr != nil {
+			_ = m.NakWithDelay(r.o.BackoffMax)
+			return skipped
+		}
 		_ = m.Term()
 		return skipped
 	}
