@@ -5,26 +5,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/outbox/natsjs"
+	"github.com/orderguard/orderguard/internal/outbox/natsjs/natstest"
 )
 
 // `orderguard outbox --file nats://…` works on the fleet's streams as on a
 // file: stats, list, export, drop; and it refuses a stream serve never made.
 func TestOutboxCLIJetStream(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer ns.Shutdown()
+	ns := natstest.Start(t)
 	s, err := natsjs.Open(ns.ClientURL(), natsjs.Options{Replicas: 1})
 	if err != nil {
 		t.Fatal(err)

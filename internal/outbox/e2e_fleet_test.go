@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/orderguard/orderguard/internal/outbox/natsjs/natstest"
 )
 
 // TestE2EFleet: two `orderguard serve` processes share one JetStream outbox
@@ -18,15 +18,7 @@ import (
 // away: pod B answers --fallback closed and /readyz fails.
 func TestE2EFleet(t *testing.T) {
 	orderguardBin(t)
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	defer ns.Shutdown()
+	ns := natstest.Start(t)
 	sandboxAddr := freeAddr(t) // Forter is down
 	fleet := []string{"--outbox-replicas", "1"}
 	podA, urlA, _ := startProxy(t, "http://"+sandboxAddr, ns.ClientURL(), fleet...)

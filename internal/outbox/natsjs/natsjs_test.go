@@ -8,32 +8,13 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/outbox/natsjs/natstest"
 	"github.com/orderguard/orderguard/internal/outbox/outboxtest"
 )
 
-// startServer runs a real JetStream server in-process on a random loopback
-// port with its store in a temporary directory.
-func startServer(t testing.TB) *server.Server {
-	t.Helper()
-	return startWith(t, &server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		NoLog: true, NoSigs: true,
-	})
-}
+func startServer(t testing.TB) *server.Server { return natstest.Start(t) }
 
-func startWith(t testing.TB, opts *server.Options) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready within 10s")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
-}
+func startWith(t testing.TB, opts *server.Options) *server.Server { return natstest.StartWith(t, opts) }
 
 func openTest(t testing.TB, url string) *Store {
 	t.Helper()
