@@ -220,7 +220,12 @@ type probe struct {
 
 func loadManifests(t *testing.T) []manifest {
 	t.Helper()
-	data, err := os.ReadFile("kubernetes/sidecar.yaml")
+	return loadManifestFile(t, "kubernetes/sidecar.yaml")
+}
+
+func loadManifestFile(t *testing.T, path string) []manifest {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +238,7 @@ func loadManifests(t *testing.T) []manifest {
 			break
 		}
 		if err != nil {
-			t.Fatalf("sidecar.yaml document %d: %v", len(out)+1, err)
+			t.Fatalf("%s document %d: %v", path, len(out)+1, err)
 		}
 		out = append(out, m)
 	}
@@ -384,16 +389,22 @@ func TestManifestFlagsExist(t *testing.T) {
 	if len(og.Args) == 0 || og.Args[0] != "serve" {
 		t.Fatalf("args %v do not start with serve", og.Args)
 	}
+	checkServeFlags(t, "sidecar.yaml", og.Args[1:])
+}
+
+// checkServeFlags fails for every argument that orderguard serve does not know.
+func checkServeFlags(t *testing.T, file string, args []string) {
+	t.Helper()
 	out, err := exec.Command(binary, "serve", "--help").CombinedOutput()
 	if err != nil {
 		t.Fatalf("serve --help: %v\n%s", err, out)
 	}
-	for _, a := range og.Args[1:] {
+	for _, a := range args {
 		name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 		// --help lists each flag as "  --name type" (internal/cli).
 		listed := regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(name) + `( \S+)?$`)
 		if !strings.HasPrefix(a, "--") || !listed.Match(out) {
-			t.Errorf("manifest passes %q, which orderguard serve does not know", a)
+			t.Errorf("%s passes %q, which orderguard serve does not know", file, a)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/outbox/natsjs"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/secret"
 )
@@ -41,7 +42,9 @@ commands:
   export          every pending and dead entry as NDJSON, bodies included
 
 Against the file (no proxy may hold it: bbolt locks it) or a running proxy:
-  --file PATH     the outbox file (default data/outbox.db, as serve's --outbox)
+  --file PATH     the outbox file (default data/outbox.db, as serve's --outbox), or
+                  nats://host:4222[,…] for a fleet's JetStream outbox (stream from
+                  $ORDERGUARD_OUTBOX_STREAM, credentials as serve's)
   --admin URL     a running proxy's admin listener, e.g. http://127.0.0.1:9090
                   (from another host, with the proxy's admin token: --admin-token-file
                   or $ORDERGUARD_ADMIN_TOKEN)
@@ -125,6 +128,20 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		be = &adminBackend{base: strings.TrimSuffix(u.String(), "/"), client: &http.Client{Timeout: 30 * time.Second}, token: token}
+	} else if natsjs.IsURL(*file) {
+		// The fleet's outbox: the CLI reads and repairs the shared streams
+		// directly, whichever pod kept the requests.
+		conn, err := natsjs.ConnOptions(os.Getenv("ORDERGUARD_OUTBOX_NATS_CREDS"), os.Getenv("ORDERGUARD_OUTBOX_NATS_CA"), os.Getenv)
+		if err == nil {
+			var s *natsjs.Store
+			if s, err = natsjs.Open(*file, natsjs.Options{Stream: envOr("ORDERGUARD_OUTBOX_STREAM", natsjs.DefaultStream), Conn: conn, Attach: true}); err == nil {
+				be = fileBackend{s}
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "orderguard %v\n", err)
+			return 1
+		}
 	} else {
 		// An inspection tool must not create an empty outbox where the
 		// operator mistyped the path.
@@ -279,8 +296,16 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// fileBackend works on the file directly.
-type fileBackend struct{ s *outbox.Store }
+// fileBackend works on the backend directly: the bbolt file, or the fleet's
+// JetStream streams.
+type fileBackend struct{ s outbox.Backend }
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 func (f fileBackend) Stats() (outbox.Stats, error) { return f.s.Stats() }
 func (f fileBackend) List(state outbox.State, limit int) ([]outbox.Entry, error) {

@@ -78,7 +78,7 @@ func TestOutboxCLI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httptest.NewServer(s)
+			srv := httptest.NewServer(outbox.NewAdmin(s))
 			t.Cleanup(func() { srv.Close(); s.Close() })
 			return []string{"--admin", srv.URL}
 		}},

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -208,14 +207,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	if log.Enabled(ctx, slog.LevelInfo) {
 		opts.RequestLog = logOut
 	}
-	var store *outbox.Store
+	var store outbox.Backend
 	if cfg.OutboxPath != "" {
-		if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
-			return fmt.Errorf("outbox directory: %w", err)
-		}
-		// /readyz follows a probe that reserves room for one --max-body
-		// request every few seconds, and the last enqueue's outcome.
-		store, err = outbox.Open(cfg.OutboxPath, outbox.Options{ProbeEvery: outboxProbeEvery, Headroom: outbox.HeadroomFor(cfg.MaxBody)})
+		store, err = openOutbox(cfg, log)
 		if err != nil {
 			return err
 		}
@@ -238,9 +232,10 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	defer engine.watch(cfg.SpecReloadInterval)()
 	if store != nil {
 		so.Ready["outbox"] = store.Ready
-		so.AdminHandlers["/outbox"] = store
-		so.AdminHandlers["/outbox/"] = store
-		rs := store.Resender(p.Sender(), outbox.ResendOptions{
+		admin := outbox.NewAdmin(store)
+		so.AdminHandlers["/outbox"] = admin
+		so.AdminHandlers["/outbox/"] = admin
+		rs := store.NewResender(p.Sender(), outbox.ResendOptions{
 			Rate:   cfg.OutboxRate,
 			MaxAge: cfg.OutboxMaxAge,
 			Paused: p.Paused,
@@ -279,7 +274,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	in.Guard = connGuard(cfg, log)
 	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
 	if store != nil {
-		p.Registry().MustRegister(newOutboxCollector(store))
+		p.Registry().MustRegister(newOutboxCollector(store, outboxBackendName(cfg.OutboxPath)))
 	}
 	so.Listener, err = inbound.Listen(ctx, in)
 	if err != nil {

@@ -11,13 +11,16 @@ import (
 // outboxCollector puts the outbox's state on the proxy's /metrics, read once
 // per scrape (Store.Stats holds the store's lock briefly; no disk access).
 type outboxCollector struct {
-	store *outbox.Store
+	store outbox.Backend
 
 	depth, dead, oldest, paused, enqueued, delivered, deadLettered, attempts, failures *prometheus.Desc
 }
 
-func newOutboxCollector(s *outbox.Store) *outboxCollector {
-	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, nil) }
+// backend ("bbolt" or "jetstream") is a constant label, so that one
+// dashboard shows either kind of fleet under the same metric names.
+func newOutboxCollector(s outbox.Backend, backend string) *outboxCollector {
+	labels := prometheus.Labels{"backend": backend}
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc(name, help, nil, labels) }
 	return &outboxCollector{
 		store:        s,
 		depth:        d("orderguard_outbox_depth", "Requests waiting in the outbox to be resent."),

@@ -34,11 +34,18 @@ type Overview struct {
 // overviewLimit bounds each list in the overview; /outbox/list pages further.
 const overviewLimit = 100
 
-// AdminResponse answers one admin request, independent of the HTTP server in
-// use (the proxy's admin listener is fasthttp; ServeHTTP wraps this for net/http).
-// body is read only by export, which streams to w; for the others the answer
-// is returned.
-func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (status int, contentType string, body []byte) {
+// Admin serves the admin API for a backend; it only reads and repairs the
+// backend through the Backend contract, so one handler serves bbolt and
+// JetStream alike.
+type Admin struct{ b Backend }
+
+// NewAdmin returns the admin API handler for b.
+func NewAdmin(b Backend) *Admin { return &Admin{b: b} }
+
+// Response answers one admin request, independent of the HTTP server in use
+// (ServeHTTP wraps it for net/http). w is written only by export, which
+// streams; for the others the answer is returned.
+func (a *Admin) Response(method, path, rawQuery string, w io.Writer) (status int, contentType string, body []byte) {
 	i := strings.Index(path, "/outbox")
 	if i < 0 {
 		return jsonError(http.StatusNotFound, "not an outbox path")
@@ -49,10 +56,10 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 	case route == "" && get:
 		var ov Overview
 		var err error
-		if ov.Stats, err = s.Stats(); err == nil {
-			if ov.Pending, err = s.List(StatePending, overviewLimit); err == nil {
-				if ov.Dead, err = s.List(StateDead, overviewLimit); err == nil {
-					ov.Delivered, err = s.List(StateDelivered, overviewLimit)
+		if ov.Stats, err = a.b.Stats(); err == nil {
+			if ov.Pending, err = a.b.List(StatePending, overviewLimit); err == nil {
+				if ov.Dead, err = a.b.List(StateDead, overviewLimit); err == nil {
+					ov.Delivered, err = a.b.List(StateDelivered, overviewLimit)
 				}
 			}
 		}
@@ -61,7 +68,7 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 		shown(ov.Delivered)
 		return jsonAnswer(ov, err)
 	case route == "/stats" && get:
-		st, err := s.Stats()
+		st, err := a.b.Stats()
 		return jsonAnswer(st, err)
 	case route == "/list" && get:
 		q := parseQuery(rawQuery)
@@ -81,14 +88,14 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 			}
 			limit = n
 		}
-		list, err := s.List(state, limit)
+		list, err := a.b.List(state, limit)
 		if list == nil {
 			list = []Entry{}
 		}
 		shown(list)
 		return jsonAnswer(list, err)
 	case route == "/export" && get:
-		if err := s.Export(w); err != nil {
+		if err := a.b.Export(w); err != nil {
 			return jsonError(statusFor(err), err.Error())
 		}
 		return http.StatusOK, "application/x-ndjson", nil
@@ -98,7 +105,7 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 		}
 		verb, arg, _ := strings.Cut(strings.TrimPrefix(route, "/"), "/")
 		if verb == "retry" && arg == "all" {
-			n, err := s.RetryAllDead()
+			n, err := a.b.RetryAllDead()
 			return jsonAnswer(map[string]any{"retried": n}, err)
 		}
 		id, err := strconv.ParseUint(arg, 10, 64)
@@ -106,9 +113,9 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 			return jsonError(http.StatusBadRequest, fmt.Sprintf("id %q: want a number", arg))
 		}
 		if verb == "retry" {
-			err = s.Retry(id)
+			err = a.b.Retry(id)
 		} else {
-			err = s.Drop(id)
+			err = a.b.Drop(id)
 		}
 		return jsonAnswer(map[string]any{verb: id}, err)
 	default:
@@ -117,12 +124,12 @@ func (s *Store) AdminResponse(method, path, rawQuery string, w io.Writer) (statu
 }
 
 // ServeHTTP serves the admin API on net/http.
-func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(strings.TrimSuffix(r.URL.Path, "/"), "/outbox/export") {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 	}
 	sw := &deferredWriter{w: w}
-	status, ctype, body := s.AdminResponse(r.Method, r.URL.Path, r.URL.RawQuery, sw)
+	status, ctype, body := a.Response(r.Method, r.URL.Path, r.URL.RawQuery, sw)
 	if sw.started {
 		return // export streamed its answer
 	}

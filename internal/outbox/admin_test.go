@@ -16,7 +16,7 @@ func TestAdminAPI(t *testing.T) {
 	a, _, _ := s.Add(order("orderV2", "ADM-1", `{"orderId":"ADM-1"}`))
 	b, _, _ := s.Add(order("orderV3", "ADM-2", `{"orderId":"ADM-2"}`))
 	s.markDead(b, 400, "upstream answered 400", []byte(`{"status":"failed"}`), true)
-	srv := httptest.NewServer(s)
+	srv := httptest.NewServer(NewAdmin(s))
 	defer srv.Close()
 
 	tests := []struct {

@@ -14,6 +14,11 @@
 // value (credentials are injected at send time), log a request body, or tell
 // its caller a request is kept before the write is on disk.
 //
+// Backend is the contract the proxy, the resender, the admin API and the
+// `orderguard outbox` command use; Store is the bbolt backend, and
+// internal/outbox/natsjs the fleet's (one NATS JetStream stream shared by
+// every proxy). internal/outbox/outboxtest holds both to the same suite.
+//
 // One process owns one file: bbolt takes an exclusive lock, so a second proxy
 // (or the CLI) opening the same file gets ErrLocked instead of corrupting it.
 package outbox

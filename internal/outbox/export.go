@@ -27,27 +27,11 @@ func (s *Store) Export(w io.Writer) error {
 	err := s.view(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketPending, bucketDead} {
 			err := tx.Bucket(name).ForEach(func(k, v []byte) error {
-				var x exported
-				if err := json.Unmarshal(v, &x.Entry); err != nil {
+				var e Entry
+				if err := json.Unmarshal(v, &e); err != nil {
 					return fmt.Errorf("outbox: decode %s entry %x: %w", name, k, err)
 				}
-				// The body is the order as sent (export is order data); the order
-				// id and path are shown masked, as in every listing.
-				x.Entry.OrderID = redact.MaskString(x.Entry.OrderID)
-				x.Entry.Path = redact.MaskString(x.Entry.Path)
-				if json.Valid(x.Entry.Body) {
-					x.Body = x.Entry.Body
-				} else {
-					x.BodyBase64 = x.Entry.Body
-				}
-				line, err := json.Marshal(&x)
-				if err != nil {
-					return fmt.Errorf("outbox: encode entry %d: %w", x.ID, err)
-				}
-				if _, err := bw.Write(append(line, '\n')); err != nil {
-					return fmt.Errorf("outbox: write export: %w", err)
-				}
-				return nil
+				return WriteExport(bw, &e)
 			})
 			if err != nil {
 				return err
@@ -59,6 +43,28 @@ func (s *Store) Export(w io.Writer) error {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("outbox: write export: %w", err)
+	}
+	return nil
+}
+
+// WriteExport writes one entry as a line of Export, for every backend.
+func WriteExport(w io.Writer, e *Entry) error {
+	x := exported{Entry: *e}
+	// The body is the order as sent (export is order data); the order id and
+	// path are shown masked, as in every listing.
+	x.Entry.OrderID = redact.MaskString(x.Entry.OrderID)
+	x.Entry.Path = redact.MaskString(x.Entry.Path)
+	if json.Valid(e.Body) {
+		x.Body = e.Body
+	} else {
+		x.BodyBase64 = e.Body
+	}
+	line, err := json.Marshal(&x)
+	if err != nil {
+		return fmt.Errorf("outbox: encode entry %d: %w", e.ID, err)
+	}
+	if _, err := w.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("outbox: write export: %w", err)
 	}
 	return nil

@@ -56,6 +56,9 @@ type ResendOptions struct {
 	Logf func(format string, args ...any)
 }
 
+// WithDefaults fills in the defaults, for backends outside this package.
+func (o ResendOptions) WithDefaults() ResendOptions { return o.withDefaults() }
+
 func (o ResendOptions) withDefaults() ResendOptions {
 	if o.Rate <= 0 {
 		o.Rate = 5
@@ -290,14 +293,23 @@ func (r *Resender) waitSlot(ctx context.Context) bool {
 // at BackoffMax, with "equal jitter" (half fixed, half random) so that many
 // requests failing together do not come back together.
 func (r *Resender) backoff(n int) time.Duration {
-	d := r.o.BackoffMin
-	for i := 1; i < n && d < r.o.BackoffMax; i++ {
+	return Backoff(n, r.o.BackoffMin, r.o.BackoffMax)
+}
+
+// Backoff is the delay after n failures between lo and hi (see
+// Resender.backoff), for every backend's resender.
+func Backoff(n int, lo, hi time.Duration) time.Duration {
+	d := lo
+	for i := 1; i < n && d < hi; i++ {
 		d *= 2
 	}
-	d = min(d, r.o.BackoffMax)
+	d = min(d, hi)
 	half := d / 2
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
+
+// Sleep waits d; false if ctx ended first. For every backend's resender.
+func Sleep(ctx context.Context, d time.Duration) bool { return sleep(ctx, d, nil) }
 
 // sleep waits d, or until wake fires; false if ctx ended.
 func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {

@@ -122,6 +122,11 @@ type Config struct {
 	OutboxPath   string        // --outbox: bbolt file of requests kept for resend; empty logs them instead
 	OutboxRate   float64       // --outbox-rate: resends per second
 	OutboxMaxAge time.Duration // --outbox-max-age: older requests are dead-lettered
+	// The fleet outbox (--outbox nats://…): see internal/outbox/natsjs.
+	OutboxStream    string // --outbox-stream: JetStream stream name
+	OutboxReplicas  int    // --outbox-replicas: the stream's replicas
+	OutboxNATSCreds string // --outbox-nats-creds: a NATS .creds file
+	OutboxNATSCA    string // --outbox-nats-ca: CA file for the NATS servers' TLS certificates
 
 	LogFormat string // --log-format json|text
 	LogLevel  string // --log-level debug|info|warn|error
@@ -184,6 +189,8 @@ func Defaults() Config {
 		OutboxPath:           "data/outbox.db",
 		OutboxRate:           5,
 		OutboxMaxAge:         7 * 24 * time.Hour,
+		OutboxStream:         "ORDERGUARD_OUTBOX",
+		OutboxReplicas:       3,
 		LogFormat:            "json",
 		LogLevel:             "info",
 		InboundSecretHeader:  inbound.DefaultSecretHeader,
@@ -253,6 +260,12 @@ func (c *Config) Check(ops []validate.Operation) error {
 	}
 	if c.OutboxRate <= 0 {
 		errs = append(errs, fmt.Errorf("--outbox-rate %v: want more than 0", c.OutboxRate))
+	}
+	if c.OutboxReplicas < 1 || c.OutboxReplicas > 5 {
+		errs = append(errs, fmt.Errorf("--outbox-replicas %d: want 1 to 5 (JetStream's limit)", c.OutboxReplicas))
+	}
+	if c.OutboxStream == "" || strings.ContainsAny(c.OutboxStream, " \t.*>/\\") {
+		errs = append(errs, fmt.Errorf("--outbox-stream %q: want a JetStream stream name (no spaces, dots, *, >, slashes)", c.OutboxStream))
 	}
 	if c.OutboxMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("--outbox-max-age %s: want more than 0", c.OutboxMaxAge))

@@ -1,0 +1,665 @@
+// Package natsjs is the outbox for a fleet: the outbox.Backend contract on a
+// NATS JetStream stream that every proxy of the fleet shares, so that a
+// request kept by a pod that then goes away is delivered by the others.
+//
+// Layout (names from Options.Stream, default ORDERGUARD_OUTBOX):
+//
+//	ORDERGUARD_OUTBOX            work-queue stream, subjects ORDERGUARD_OUTBOX.q.<order-hash>:
+//	                             the pending requests; the stream sequence is the entry id
+//	ORDERGUARD_OUTBOX_DEAD       subjects ORDERGUARD_OUTBOX.dead.<id>: dead letters with
+//	                             Forter's status and answer
+//	ORDERGUARD_OUTBOX_DELIVERED  subjects ORDERGUARD_OUTBOX.delivered.<id>: the newest decisions
+//	                             (MaxMsgs = KeepDecisions, oldest discarded)
+//
+// Enqueue returns nil only once JetStream acknowledged the publish, that is
+// once the stream's replicas hold it. The Nats-Msg-Id is outbox.DedupeID
+// (operation, order id, body hash), so the same request enqueued twice, by one
+// pod or two, is kept once within the stream's duplicate window.
+//
+// Order per order id: every request of an order id goes to the same subject
+// (a hash of the order id, so that any bytes an order id holds make a valid
+// subject). A resender sends a message only when it is the first message left
+// on its subject in the stream (an order's later status update waits, with a
+// short NakWithDelay, until the order is acknowledged and so removed from the
+// work queue); HasPending asks the stream for a message on the subject, so a
+// live status update is queued behind an order that any pod of the fleet kept.
+//
+// Redelivery: one durable pull consumer (ORDERGUARD_OUTBOX_RESENDER) shared
+// by the fleet, explicit acks. A message is acknowledged only after Forter's
+// 2xx (or after it was moved to the dead-letter stream on a 4xx other than
+// 429); a failure is NakWithDelay'd with outbox.Backoff (1 s doubling to
+// 1 min, jitter), and a resender that dies holding messages has them
+// redelivered to another after AckWait.
+//
+// Rate: --outbox-rate is the fleet's, because only the resender holding a
+// lease (a key in the ORDERGUARD_OUTBOX_LEASE key-value bucket, see lease.go)
+// sends.
+//
+// Limits, said plainly: JetStream acknowledges a publish once the replicas
+// have written it, and by default fsyncs its files every two minutes, not per
+// message: the promise rests on R3 replication (a quorum must lose power at
+// once to lose a request), not on a per-request fsync as with bbolt; run the
+// servers with sync_interval: always if that is not enough. Enqueue waits at
+// most Options.EnqueueTimeout (500ms) for the ack, after the budget is spent. The
+// de-duplication window is Options.Duplicates (24h); bbolt de-duplicates for
+// as long as the entry is kept. A pending entry's attempts and last error are
+// not recorded (List shows them zero; the consumer knows the delivery count);
+// Retry of a pending entry is refused (ErrPendingRetry); a dead letter
+// retried comes back under a new id.
+package natsjs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/orderguard/orderguard/internal/outbox"
+)
+
+// DefaultStream is the stream's name when Options.Stream is empty.
+const DefaultStream = "ORDERGUARD_OUTBOX"
+
+// ErrPendingRetry is returned by Retry for a pending entry: JetStream decides
+// when a nak'd message comes back (its backoff), an operator cannot hurry it.
+var ErrPendingRetry = errors.New("outbox: a pending entry on JetStream is retried by its backoff; retry applies to dead letters")
+
+// Options tune Open. The zero value is usable against a single test server
+// except for Replicas, which defaults to 3.
+type Options struct {
+	Stream   string        // default DefaultStream
+	Replicas int           // default 3
+	Timeout  time.Duration // one JetStream call of the admin view or the resender; default 2s
+	// EnqueueTimeout bounds the publish and its ack that a fallback answer
+	// waits for: the checkout has already spent its budget. Default 500ms
+	// (an R3 ack takes about a millisecond on a healthy cluster).
+	EnqueueTimeout time.Duration
+	// Duplicates is the stream's de-duplication window. Default 24h: longer
+	// than any checkout retry, short enough for the server's memory.
+	Duplicates    time.Duration
+	KeepDecisions int           // default 10,000
+	AckWait       time.Duration // a resender that dies: its messages come back after this; default 30s
+	// LeaseTTL bounds how long the fleet waits for a new resender after the
+	// one sending dies (see lease.go); default DefaultLeaseTTL.
+	LeaseTTL time.Duration
+	// Attach binds to streams that serve created instead of creating or
+	// updating them (the CLI: it must not change the replicas of the fleet's
+	// streams, nor create empty ones where the operator mistyped the name).
+	Attach bool
+	// Conn are extra connection options (credentials, TLS), from Connect.
+	Conn []nats.Option
+}
+
+func (o Options) withDefaults() Options {
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 3
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.EnqueueTimeout <= 0 {
+		o.EnqueueTimeout = 500 * time.Millisecond
+	}
+	if o.Duplicates <= 0 {
+		o.Duplicates = 24 * time.Hour
+	}
+	if o.KeepDecisions <= 0 {
+		o.KeepDecisions = 10000
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = 30 * time.Second
+	}
+	return o
+}
+
+// Store is the outbox on JetStream. It is safe for concurrent use.
+type Store struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	o    Options
+	urls string
+
+	pending, dead, delivered jetstream.Stream
+
+	closed       atomic.Bool
+	deduplicated atomic.Uint64 // this process
+	lastErr      atomic.Pointer[error]
+
+	rmu      sync.Mutex
+	resender *Resender
+}
+
+// Open connects to urls (comma-separated nats:// URLs) and creates or
+// updates the three streams. It fails with a clear error when no server
+// answers within Options.Timeout.
+func Open(urls string, o Options) (*Store, error) {
+	o = o.withDefaults()
+	copts := append([]nats.Option{
+		nats.Name("orderguard outbox"),
+		nats.Timeout(o.Timeout),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(false),
+	}, o.Conn...)
+	// What errors, logs and Stats show: the URLs without any user:password.
+	shown := redact(urls)
+	nc, err := nats.Connect(urls, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: connect to NATS %s: %w (is the NATS cluster up and --outbox right?)", shown, err)
+	}
+	s := &Store{nc: nc, o: o, urls: shown}
+	s.js, err = jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("outbox: JetStream on %s: %w", shown, err)
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	specs := []struct {
+		dst *jetstream.Stream
+		cfg jetstream.StreamConfig
+	}{
+		{&s.pending, jetstream.StreamConfig{Name: o.Stream, Subjects: []string{o.Stream + ".q.*"},
+			Retention: jetstream.WorkQueuePolicy, Duplicates: o.Duplicates}},
+		{&s.dead, jetstream.StreamConfig{Name: o.Stream + "_DEAD", Subjects: []string{o.Stream + ".dead.*"}}},
+		{&s.delivered, jetstream.StreamConfig{Name: o.Stream + "_DELIVERED", Subjects: []string{o.Stream + ".delivered.*"},
+			MaxMsgs: int64(o.KeepDecisions), Discard: jetstream.DiscardOld}},
+	}
+	for _, sp := range specs {
+		sp.cfg.Storage, sp.cfg.Replicas, sp.cfg.AllowDirect = jetstream.FileStorage, o.Replicas, true
+		var st jetstream.Stream
+		if o.Attach {
+			st, err = s.js.Stream(ctx, sp.cfg.Name)
+		} else {
+			st, err = s.js.CreateOrUpdateStream(ctx, sp.cfg)
+		}
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("outbox: create stream %s on %s (replicas %d): %w", sp.cfg.Name, shown, o.Replicas, err)
+		}
+		*sp.dst = st
+	}
+	return s, nil
+}
+
+// redact drops the user information of each comma-separated URL: a
+// credential in --outbox must not reach a log line or the admin view.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		} else if err != nil {
+			parts[i] = "(unparsable URL)"
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+func (s *Store) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.o.Timeout)
+}
+
+// Close drains nothing and closes the connection; stop the resender first.
+func (s *Store) Close() error {
+	if !s.closed.Swap(true) {
+		s.nc.Close()
+	}
+	return nil
+}
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return outbox.ErrClosed
+	}
+	return nil
+}
+
+// subject is the pending subject of an order id.
+func (s *Store) subject(orderID string) string {
+	sum := sha256.Sum256([]byte(orderID))
+	return s.o.Stream + ".q." + hex.EncodeToString(sum[:12])
+}
+
+func (s *Store) deadSubject(id uint64) string {
+	return s.o.Stream + ".dead." + strconv.FormatUint(id, 10)
+}
+
+// Enqueue implements outbox.Enqueuer.
+func (s *Store) Enqueue(r outbox.Request) error {
+	_, _, err := s.Add(r)
+	return err
+}
+
+// Add publishes r and waits for JetStream's acknowledgement.
+func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
+	if err := s.check(); err != nil {
+		return 0, false, err
+	}
+	e, err := outbox.NewEntry(r, time.Now().UTC())
+	if err != nil {
+		return 0, false, err
+	}
+	ack, err := s.publishWithin(s.o.EnqueueTimeout, s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
+	s.note(err)
+	if err != nil {
+		return 0, false, fmt.Errorf("outbox: enqueue %s order %q on JetStream: %w", r.Operation, r.OrderID, err)
+	}
+	if ack.Duplicate {
+		s.deduplicated.Add(1)
+	}
+	return ack.Sequence, ack.Duplicate, nil
+}
+
+func (s *Store) publish(subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
+	return s.publishWithin(s.o.Timeout, subject, e, msgID)
+}
+
+func (s *Store) publishWithin(d time.Duration, subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode entry: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var opts []jetstream.PublishOpt
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	return s.js.Publish(ctx, subject, data, opts...)
+}
+
+func (s *Store) note(err error) {
+	if err == nil {
+		s.lastErr.Store(nil)
+	} else {
+		s.lastErr.Store(&err)
+	}
+}
+
+// Ready is nil while the connection is up, the last publish succeeded (or a
+// later check did) and the pending stream answers.
+func (s *Store) Ready() error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if st := s.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("outbox: NATS %s: connection %s", s.urls, st)
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if _, err := s.pending.Info(ctx); err != nil {
+		err = fmt.Errorf("outbox: stream %s unreachable: %w", s.o.Stream, err)
+		s.note(err)
+		return err
+	}
+	if p := s.lastErr.Load(); p != nil {
+		// The stream answers again: the next enqueue should succeed.
+		s.lastErr.Store(nil)
+	}
+	return nil
+}
+
+// HasPending asks the stream whether a request for orderID waits, fleet-wide.
+// When the stream cannot say, it answers true: the status update is then
+// queued (and fails to enqueue, so the client gets the closed answer) rather
+// than sent ahead of an order that may be waiting.
+func (s *Store) HasPending(orderID string) bool {
+	if s.closed.Load() {
+		return true
+	}
+	_, err := s.first(s.subject(orderID), 0)
+	return !errors.Is(err, jetstream.ErrMsgNotFound)
+}
+
+// first returns the first pending message on subject at or after seq.
+func (s *Store) first(subject string, seq uint64) (*jetstream.RawStreamMsg, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return s.pending.GetMsg(ctx, max(seq, 1), jetstream.WithGetMsgSubject(subject))
+}
+
+func decode(m *jetstream.RawStreamMsg, state outbox.State) (outbox.Entry, error) {
+	var e outbox.Entry
+	if err := json.Unmarshal(m.Data, &e); err != nil {
+		return e, fmt.Errorf("outbox: decode message %d on %s: %w", m.Sequence, m.Subject, err)
+	}
+	if state == outbox.StatePending {
+		e.ID = m.Sequence
+	}
+	e.State = state
+	return e, nil
+}
+
+// Get implements outbox.Backend.
+func (s *Store) Get(id uint64) (outbox.Entry, error) {
+	if err := s.check(); err != nil {
+		return outbox.Entry{}, err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if m, err := s.pending.GetMsg(ctx, id); err == nil {
+		return decode(m, outbox.StatePending)
+	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return outbox.Entry{}, fmt.Errorf("outbox: get %d: %w", id, err)
+	}
+	m, err := s.dead.GetLastMsgForSubject(ctx, s.deadSubject(id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return outbox.Entry{}, fmt.Errorf("%w: %d", outbox.ErrNotFound, id)
+	} else if err != nil {
+		return outbox.Entry{}, fmt.Errorf("outbox: get %d: %w", id, err)
+	}
+	return decode(m, outbox.StateDead)
+}
+
+// each calls fn for every message of st matching subject, in stream order,
+// until fn returns false.
+func (s *Store) each(st jetstream.Stream, subject string, state outbox.State, fn func(outbox.Entry) (bool, error)) error {
+	for seq := uint64(1); ; {
+		ctx, cancel := s.ctx()
+		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		cancel()
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("outbox: read %s: %w", subject, err)
+		}
+		e, err := decode(m, state)
+		if err != nil {
+			return err
+		}
+		if more, err := fn(e); err != nil || !more {
+			return err
+		}
+		seq = m.Sequence + 1
+	}
+}
+
+// List implements outbox.Backend.
+func (s *Store) List(state outbox.State, limit int) ([]outbox.Entry, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var out []outbox.Entry
+	collect := func(e outbox.Entry) (bool, error) {
+		e.Body = nil
+		out = append(out, e)
+		return limit <= 0 || len(out) < limit, nil
+	}
+	switch state {
+	case outbox.StatePending:
+		return out, s.each(s.pending, s.o.Stream+".q.*", state, collect)
+	case outbox.StateDead:
+		return out, s.each(s.dead, s.o.Stream+".dead.*", state, collect)
+	case outbox.StateDelivered:
+		ds, err := s.Decisions(limit)
+		for _, d := range ds {
+			out = append(out, outbox.Entry{
+				ID: d.ID, State: outbox.StateDelivered, Operation: d.Operation, OrderID: d.OrderID, Path: d.Path,
+				FirstTry: d.FirstTry, Attempts: d.Attempts, LastStatus: d.Status, LastResponse: d.Response,
+			})
+		}
+		return out, err
+	default:
+		return nil, fmt.Errorf("outbox: unknown state %q (want pending, dead or delivered)", state)
+	}
+}
+
+// Decisions implements outbox.Backend: newest first, read backwards.
+func (s *Store) Decisions(limit int) ([]outbox.Decision, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.ctx()
+	info, err := s.delivered.Info(ctx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("outbox: read decisions: %w", err)
+	}
+	var out []outbox.Decision
+	for seq := info.State.LastSeq; seq >= info.State.FirstSeq && seq > 0 && (limit <= 0 || len(out) < limit); seq-- {
+		ctx, cancel := s.ctx()
+		m, err := s.delivered.GetMsg(ctx, seq)
+		cancel()
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		} else if err != nil {
+			return out, fmt.Errorf("outbox: read decision %d: %w", seq, err)
+		}
+		var d outbox.Decision
+		if err := json.Unmarshal(m.Data, &d); err != nil {
+			return out, fmt.Errorf("outbox: decode decision %d: %w", seq, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Stats implements outbox.Backend. The lifetime counters are the streams'
+// last sequences: the life of the stream, fleet-wide; Deduplicated and the
+// resender's numbers are this process's.
+func (s *Store) Stats() (outbox.Stats, error) {
+	st := outbox.Stats{Path: s.urls + " stream " + s.o.Stream}
+	if err := s.check(); err != nil {
+		return st, err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	for _, x := range []struct {
+		stream jetstream.Stream
+		n      *int
+		last   *uint64
+	}{{s.pending, &st.Pending, &st.Enqueued}, {s.dead, &st.Dead, &st.DeadLettered}, {s.delivered, &st.Decisions, &st.Delivered}} {
+		info, err := x.stream.Info(ctx)
+		if err != nil {
+			return st, fmt.Errorf("outbox: stats: %w", err)
+		}
+		*x.n, *x.last = int(info.State.Msgs), info.State.LastSeq
+	}
+	st.Deduplicated = s.deduplicated.Load()
+	if st.Pending > 0 {
+		if m, err := s.first(s.o.Stream+".q.*", 0); err == nil {
+			if e, err := decode(m, outbox.StatePending); err == nil {
+				st.Oldest = e.FirstTry
+				st.OldestAgeSec = time.Since(e.FirstTry).Seconds()
+			}
+		}
+	}
+	s.rmu.Lock()
+	r := s.resender
+	s.rmu.Unlock()
+	if r != nil {
+		r.fill(&st)
+	}
+	return st, nil
+}
+
+// Retry implements outbox.Backend for dead letters: the entry (and the later
+// requests of its order dead-lettered with it) are published to the queue
+// again, under new ids, and removed from the dead-letter stream.
+func (s *Store) Retry(id uint64) error {
+	e, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	if e.State == outbox.StatePending {
+		return fmt.Errorf("%w (entry %d)", ErrPendingRetry, id)
+	}
+	batch := []outbox.Entry{e}
+	if outbox.IsOrderOp(e.Operation) {
+		err := s.each(s.dead, s.o.Stream+".dead.*", outbox.StateDead, func(d outbox.Entry) (bool, error) {
+			if d.BlockedBy == id {
+				batch = append(batch, d)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	now := time.Now().UTC()
+	for _, d := range batch {
+		old := d.ID
+		d.ID, d.State, d.DeadReason, d.DeadAt, d.BlockedBy = 0, outbox.StatePending, "", time.Time{}, 0
+		d.NextTry, d.AgeFrom = now, now
+		// A new message id: the original is still in the duplicate window.
+		if _, err := s.publish(s.subject(d.OrderID), &d, fmt.Sprintf("%s.retry.%d", outbox.DedupeID(d.Operation, d.OrderID, d.Body), old)); err != nil {
+			return fmt.Errorf("outbox: retry %d: %w", old, err)
+		}
+		if err := s.purgeDead(old); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) purgeDead(id uint64) error {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.dead.Purge(ctx, jetstream.WithPurgeSubject(s.deadSubject(id))); err != nil {
+		return fmt.Errorf("outbox: remove dead letter %d: %w", id, err)
+	}
+	return nil
+}
+
+// RetryAllDead implements outbox.Backend.
+func (s *Store) RetryAllDead() (int, error) {
+	dead, err := s.List(outbox.StateDead, 0)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range dead {
+		if err := s.Retry(e.ID); err != nil {
+			if errors.Is(err, outbox.ErrNotFound) { // revived with its order
+				continue
+			}
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Drop implements outbox.Backend.
+func (s *Store) Drop(id uint64) error {
+	e, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	if e.State == outbox.StateDead {
+		return s.purgeDead(id)
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	if err := s.pending.DeleteMsg(ctx, id); err != nil {
+		return fmt.Errorf("outbox: drop %d: %w", id, err)
+	}
+	return nil
+}
+
+// Export implements outbox.Backend.
+func (s *Store) Export(w io.Writer) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	write := func(e outbox.Entry) (bool, error) { return true, outbox.WriteExport(w, &e) }
+	if err := s.each(s.pending, s.o.Stream+".q.*", outbox.StatePending, write); err != nil {
+		return err
+	}
+	return s.each(s.dead, s.o.Stream+".dead.*", outbox.StateDead, write)
+}
+
+// markDead moves a pending message (and, for an order, the later requests of
+// the same order id) to the dead-letter stream. The dead letter is written
+// before the pending message is removed: a crash between the two leaves a
+// copy in both, never in neither.
+func (s *Store) markDead(e outbox.Entry, status int, reason string, body []byte, attempted bool) ([]uint64, error) {
+	now := time.Now().UTC()
+	if attempted {
+		e.Attempts++
+		e.LastStatus, e.LastResponse = status, outbox.ResponseJSON(body)
+	}
+	kill := []outbox.Entry{e}
+	if outbox.IsOrderOp(e.Operation) {
+		err := s.each(s.pending, s.subject(e.OrderID), outbox.StatePending, func(d outbox.Entry) (bool, error) {
+			if d.ID > e.ID {
+				d.BlockedBy = e.ID
+				kill = append(kill, d)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var moved []uint64
+	for i, d := range kill {
+		d.State, d.DeadAt, d.NextTry, d.DeadReason = outbox.StateDead, now, time.Time{}, reason
+		if i > 0 {
+			d.DeadReason = fmt.Sprintf("its order request #%d was dead-lettered (%s)", e.ID, reason)
+		}
+		if _, err := s.publish(s.deadSubject(d.ID), &d, ""); err != nil {
+			return moved, fmt.Errorf("outbox: dead-letter %d: %w", d.ID, err)
+		}
+		if i > 0 {
+			ctx, cancel := s.ctx()
+			err := s.pending.DeleteMsg(ctx, d.ID)
+			cancel()
+			if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+				return moved, fmt.Errorf("outbox: remove dead-lettered %d: %w", d.ID, err)
+			}
+		}
+		moved = append(moved, d.ID)
+	}
+	return moved, nil
+}
+
+// recordDelivered keeps Forter's decision for the admin view.
+func (s *Store) recordDelivered(e outbox.Entry, status int, body []byte, attempts int) error {
+	d := outbox.Decision{
+		ID: e.ID, Operation: e.Operation, OrderID: e.OrderID, Path: e.Path, Status: status,
+		Response: outbox.ResponseJSON(body), Attempts: attempts, FirstTry: e.FirstTry, DeliveredAt: time.Now().UTC(),
+	}
+	data, err := json.Marshal(&d)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := s.ctx()
+	defer cancel()
+	_, err = s.js.Publish(ctx, s.deliveredSubject(e.ID), data)
+	return err
+}
+
+func (s *Store) deliveredSubject(id uint64) string {
+	return s.o.Stream + ".delivered." + strconv.FormatUint(id, 10)
+}
+
+// wasDelivered reports whether a decision for id is kept: a redelivered
+// message whose ack was lost after Forter's 2xx is acknowledged, not resent.
+func (s *Store) wasDelivered(id uint64) bool {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	_, err := s.delivered.GetLastMsgForSubject(ctx, s.deliveredSubject(id))
+	return err == nil
+}
+
+var _ outbox.Backend = (*Store)(nil)
