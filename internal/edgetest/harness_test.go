@@ -170,7 +170,8 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	go func() {
 		so := proxy.ServeOptions{Listener: ln, Admin: adminLn, Wrap: check.Wrap}
 		if store != nil { // the outbox API on the admin listener, as serve wires it
-			so.AdminHandlers = map[string]http.Handler{"/outbox": store, "/outbox/": store}
+			admin := outbox.NewAdmin(store)
+			so.AdminHandlers = map[string]http.Handler{"/outbox": admin, "/outbox/": admin}
 		}
 		done <- p.Serve(ctx, so)
 	}()
