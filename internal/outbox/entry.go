@@ -98,23 +98,6 @@ type Stats struct {
 	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 }
 
-// keptHeaders copies the headers worth resending. Credentials are never kept:
-// the sender injects the configured ones at delivery time.
-func keptHeaders(h map[string]string) map[string]string {
-	if len(h) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(h))
-	for k, v := range h {
-		switch strings.ToLower(k) {
-		case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key":
-			continue
-		}
-		out[k] = v
-	}
-	return out
-}
-
 func isOrderOp(op string) bool { return op == "orderV2" || op == "orderV3" }
 
 // dedupeKey identifies a request: the same operation, order id and body bytes
@@ -163,9 +146,6 @@ func DedupeID(op, orderID string, body []byte) string {
 	return hex.EncodeToString(dedupeKey(op, orderID, body))
 }
 
-// KeptHeaders copies the headers worth resending, never credentials.
-func KeptHeaders(h map[string]string) map[string]string { return keptHeaders(h) }
-
 // IsOrderOp reports whether op creates an order (v2 or v3): its
 // dead-lettering takes the order's later requests with it.
 func IsOrderOp(op string) bool { return isOrderOp(op) }
@@ -193,7 +173,7 @@ func NewEntry(r Request, now time.Time) (Entry, error) {
 	return Entry{
 		State:     StatePending,
 		Operation: r.Operation, OrderID: r.OrderID, Method: r.Method, Path: r.Path,
-		Header: keptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
+		Header: KeptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
 		BodySHA256: BodySHA256(r.Body),
 		FirstTry:   first.UTC(), AgeFrom: first.UTC(), Enqueued: now, NextTry: now,
 		Traceparent: validTraceparent(r.Traceparent),
