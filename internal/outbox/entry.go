@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/orderguard/orderguard/gen"
 )
 
 // State is where an entry is.
@@ -98,7 +100,13 @@ type Stats struct {
 	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 }
 
-func isOrderOp(op string) bool { return op == "orderV2" || op == "orderV3" }
+// isOrderOp reports whether the operation id names an order (v2 or v3) in
+// the operation table (validate.Operation.IsOrder); an id the table does not
+// hold is no order.
+func isOrderOp(id string) bool {
+	op, ok := gen.OperationByID(id)
+	return ok && op.IsOrder()
+}
 
 // dedupeKey identifies a request: the same operation, order id and body bytes
 // are the same request, however many times the proxy fell back on it.
