@@ -5,11 +5,11 @@ import "time"
 // Request is one request the proxy could not deliver within its budget, kept to
 // be resent to Forter later. The proxy builds it; the outbox owns it after Enqueue.
 type Request struct {
-	Operation string            // operationId in openapi/: orderV2, orderV3, statusPost, statusPut
+	Operation string            // the operationId (gen.Operations: an order, a status update, an account event, a claim)
 	OrderID   string            // the {orderId} of the path
 	Method    string            // POST or PUT
 	Path      string            // the request path, e.g. /v2/orders/123 (query included if any)
-	Header    map[string]string // the headers that matter to Forter (api-version, x-forter-*, content-type, content-encoding); never Authorization
+	Header    map[string]string // the headers that matter to Forter (KeepHeader: api-version, x-forter-*, content-type, content-encoding); never Authorization
 	Body      []byte            // the exact bytes the client sent (compressed, if it sent them so: see content-encoding)
 	FirstTry  time.Time         // when the proxy first received it
 	// Traceparent is the W3C trace context of the span that queued the

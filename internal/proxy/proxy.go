@@ -630,15 +630,14 @@ func (p *Proxy) failClosed(ctx *fasthttp.RequestCtx, st *opState, res result, cl
 	st.fallbackN.Inc()
 }
 
-// keptHeaders are the headers the outbox resends: the ones that matter to
-// Forter (content-encoding with the body as received: the resend is the same
-// request), never Authorization (the resender injects its own credentials).
+// keptHeaders are the request's headers the outbox keeps for the resend, by
+// its policy (outbox.KeepHeader), names in lower case. Only those are copied:
+// credentials never reach the outbox, not even to be dropped there.
 func keptHeaders(h *fasthttp.RequestHeader) map[string]string {
 	out := map[string]string{}
 	h.VisitAll(func(k, v []byte) {
-		name := strings.ToLower(string(k))
-		if name == "api-version" || name == "content-type" || name == "content-encoding" || strings.HasPrefix(name, "x-forter-") {
-			out[name] = string(v)
+		if outbox.KeepHeader(string(k)) {
+			out[strings.ToLower(string(k))] = string(v)
 		}
 	})
 	return out

@@ -3,19 +3,22 @@ package sandbox
 import (
 	"strconv"
 	"sync"
+
+	"github.com/orderguard/orderguard/gen"
 )
 
-// Endpoint names used by the received log, after the spec's operationIds
-// where one exists.
+// Endpoint names used by the received log: an operation's id (endpointOf),
+// except that every Accounts event counts under accounts and claims under
+// claims.
 const (
-	EndpointOrderV2     = "orderV2"     // POST /v2/orders/{orderId}
-	EndpointOrderV3     = "orderV3"     // POST /v3/orders/{orderId}
-	EndpointStatusPost  = "statusPost"  // POST /v2/status/{orderId}
-	EndpointStatusPut   = "statusPut"   // PUT /v2/status/{orderId}
-	EndpointAccounts    = "accounts"    // POST /v2/accounts/{event}/{accountId}
-	EndpointClaims      = "claims"      // POST /v2/claims
-	EndpointCredentials = "credentials" // GET /credentials/test
-	EndpointNotFound    = "notFound"    // anything else (answered 404)
+	EndpointOrderV2     = gen.OpOrderV2    // POST /v2/orders/{orderId}
+	EndpointOrderV3     = gen.OpOrderV3    // POST /v3/orders/{orderId}
+	EndpointStatusPost  = gen.OpStatusPost // POST /v2/status/{orderId}
+	EndpointStatusPut   = gen.OpStatusPut  // PUT /v2/status/{orderId}
+	EndpointAccounts    = "accounts"       // POST /v2/accounts/{event}/{accountId}
+	EndpointClaims      = "claims"         // POST /v2/claims
+	EndpointCredentials = "credentials"    // GET /credentials/test
+	EndpointNotFound    = "notFound"       // anything else (answered 404)
 )
 
 // Outcome labels in Counts.Status for requests that got no HTTP answer.

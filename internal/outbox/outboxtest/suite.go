@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/outbox"
 )
 
@@ -51,11 +52,11 @@ func Run(t *testing.T, open Open) {
 func req(op, orderID, body string) outbox.Request {
 	method, path := "POST", "/v2/orders/"+orderID
 	switch op {
-	case "orderV3":
+	case gen.OpOrderV3:
 		path = "/v3/orders/" + orderID
-	case "statusPost":
+	case gen.OpStatusPost:
 		path = "/v2/status/" + orderID
-	case "statusPut":
+	case gen.OpStatusPut:
 		method, path = "PUT", "/v2/status/"+orderID
 	}
 	return outbox.Request{Operation: op, OrderID: orderID, Method: method, Path: path,
@@ -72,7 +73,7 @@ func mustAdd(t *testing.T, b outbox.Backend, r outbox.Request) uint64 {
 }
 
 func enqueueGet(t *testing.T, b outbox.Backend) {
-	id := mustAdd(t, b, req("orderV2", "G-1", `{"orderId":"G-1"}`))
+	id := mustAdd(t, b, req(gen.OpOrderV2, "G-1", `{"orderId":"G-1"}`))
 	e, err := b.Get(id)
 	if err != nil {
 		t.Fatal(err)
@@ -99,13 +100,13 @@ func enqueueGet(t *testing.T, b outbox.Backend) {
 }
 
 func duplicateKeptOnce(t *testing.T, b outbox.Backend) {
-	r := req("orderV2", "D-1", `{"orderId":"D-1"}`)
+	r := req(gen.OpOrderV2, "D-1", `{"orderId":"D-1"}`)
 	id := mustAdd(t, b, r)
 	id2, dup, err := b.Add(r)
 	if err != nil || !dup || id2 != id {
 		t.Errorf("second Add = %d, %v, %v; want %d, duplicate", id2, dup, err, id)
 	}
-	other := mustAdd(t, b, req("orderV2", "D-1", `{"orderId":"D-1","x":1}`))
+	other := mustAdd(t, b, req(gen.OpOrderV2, "D-1", `{"orderId":"D-1","x":1}`))
 	if other == id {
 		t.Error("a different body got the same id")
 	}
@@ -116,7 +117,7 @@ func duplicateKeptOnce(t *testing.T, b outbox.Backend) {
 }
 
 func invalidRefused(t *testing.T, b outbox.Backend) {
-	for _, r := range []outbox.Request{{}, {Operation: "orderV2", Method: "POST", Path: "no-slash"}} {
+	for _, r := range []outbox.Request{{}, {Operation: gen.OpOrderV2, Method: "POST", Path: "no-slash"}} {
 		if err := b.Enqueue(r); !errors.Is(err, outbox.ErrInvalid) {
 			t.Errorf("Enqueue(%+v) = %v, want ErrInvalid", r, err)
 		}
@@ -126,7 +127,7 @@ func invalidRefused(t *testing.T, b outbox.Backend) {
 func listOldestFirst(t *testing.T, b outbox.Backend) {
 	var ids []uint64
 	for _, o := range []string{"L-1", "L-2", "L-3"} {
-		ids = append(ids, mustAdd(t, b, req("orderV2", o, `{"orderId":"`+o+`"}`)))
+		ids = append(ids, mustAdd(t, b, req(gen.OpOrderV2, o, `{"orderId":"`+o+`"}`)))
 	}
 	list, err := b.List(outbox.StatePending, 2)
 	if err != nil || len(list) != 2 {
@@ -143,7 +144,7 @@ func hasPendingPerOrder(t *testing.T, b outbox.Backend) {
 	if b.HasPending("H-1") {
 		t.Error("HasPending before any enqueue")
 	}
-	id := mustAdd(t, b, req("orderV2", "H-1", `{}`))
+	id := mustAdd(t, b, req(gen.OpOrderV2, "H-1", `{}`))
 	if !b.HasPending("H-1") || b.HasPending("H-2") {
 		t.Error("HasPending does not follow the order id")
 	}
@@ -156,7 +157,7 @@ func hasPendingPerOrder(t *testing.T, b outbox.Backend) {
 }
 
 func drop(t *testing.T, b outbox.Backend) {
-	id := mustAdd(t, b, req("orderV2", "X-1", `{}`))
+	id := mustAdd(t, b, req(gen.OpOrderV2, "X-1", `{}`))
 	if err := b.Drop(id); err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +170,8 @@ func drop(t *testing.T, b outbox.Backend) {
 }
 
 func exportHasBodies(t *testing.T, b outbox.Backend) {
-	mustAdd(t, b, req("orderV2", "E-1", `{"orderId":"E-1"}`))
-	mustAdd(t, b, outbox.Request{Operation: "orderV2", OrderID: "E-2", Method: "POST", Path: "/v2/orders/E-2", Body: []byte{0x1f, 0x8b, 0}})
+	mustAdd(t, b, req(gen.OpOrderV2, "E-1", `{"orderId":"E-1"}`))
+	mustAdd(t, b, outbox.Request{Operation: gen.OpOrderV2, OrderID: "E-2", Method: "POST", Path: "/v2/orders/E-2", Body: []byte{0x1f, 0x8b, 0}})
 	var buf bytes.Buffer
 	if err := b.Export(&buf); err != nil {
 		t.Fatal(err)
@@ -259,9 +260,9 @@ func resendDeliversInOrder(t *testing.T, b outbox.Backend) {
 	u.mu.Lock()
 	u.status["/v2/orders/R-1"] = 503
 	u.mu.Unlock()
-	mustAdd(t, b, req("orderV2", "R-1", `{"orderId":"R-1"}`))
-	mustAdd(t, b, req("statusPost", "R-1", `{"orderId":"R-1","updatedStatus":"PROCESSING"}`))
-	mustAdd(t, b, req("orderV2", "R-2", `{"orderId":"R-2"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "R-1", `{"orderId":"R-1"}`))
+	mustAdd(t, b, req(gen.OpStatusPost, "R-1", `{"orderId":"R-1","updatedStatus":"PROCESSING"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "R-2", `{"orderId":"R-2"}`))
 	stop := run(t, b, u)
 	defer stop()
 	eventually(t, "R-1 tried twice", func() bool {
@@ -307,8 +308,8 @@ func deadLetterAndRetry(t *testing.T, b outbox.Backend) {
 	u.mu.Lock()
 	u.status["/v2/orders/B-1"] = 400
 	u.mu.Unlock()
-	mustAdd(t, b, req("orderV2", "B-1", `{"orderId":"B-1"}`))
-	mustAdd(t, b, req("statusPost", "B-1", `{"orderId":"B-1","updatedStatus":"PROCESSING"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "B-1", `{"orderId":"B-1"}`))
+	mustAdd(t, b, req(gen.OpStatusPost, "B-1", `{"orderId":"B-1","updatedStatus":"PROCESSING"}`))
 	stop := run(t, b, u)
 	eventually(t, "both dead", func() bool { st, _ := b.Stats(); return st.Dead == 2 && st.Pending == 0 })
 	stop()
@@ -345,7 +346,7 @@ func deadLetterAndRetry(t *testing.T, b outbox.Backend) {
 }
 
 func adminAPI(t *testing.T, b outbox.Backend) {
-	mustAdd(t, b, req("orderV2", "A-1", `{"orderId":"A-1"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "A-1", `{"orderId":"A-1"}`))
 	srv := httptest.NewServer(outbox.NewAdmin(b))
 	defer srv.Close()
 	for path, want := range map[string]string{
@@ -370,8 +371,8 @@ func adminAPI(t *testing.T, b outbox.Backend) {
 // still sends one request every ProbeEvery, and goes on once it is answered.
 func openCircuitStillProbes(t *testing.T, b outbox.Backend) {
 	u := newUpstream(t)
-	mustAdd(t, b, req("orderV2", "P-1", `{"orderId":"P-1"}`))
-	mustAdd(t, b, req("orderV2", "P-2", `{"orderId":"P-2"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "P-1", `{"orderId":"P-1"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "P-2", `{"orderId":"P-2"}`))
 	ctx, cancel := context.WithCancel(context.Background())
 	r := b.NewResender(outbox.HTTPSender{BaseURL: u.srv.URL}, outbox.ResendOptions{
 		Rate: 200, Paused: func() bool { return true }, PausePoll: 20 * time.Millisecond, ProbeEvery: 300 * time.Millisecond,
