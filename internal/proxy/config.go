@@ -123,10 +123,11 @@ type Config struct {
 	OutboxRate   float64       // --outbox-rate: resends per second
 	OutboxMaxAge time.Duration // --outbox-max-age: older requests are dead-lettered
 	// The fleet outbox (--outbox nats://…): see internal/outbox/natsjs.
-	OutboxStream    string // --outbox-stream: JetStream stream name
-	OutboxReplicas  int    // --outbox-replicas: the stream's replicas
-	OutboxNATSCreds string // --outbox-nats-creds: a NATS .creds file
-	OutboxNATSCA    string // --outbox-nats-ca: CA file for the NATS servers' TLS certificates
+	OutboxStream    string        // --outbox-stream: JetStream stream name
+	OutboxReplicas  int           // --outbox-replicas: the stream's replicas
+	OutboxNATSCreds string        // --outbox-nats-creds: a NATS .creds file
+	OutboxNATSCA    string        // --outbox-nats-ca: CA file for the NATS servers' TLS certificates
+	OutboxAckWait   time.Duration // --outbox-ack-wait: a dead pod's un-acknowledged resends come back after this
 
 	LogFormat string // --log-format json|text
 	LogLevel  string // --log-level debug|info|warn|error
@@ -191,6 +192,7 @@ func Defaults() Config {
 		OutboxMaxAge:         7 * 24 * time.Hour,
 		OutboxStream:         "ORDERGUARD_OUTBOX",
 		OutboxReplicas:       3,
+		OutboxAckWait:        30 * time.Second,
 		LogFormat:            "json",
 		LogLevel:             "info",
 		InboundSecretHeader:  inbound.DefaultSecretHeader,
@@ -269,6 +271,9 @@ func (c *Config) Check(ops []validate.Operation) error {
 	}
 	if c.OutboxMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("--outbox-max-age %s: want more than 0", c.OutboxMaxAge))
+	}
+	if c.OutboxAckWait <= 0 {
+		errs = append(errs, fmt.Errorf("--outbox-ack-wait %s: want more than 0", c.OutboxAckWait))
 	}
 	for _, d := range []struct {
 		flag string
