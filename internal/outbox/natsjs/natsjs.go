@@ -82,9 +82,9 @@ type Options struct {
 	Stream   string        // default DefaultStream
 	Replicas int           // default 3
 	Timeout  time.Duration // one JetStream call of the admin view or the resender; default 2s
-	// EnqueueTimeout bounds the publish and its ack that a fallback answer
-	// waits for: the checkout has already spent its budget. Default 500ms
-	// (an R3 ack takes about a millisecond on a healthy cluster).
+	// EnqueueTimeout bounds the publish and its ack in Enqueue and Add. The
+	// proxy calls EnqueueBy instead, bounded by the request's deadline.
+	// Default 500ms (an R3 ack takes about a millisecond on a healthy cluster).
 	EnqueueTimeout time.Duration
 	// Duplicates is the stream's de-duplication window. Default 24h: longer
 	// than any checkout retry, short enough for the server's memory.
@@ -243,14 +243,28 @@ func (s *Store) deadSubject(id uint64) string {
 	return s.o.Stream + ".dead." + strconv.FormatUint(id, 10)
 }
 
-// Enqueue implements outbox.Enqueuer.
+// Enqueue implements outbox.Enqueuer: it waits at most
+// Options.EnqueueTimeout for the ack.
 func (s *Store) Enqueue(r outbox.Request) error {
 	_, _, err := s.Add(r)
 	return err
 }
 
-// Add publishes r and waits for JetStream's acknowledgement.
+// EnqueueBy implements outbox.DeadlineEnqueuer: the proxy passes the
+// request's deadline, and the publish waits for the ack until then, no
+// longer, so that the client's answer stays within its budget.
+func (s *Store) EnqueueBy(r outbox.Request, deadline time.Time) error {
+	_, _, err := s.add(r, deadline)
+	return err
+}
+
+// Add publishes r and waits for JetStream's acknowledgement, at most
+// Options.EnqueueTimeout.
 func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
+	return s.add(r, time.Now().Add(s.o.EnqueueTimeout))
+}
+
+func (s *Store) add(r outbox.Request, deadline time.Time) (uint64, bool, error) {
 	if err := s.check(); err != nil {
 		return 0, false, err
 	}
@@ -258,7 +272,7 @@ func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	ack, err := s.publishWithin(s.o.EnqueueTimeout, s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
+	ack, err := s.publishBy(deadline, s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
 	s.note(err)
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue %s order %q on JetStream: %w", r.Operation, r.OrderID, err)
@@ -270,15 +284,15 @@ func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
 }
 
 func (s *Store) publish(subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
-	return s.publishWithin(s.o.Timeout, subject, e, msgID)
+	return s.publishBy(time.Now().Add(s.o.Timeout), subject, e, msgID)
 }
 
-func (s *Store) publishWithin(d time.Duration, subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
+func (s *Store) publishBy(deadline time.Time, subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode entry: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
@@ -662,4 +676,7 @@ func (s *Store) wasDelivered(id uint64) bool {
 	return err == nil
 }
 
-var _ outbox.Backend = (*Store)(nil)
+var (
+	_ outbox.Backend          = (*Store)(nil)
+	_ outbox.DeadlineEnqueuer = (*Store)(nil)
+)
