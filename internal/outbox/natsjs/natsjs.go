@@ -72,10 +72,6 @@ import (
 // DefaultStream is the stream's name when Options.Stream is empty.
 const DefaultStream = "ORDERGUARD_OUTBOX"
 
-// ErrPendingRetry is returned by Retry for a pending entry: JetStream decides
-// when a nak'd message comes back (its backoff), an operator cannot hurry it.
-var ErrPendingRetry = errors.New("outbox: a pending entry on JetStream is retried by its backoff; retry applies to dead letters")
-
 // Options tune Open. The zero value is usable against a single test server
 // except for Replicas, which defaults to 3.
 type Options struct {
@@ -91,6 +87,10 @@ type Options struct {
 	Duplicates    time.Duration
 	KeepDecisions int           // default 10,000
 	AckWait       time.Duration // a resender that dies: its messages come back after this; default 30s
+	// Tick is the longest a failed message waits in the consumer before the
+	// resender looks at it again (see attempts.go): a pending entry retried
+	// by hand is sent within it. Default 5s.
+	Tick time.Duration
 	// LeaseTTL bounds how long the fleet waits for a new resender after the
 	// one sending dies (see lease.go); default DefaultLeaseTTL.
 	LeaseTTL time.Duration
@@ -127,6 +127,9 @@ func (o Options) withDefaults() Options {
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
 	}
+	if o.Tick <= 0 {
+		o.Tick = 5 * time.Second
+	}
 	return o
 }
 
@@ -138,6 +141,7 @@ type Store struct {
 	urls string
 
 	pending, dead, delivered jetstream.Stream
+	attempts                 jetstream.KeyValue // nil: attached to a fleet whose serve never made it
 
 	closed       atomic.Bool
 	deduplicated atomic.Uint64 // this process
@@ -195,6 +199,10 @@ func Open(urls string, o Options) (*Store, error) {
 			return nil, fmt.Errorf("outbox: create stream %s on %s (replicas %d): %w", sp.cfg.Name, shown, o.Replicas, err)
 		}
 		*sp.dst = st
+	}
+	if err := s.openAttempts(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%w on %s", err, shown)
 	}
 	return s, nil
 }
@@ -371,7 +379,11 @@ func (s *Store) Get(id uint64) (outbox.Entry, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	if m, err := s.pending.GetMsg(ctx, id); err == nil {
-		return decode(m, outbox.StatePending)
+		e, err := decode(m, outbox.StatePending)
+		if err == nil {
+			s.withAttempts(&e)
+		}
+		return e, err
 	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return outbox.Entry{}, fmt.Errorf("outbox: get %d: %w", id, err)
 	}
@@ -415,6 +427,9 @@ func (s *Store) List(state outbox.State, limit int) ([]outbox.Entry, error) {
 	var out []outbox.Entry
 	collect := func(e outbox.Entry) (bool, error) {
 		e.Body = nil
+		if e.State == outbox.StatePending {
+			s.withAttempts(&e)
+		}
 		out = append(out, e)
 		return limit <= 0 || len(out) < limit, nil
 	}
@@ -506,16 +521,18 @@ func (s *Store) Stats() (outbox.Stats, error) {
 	return st, nil
 }
 
-// Retry implements outbox.Backend for dead letters: the entry (and the later
-// requests of its order dead-lettered with it) are published to the queue
-// again, under new ids, and removed from the dead-letter stream.
+// Retry implements outbox.Backend. A pending entry is made due now (its
+// attempts record, see attempts.go): a resender sends it within Options.Tick,
+// still behind the earlier requests of its order. A dead letter (and the
+// later requests of its order dead-lettered with it) is published to the
+// queue again, under new ids, and removed from the dead-letter stream.
 func (s *Store) Retry(id uint64) error {
 	e, err := s.Get(id)
 	if err != nil {
 		return err
 	}
 	if e.State == outbox.StatePending {
-		return fmt.Errorf("%w (entry %d)", ErrPendingRetry, id)
+		return s.retryPending(id)
 	}
 	batch := []outbox.Entry{e}
 	if outbox.IsOrderOp(e.Operation) {
@@ -587,6 +604,7 @@ func (s *Store) Drop(id uint64) error {
 	if err := s.pending.DeleteMsg(ctx, id); err != nil {
 		return fmt.Errorf("outbox: drop %d: %w", id, err)
 	}
+	s.forgetAttempts(id)
 	return nil
 }
 
@@ -642,6 +660,7 @@ func (s *Store) markDead(e outbox.Entry, status int, reason string, body []byte,
 				return moved, fmt.Errorf("outbox: remove dead-lettered %d: %w", d.ID, err)
 			}
 		}
+		s.forgetAttempts(d.ID)
 		moved = append(moved, d.ID)
 	}
 	return moved, nil
