@@ -10,11 +10,22 @@
 //	                             Forter's status and answer
 //	ORDERGUARD_OUTBOX_DELIVERED  subjects ORDERGUARD_OUTBOX.delivered.<id>: the newest decisions
 //	                             (MaxMsgs = KeepDecisions, oldest discarded)
+//	ORDERGUARD_OUTBOX_ATTEMPTS   key-value bucket, key <id>: a pending entry's attempts, last
+//	                             status and error, and when its next try is due (attempts.go)
+//	ORDERGUARD_OUTBOX_LEASE      key-value bucket, key "resender": which pod sends (lease.go)
 //
 // Enqueue returns nil only once JetStream acknowledged the publish, that is
 // once the stream's replicas hold it. The Nats-Msg-Id is outbox.DedupeID
 // (operation, order id, body hash), so the same request enqueued twice, by one
 // pod or two, is kept once within the stream's duplicate window.
+//
+// Within the budget: the Store is an outbox.DeadlineEnqueuer. The proxy ends
+// its upstream call --outbox-enqueue-reserve (default 250ms) before the
+// request's budget and calls EnqueueBy with the budget's end: the publish
+// waits for its ack until then and no longer, and a publish that fails or is
+// not acknowledged in time gets the client the --fallback closed answer, all
+// within the budget. Enqueue and Add (the CLI, tests) wait at most
+// Options.EnqueueTimeout.
 //
 // Order per order id: every request of an order id goes to the same subject
 // (a hash of the order id, so that any bytes an order id holds make a valid
@@ -27,25 +38,34 @@
 // Redelivery: one durable pull consumer (ORDERGUARD_OUTBOX_RESENDER) shared
 // by the fleet, explicit acks. A message is acknowledged only after Forter's
 // 2xx (or after it was moved to the dead-letter stream on a 4xx other than
-// 429); a failure is NakWithDelay'd with outbox.Backoff (1 s doubling to
-// 1 min, jitter), and a resender that dies holding messages has them
-// redelivered to another after AckWait.
+// 429). A failure sets the entry's next try outbox.Backoff (1 s doubling to
+// 1 min, jitter) ahead in its attempts record and NakWithDelay's the message
+// for at most Options.Tick (5s); a message that comes back before its time is
+// nak'd again for the rest, capped the same way. So Retry of a pending entry
+// (orderguard outbox retry ID, POST /outbox/retry/ID) makes it due now and it
+// is sent within a Tick, still behind its order's earlier requests; List and
+// Get show its attempts, last status and last error. A resender that dies
+// holding messages has them redelivered to another after AckWait
+// (--outbox-ack-wait, default 30s; the consumer is the fleet's, so the last
+// pod to start sets it: give every pod the same value).
 //
 // Rate: --outbox-rate is the fleet's, because only the resender holding a
 // lease (a key in the ORDERGUARD_OUTBOX_LEASE key-value bucket, see lease.go)
 // sends.
 //
-// Limits, said plainly: JetStream acknowledges a publish once the replicas
-// have written it, and by default fsyncs its files every two minutes, not per
-// message: the promise rests on R3 replication (a quorum must lose power at
-// once to lose a request), not on a per-request fsync as with bbolt; run the
-// servers with sync_interval: always if that is not enough. Enqueue waits at
-// most Options.EnqueueTimeout (500ms) for the ack, after the budget is spent. The
-// de-duplication window is Options.Duplicates (24h); bbolt de-duplicates for
-// as long as the entry is kept. A pending entry's attempts and last error are
-// not recorded (List shows them zero; the consumer knows the delivery count);
-// Retry of a pending entry is refused (ErrPendingRetry); a dead letter
-// retried comes back under a new id.
+// Limits, said plainly: JetStream acknowledges a publish once a quorum of the
+// replicas has written it, and by default fsyncs its files every two minutes,
+// not per message: the promise rests on R3 replication (a quorum must lose
+// power at once to lose a request), not on a per-request fsync as with bbolt;
+// run the servers with sync_interval: always if that is not enough. A publish
+// made while the connection is re-connecting waits in the client's reconnect
+// buffer: if its ack does not come before the deadline the client gets the
+// closed answer, yet the message may still be stored once the connection is
+// back and then be delivered (the same request sent again by the client is
+// de-duplicated). The de-duplication window is Options.Duplicates (24h); bbolt
+// de-duplicates for as long as the entry is kept. Each failed entry comes back
+// to the lease holder once per Tick while it waits (a key-value read and a
+// nak each). A dead letter retried comes back under a new id.
 package natsjs
 
 import (
