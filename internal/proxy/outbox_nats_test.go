@@ -66,6 +66,13 @@ func TestJetStreamEnqueueWithinBudget(t *testing.T) {
 		t.Errorf("Forter hangs, NATS down: answered after %s, want within the budget %s", took, budget)
 	}
 	t.Logf("NATS down: the closed answer after %s (budget %s, reserve %s)", took.Round(time.Millisecond), budget, reserve)
+	// A status update of an order that may wait: asked of NATS, queued
+	// behind it, refused; all within the budget.
+	start := time.Now()
+	a = e.do("PUT", "/v2/status/js-open-hang", `{"orderId":"js-open-hang","eventTime":1700000100000,"updatedStatus":"COMPLETED"}`, "api-version", "2.3")
+	if took := time.Since(start); a.status != 502 || a.header.Get(proxy.HeaderFallback) != "queued-behind-order" || took > budget+slack {
+		t.Errorf("status update, NATS down: %d %v %s after %s, want the closed answer (502) within the budget %s", a.status, a.header, a.body, took, budget)
+	}
 
 	// bbolt takes no reserve: Forter's 700ms answer goes through.
 	eb := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", outbox: tempStore(t), mut: settings})

@@ -363,12 +363,16 @@ func (s *Store) Ready() error {
 // HasPending asks the stream whether a request for orderID waits, fleet-wide.
 // When the stream cannot say, it answers true: the status update is then
 // queued (and fails to enqueue, so the client gets the closed answer) rather
-// than sent ahead of an order that may be waiting.
+// than sent ahead of an order that may be waiting. It runs on a live status
+// update's budget: it does not ask while the connection is down (a request
+// would wait in the reconnect buffer), and waits at most EnqueueTimeout.
 func (s *Store) HasPending(orderID string) bool {
-	if s.closed.Load() {
+	if s.closed.Load() || s.nc.Status() != nats.CONNECTED {
 		return true
 	}
-	_, err := s.first(s.subject(orderID), 0)
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.o.Timeout, s.o.EnqueueTimeout))
+	defer cancel()
+	_, err := s.pending.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(s.subject(orderID)))
 	return !errors.Is(err, jetstream.ErrMsgNotFound)
 }
 
