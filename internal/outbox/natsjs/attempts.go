@@ -125,6 +125,11 @@ func (s *Store) withAttempts(e *outbox.Entry) {
 // retryPending makes a pending entry due now: the resender sends it the next
 // time the consumer brings it back, within Options.Tick.
 func (s *Store) retryPending(id uint64) error {
+	if s.attempts == nil {
+		// Attached to a fleet whose serve predates the records: its resenders
+		// nak by the whole backoff, and nothing here can hurry them.
+		return fmt.Errorf("outbox: retry %d: no attempts bucket %s (upgrade the fleet's serve first)", id, s.attemptsBucket())
+	}
 	a, err := s.attemptOf(id)
 	if err != nil {
 		return err
