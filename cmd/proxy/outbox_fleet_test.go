@@ -110,12 +110,12 @@ func TestFleetSIGKILL(t *testing.T) {
 	// status update behind its order: about 12s. The default AckWait (30s)
 	// would not make it.
 	waitUntil(t, "pod B delivers the fleet's outbox", 25*time.Second, func() bool {
-		return healthy.Received().Endpoints[sandbox.EndpointStatusPut].OK >= n && outboxPending(t, "http://"+b.Admin) == 0
+		return sandboxReceived(t, healthy.URL).Endpoints[sandbox.EndpointStatusPut].OK >= n && outboxPending(t, "http://"+b.Admin) == 0
 	})
 	t.Logf("pod A held %d deliveries at SIGKILL; pod B delivered all %d requests %.1fs later",
 		held, 2*n, time.Since(killed).Seconds())
 
-	rcv := healthy.Received()
+	rcv := sandboxReceived(t, healthy.URL)
 	pos := map[string]int{}
 	for i, o := range rcv.Orders {
 		pos[o.Endpoint+" "+o.ID] = i
@@ -146,6 +146,21 @@ func outboxLines(log string) string {
 		}
 	}
 	return b.String()
+}
+
+// sandboxReceived is GET /_sandbox/received, as any client reads it.
+func sandboxReceived(t *testing.T, base string) sandbox.Received {
+	t.Helper()
+	var r sandbox.Received
+	resp, err := http.Get(base + "/_sandbox/received")
+	if err != nil {
+		t.Fatalf("GET /_sandbox/received: %v", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&r); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /_sandbox/received: %d %v", resp.StatusCode, err)
+	}
+	return r
 }
 
 // drain reads a process's log lines so that its stderr never blocks.
