@@ -22,7 +22,7 @@ func openOutbox(cfg proxy.Config, log *slog.Logger) (outbox.Backend, error) {
 		if cfg.OutboxReplicas == 1 {
 			log.Warn("--outbox-replicas 1: the outbox stream lives on one NATS server; losing it loses the kept requests (use 3 on a cluster)")
 		}
-		return natsjs.Open(cfg.OutboxPath, natsjs.Options{Stream: cfg.OutboxStream, Replicas: cfg.OutboxReplicas, Conn: conn})
+		return natsjs.Open(cfg.OutboxPath, natsjs.Options{Stream: cfg.OutboxStream, Replicas: cfg.OutboxReplicas, AckWait: cfg.OutboxAckWait, Conn: conn})
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
 		return nil, fmt.Errorf("outbox directory: %w", err)

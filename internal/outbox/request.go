@@ -28,6 +28,22 @@ type Enqueuer interface {
 	Enqueue(Request) error
 }
 
+// DeadlineEnqueuer is implemented by an Enqueuer whose write waits on the
+// network (the JetStream outbox: a publish and the replicas' ack). The proxy
+// then ends its upstream call --outbox-enqueue-reserve before the budget and
+// gives the write until the request's deadline, so that a client hears the
+// open or the closed answer within its budget. An optional interface rather
+// than a deadline field on Request: the proxy learns from the type, once at
+// start, whether to take a reserve from the upstream call at all, and the
+// bbolt Store, whose fsync is local, does not implement it and keeps the
+// whole budget for Forter as before.
+type DeadlineEnqueuer interface {
+	Enqueuer
+	// EnqueueBy is Enqueue, giving up at deadline: an error (the request is
+	// not kept) once it has passed without the write being acknowledged.
+	EnqueueBy(r Request, deadline time.Time) error
+}
+
 // OrderLine is implemented by an Enqueuer that keeps requests in order per
 // order id (the Store does). The proxy asks it before forwarding a status
 // update live: while the order (or an earlier update) still waits in the

@@ -123,10 +123,15 @@ type Config struct {
 	OutboxRate   float64       // --outbox-rate: resends per second
 	OutboxMaxAge time.Duration // --outbox-max-age: older requests are dead-lettered
 	// The fleet outbox (--outbox nats://…): see internal/outbox/natsjs.
-	OutboxStream    string // --outbox-stream: JetStream stream name
-	OutboxReplicas  int    // --outbox-replicas: the stream's replicas
-	OutboxNATSCreds string // --outbox-nats-creds: a NATS .creds file
-	OutboxNATSCA    string // --outbox-nats-ca: CA file for the NATS servers' TLS certificates
+	OutboxStream    string        // --outbox-stream: JetStream stream name
+	OutboxReplicas  int           // --outbox-replicas: the stream's replicas
+	OutboxNATSCreds string        // --outbox-nats-creds: a NATS .creds file
+	OutboxNATSCA    string        // --outbox-nats-ca: CA file for the NATS servers' TLS certificates
+	OutboxAckWait   time.Duration // --outbox-ack-wait: a dead pod's un-acknowledged resends come back after this
+	// --outbox-enqueue-reserve: with the JetStream outbox, the upstream call
+	// ends this long before the budget so that the publish and its ack fit
+	// in what is left (outbox.DeadlineEnqueuer); bbolt ignores it.
+	OutboxEnqueueReserve time.Duration
 
 	LogFormat string // --log-format json|text
 	LogLevel  string // --log-level debug|info|warn|error
@@ -191,6 +196,8 @@ func Defaults() Config {
 		OutboxMaxAge:         7 * 24 * time.Hour,
 		OutboxStream:         "ORDERGUARD_OUTBOX",
 		OutboxReplicas:       3,
+		OutboxAckWait:        30 * time.Second,
+		OutboxEnqueueReserve: 250 * time.Millisecond,
 		LogFormat:            "json",
 		LogLevel:             "info",
 		InboundSecretHeader:  inbound.DefaultSecretHeader,
@@ -269,6 +276,12 @@ func (c *Config) Check(ops []validate.Operation) error {
 	}
 	if c.OutboxMaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("--outbox-max-age %s: want more than 0", c.OutboxMaxAge))
+	}
+	if c.OutboxAckWait <= 0 {
+		errs = append(errs, fmt.Errorf("--outbox-ack-wait %s: want more than 0", c.OutboxAckWait))
+	}
+	if c.OutboxEnqueueReserve < 0 {
+		errs = append(errs, fmt.Errorf("--outbox-enqueue-reserve %s: want 0 or more", c.OutboxEnqueueReserve))
 	}
 	for _, d := range []struct {
 		flag string
@@ -349,4 +362,19 @@ func (c *Config) MaxBudget() time.Duration {
 		m = max(m, b)
 	}
 	return m
+}
+
+// checkEnqueueReserve is asked only when the outbox takes a reserve (the
+// JetStream one, with --fallback open): every budget must leave the upstream
+// call some time after it.
+func (c *Config) checkEnqueueReserve() error {
+	if c.OutboxEnqueueReserve >= c.Budget {
+		return fmt.Errorf("--outbox-enqueue-reserve %s: want less than --budget %s (the upstream call gets the budget minus the reserve)", c.OutboxEnqueueReserve, c.Budget)
+	}
+	for id, b := range c.OpBudgets {
+		if c.OutboxEnqueueReserve >= b {
+			return fmt.Errorf("--outbox-enqueue-reserve %s: want less than --op-budget %s=%s (the upstream call gets the budget minus the reserve)", c.OutboxEnqueueReserve, id, b)
+		}
+	}
+	return nil
 }

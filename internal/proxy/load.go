@@ -98,6 +98,8 @@ func settings(c *Config) []setting {
 		{"outbox-replicas", "replicas of a nats:// outbox's streams (1 only for a single server: a warning at start)", (*intValue)(&c.OutboxReplicas)},
 		{"outbox-nats-creds", "NATS .creds file for a nats:// outbox (else user/password or token from $ORDERGUARD_OUTBOX_NATS_USER, _PASSWORD, _TOKEN)", (*stringValue)(&c.OutboxNATSCreds)},
 		{"outbox-nats-ca", "CA file for a nats:// outbox's TLS (tls:// URLs or servers that require TLS)", (*stringValue)(&c.OutboxNATSCA)},
+		{"outbox-ack-wait", "nats:// outbox: how long a resend a dead pod held waits before another pod gets it (the fleet's consumer: give every pod the same value)", (*durationValue)(&c.OutboxAckWait)},
+		{"outbox-enqueue-reserve", "nats:// outbox with --fallback open: the end of the budget kept for JetStream to acknowledge a fallback's request (the upstream call gets the rest; must be less than every budget); ignored for a bbolt file", (*durationValue)(&c.OutboxEnqueueReserve)},
 		{"log-format", "json or text", (*stringValue)(&c.LogFormat)},
 		{"log-level", "debug, info, warn or error", (*stringValue)(&c.LogLevel)},
 		{"otlp-endpoint", "OTLP collector URL for traces (http://host:4318, or http://host:4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc); wins over $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, then $OTEL_EXPORTER_OTLP_ENDPOINT; none of the three: tracing off. Sampling: $OTEL_TRACES_SAMPLER/_ARG (default parentbased_always_on); resource: $OTEL_SERVICE_NAME, $OTEL_RESOURCE_ATTRIBUTES", (*stringValue)(&c.OTLPEndpoint)},

@@ -345,7 +345,7 @@ func writeFailed(ctx *fasthttp.RequestCtx, status int, msg string) {
 // control serves the sandbox's own endpoints, which are never rate-limited,
 // faulted or recorded:
 //
-//	GET    /_sandbox/received  the received log (counts per endpoint, recent order ids)
+//	GET    /_sandbox/received  the received log (counts per endpoint, recent order ids, recent arrivals with their times)
 //	DELETE /_sandbox/received  empty it
 //	GET    /_sandbox/health    200 while serving
 func (s *Server) control(ctx *fasthttp.RequestCtx) {

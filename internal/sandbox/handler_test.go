@@ -397,3 +397,27 @@ func TestRoutesFromTable(t *testing.T) {
 		}
 	}
 }
+
+func TestRecorderArrivals(t *testing.T) {
+	rec := newRecorder(3)
+	before := time.Now()
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		rec.arrive(EndpointOrderV2, id)
+	}
+	rec.arrive(EndpointNotFound, "")
+	got := rec.snapshot().Arrivals
+	var ids []string
+	for i, a := range got {
+		ids = append(ids, a.ID)
+		if a.Endpoint != EndpointOrderV2 || a.At.Before(before) || (i > 0 && a.At.Before(got[i-1].At)) {
+			t.Errorf("arrival %d = %+v", i, a)
+		}
+	}
+	if strings.Join(ids, ",") != "c,d,e" {
+		t.Errorf("arrivals %v, want the newest 3 oldest first (c,d,e), no 404", ids)
+	}
+	rec.reset()
+	if n := len(rec.snapshot().Arrivals); n != 0 {
+		t.Errorf("after reset: %d arrivals", n)
+	}
+}

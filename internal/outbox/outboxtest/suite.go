@@ -37,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"export_has_bodies", exportHasBodies},
 		{"resend_delivers_in_order", resendDeliversInOrder},
 		{"dead_letter_takes_order_line_and_retry_brings_it_back", deadLetterAndRetry},
+		{"retry_makes_a_pending_entry_due_now", retryPending},
 		{"admin_api", adminAPI},
 		{"open_circuit_still_probes", openCircuitStillProbes},
 	}
@@ -342,6 +343,57 @@ func deadLetterAndRetry(t *testing.T, b outbox.Backend) {
 	got := u.got()
 	if got[len(got)-1] != "POST /v2/status/B-1" {
 		t.Errorf("the status update was not delivered last: %v", got)
+	}
+}
+
+// A failed entry waits for its backoff (at least 20s here); List shows the
+// attempt and its status; Retry makes it due now, so it is delivered long
+// before the backoff would have let it, and still before its order's later
+// request.
+func retryPending(t *testing.T, b outbox.Backend) {
+	u := newUpstream(t)
+	u.mu.Lock()
+	u.status["/v2/orders/Q-1"] = 503
+	u.mu.Unlock()
+	id := mustAdd(t, b, req("orderV2", "Q-1", `{"orderId":"Q-1"}`))
+	mustAdd(t, b, req("statusPost", "Q-1", `{"orderId":"Q-1","updatedStatus":"PROCESSING"}`))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := b.NewResender(outbox.HTTPSender{BaseURL: u.srv.URL}, outbox.ResendOptions{
+		Rate: 200, BackoffMin: 40 * time.Second, BackoffMax: time.Minute, Logf: t.Logf,
+	})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "the first attempt recorded", func() bool {
+		e, err := b.Get(id)
+		return err == nil && e.Attempts == 1
+	})
+	list, err := b.List(outbox.StatePending, 0)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	if e := list[0]; e.ID != id || e.Attempts != 1 || e.LastStatus != 503 || time.Until(e.NextTry) < 10*time.Second {
+		t.Errorf("the failed entry in List: id %d attempts %d last status %d next try in %s; want %d, 1, 503, the backoff",
+			e.ID, e.Attempts, e.LastStatus, time.Until(e.NextTry).Round(time.Second), id)
+	}
+	u.mu.Lock()
+	delete(u.status, "/v2/orders/Q-1")
+	u.mu.Unlock()
+	retried := time.Now()
+	if err := b.Retry(id); err != nil {
+		t.Fatalf("Retry(pending %d) = %v", id, err)
+	}
+	eventually(t, "delivered after the retry", func() bool { st, _ := b.Stats(); return st.Pending == 0 })
+	if d := time.Since(retried); d > 10*time.Second {
+		t.Errorf("delivered %s after the retry, want it due at once", d)
+	}
+	got := u.got()
+	want := []string{"POST /v2/orders/Q-1", "POST /v2/orders/Q-1", "POST /v2/status/Q-1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("upstream got %v, want %v", got, want)
+	}
+	if err := b.Retry(id + 1000); !errors.Is(err, outbox.ErrNotFound) {
+		t.Errorf("Retry(unknown) = %v, want ErrNotFound", err)
 	}
 }
 
