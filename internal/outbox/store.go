@@ -11,6 +11,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/orderguard/orderguard/internal/redact"
 )
 
 // Sentinel errors; the ones returned by Open are wrapped with the path and a
@@ -349,7 +351,7 @@ func (s *Store) Add(r Request) (id uint64, duplicate bool, err error) {
 	})
 	s.noteEnqueue(err, len(r.Body))
 	if err != nil {
-		return 0, false, fmt.Errorf("outbox: enqueue %s order %q: %w", r.Operation, r.OrderID, s.closedErr(err))
+		return 0, false, fmt.Errorf("outbox: enqueue %s order %q: %w", r.Operation, redact.MaskString(r.OrderID), s.closedErr(err))
 	}
 	if !duplicate {
 		s.mu.Lock()

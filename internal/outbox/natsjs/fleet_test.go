@@ -171,6 +171,10 @@ func TestUnreachable(t *testing.T) {
 	if d := time.Since(begin); d > time.Second {
 		t.Errorf("a failed enqueue took %s", d)
 	}
+	// The proxy logs the error: an order id that is a card number is masked.
+	if err := s.Enqueue(request("orderV2", "4111111111111111")); err == nil || strings.Contains(err.Error(), "4111111111111111") {
+		t.Errorf("Enqueue of a card-number order id with NATS down = %v: want an error with the id masked", err)
+	}
 	if err := s.Ready(); err == nil {
 		t.Error("Ready with NATS down = nil")
 	}
@@ -178,6 +182,18 @@ func TestUnreachable(t *testing.T) {
 	waitFor(t, "ready again after NATS is back", 10*time.Second, func() bool { return s.Ready() == nil })
 	if e, err := s.Get(kept); err != nil || e.OrderID != "U-1" {
 		t.Errorf("the request kept before the outage: %+v, %v", e, err)
+	}
+	// The refused U-2 must not turn up once the connection is back (the
+	// client's reconnect buffer would publish it late): its client was told
+	// it is not kept, and may send it again.
+	pending, err := s.List(outbox.StatePending, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range pending {
+		if e.OrderID == "U-2" {
+			t.Errorf("the request refused while NATS was down was kept after all: %+v", e)
+		}
 	}
 	if err := s.Enqueue(request("orderV2", "U-3")); err != nil {
 		t.Errorf("Enqueue after NATS is back = %v", err)

@@ -57,12 +57,10 @@
 // replicas has written it, and by default fsyncs its files every two minutes,
 // not per message: the promise rests on R3 replication (a quorum must lose
 // power at once to lose a request), not on a per-request fsync as with bbolt;
-// run the servers with sync_interval: always if that is not enough. A publish
-// made while the connection is re-connecting waits in the client's reconnect
-// buffer: if its ack does not come before the deadline the client gets the
-// closed answer, yet the message may still be stored once the connection is
-// back and then be delivered (the same request sent again by the client is
-// de-duplicated). The de-duplication window is Options.Duplicates (24h); bbolt
+// run the servers with sync_interval: always if that is not enough. The
+// client keeps no reconnect buffer: a publish made while the connection is
+// down fails at once (the closed answer) and is never sent late, so a request
+// answered "not kept" is not kept. The de-duplication window is Options.Duplicates (24h); bbolt
 // de-duplicates for as long as the entry is kept. Each failed entry comes back
 // to the lease holder once per Tick while it waits (a key-value read and a
 // nak each). A dead letter retried comes back under a new id.
@@ -87,6 +85,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderguard/orderguard/internal/outbox"
+	pan "github.com/orderguard/orderguard/internal/redact" // the package has its own redact (of URLs)
 )
 
 // DefaultStream is the stream's name when Options.Stream is empty.
@@ -181,6 +180,11 @@ func Open(urls string, o Options) (*Store, error) {
 		nats.Timeout(o.Timeout),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(false),
+		// No reconnect buffer: a publish made while the connection is down
+		// fails at once instead of waiting in the client and going out once
+		// the connection is back, after its client was given the closed
+		// answer (a request told "not kept" must not be kept after all).
+		nats.ReconnectBufSize(-1),
 	}, o.Conn...)
 	// What errors, logs and Stats show: the URLs without any user:password.
 	shown := redact(urls)
@@ -303,7 +307,7 @@ func (s *Store) add(r outbox.Request, deadline time.Time) (uint64, bool, error) 
 	ack, err := s.publishBy(deadline, s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
 	s.note(err)
 	if err != nil {
-		return 0, false, fmt.Errorf("outbox: enqueue %s order %q on JetStream: %w", r.Operation, r.OrderID, err)
+		return 0, false, fmt.Errorf("outbox: enqueue %s order %q on JetStream: %w", r.Operation, pan.MaskString(r.OrderID), err)
 	}
 	if ack.Duplicate {
 		s.deduplicated.Add(1)
