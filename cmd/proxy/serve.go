@@ -127,7 +127,7 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		CertFile:     cfg.TLSCert,
 		KeyFile:      cfg.TLSKey,
 	}
-	if err := inbound.Check(ctx, in); err != nil {
+	if err := inbound.CheckExposure(ctx, in); err != nil {
 		return err
 	}
 	poolCfg := pool.Config{
