@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
@@ -25,6 +23,7 @@ import (
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/settings"
 	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
@@ -36,29 +35,29 @@ const sandboxDemoKey = "orderguard-embedded-sandbox"
 // runServe is `orderguard serve`: the proxy, in front of Forter or, with no
 // --upstream, of the embedded sandbox (announced in the first log line).
 func runServe(args []string, stdout, stderr io.Writer) int {
-	cfg, err := proxy.Load(args, nil)
+	cfg, err := loadServe(args, nil)
 	if errors.Is(err, flag.ErrHelp) {
-		proxy.Usage(stdout)
+		serveUsage(stdout)
 		return 0
 	}
 	if err != nil {
-		return cli.UsageError(stderr, "serve", proxy.UsageLine, err)
+		return cli.UsageError(stderr, "serve", serveUsageLine, err)
 	}
 	logOut := newAsyncWriter(stderr, 100*time.Millisecond, 64<<10)
 	defer logOut.Close()
-	log := newLogger(cfg, logOut)
-	engine, err := newSpecEngine(cfg, log)
+	log := newLogger(cfg.Log, logOut)
+	engine, err := newSpecEngine(cfg.Spec, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
 		return 2
 	}
-	if err := cfg.Check(engine.ops); err != nil {
+	if err := cfg.check(engine.ops); err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
 		return 2
 	}
-	for id := range cfg.Rules {
+	for id := range cfg.Proxy.Rules {
 		if !slices.ContainsFunc(engine.rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
-			fmt.Fprintf(stderr, "orderguard serve: %s: unknown rule %q ('orderguard spec rules' lists them)\n", ruleOrigin(cfg, id), id)
+			fmt.Fprintf(stderr, "orderguard serve: %s: unknown rule %q ('orderguard spec rules' lists them)\n", ruleOrigin(cfg.Proxy, id), id)
 			return 2
 		}
 	}
@@ -88,7 +87,7 @@ func ruleOrigin(cfg proxy.Config, id string) string {
 // warnUnknownEnv warns, at start-up, of every ORDERGUARD_* variable that
 // names no setting (a typo is otherwise ignored in silence); never its value.
 func warnUnknownEnv(log *slog.Logger, environ []string) {
-	for _, u := range proxy.UnknownEnv(environ) {
+	for _, u := range settings.UnknownEnv(environ, knownEnv()) {
 		attrs := []any{slog.String("variable", u.Name)}
 		if u.Suggest != "" {
 			attrs = append(attrs, slog.String("did_you_mean", u.Suggest))
@@ -97,54 +96,34 @@ func warnUnknownEnv(log *slog.Logger, environ []string) {
 	}
 }
 
-func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
+func newLogger(cfg logConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Config.Check
+	_ = level.UnmarshalText([]byte(cfg.Level)) // checked by logConfig.Check
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "text" {
+	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // serve runs the proxy until ctx ends, logging through log, whose handler
-// writes to logOut; the per-request lines go to logOut directly. The startup
-// lines are flushed at once so that whoever waits for them (an operator, a
-// supervisor, a test) sees them without the buffering delay.
-func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyncWriter, engine *specEngine) error {
+// writes to logOut; the per-request lines go to logOut directly. It builds
+// each component from its own Config, then the edge, then serves. The
+// startup lines are flushed at once so that whoever waits for them (an
+// operator, a supervisor, a test) sees them without the buffering delay.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, logOut *asyncWriter, engine *specEngine) error {
 	// Who may connect is settled first: a refused --listen should not wait
 	// for the sandbox and the upstream warm-up to be reported.
-	inboundSecret, err := secret.Load("inbound secret", cfg.InboundSecretFile, proxy.EnvInboundSecret, nil)
-	if err != nil {
+	in := cfg.Inbound
+	var err error
+	if in.Secret, err = secret.Load("inbound secret", cfg.Secret.InboundSecretFile, secret.EnvInboundSecret, nil); err != nil {
 		return err
-	}
-	in := inbound.Config{
-		Addr:         cfg.Listen,
-		Insecure:     cfg.InsecureListen,
-		SecretHeader: cfg.InboundSecretHeader,
-		Secret:       inboundSecret,
-		ClientCA:     cfg.ClientCA,
-		CertFile:     cfg.TLSCert,
-		KeyFile:      cfg.TLSKey,
 	}
 	if err := inbound.CheckExposure(ctx, in); err != nil {
 		return err
 	}
-	poolCfg := pool.Config{
-		Upstream:            cfg.Upstream,
-		CAFile:              cfg.UpstreamCA,
-		ServerName:          cfg.UpstreamServerName,
-		MaxConns:            cfg.MaxConns,
-		MaxConnWaitTimeout:  cfg.MaxConnWait,
-		MaxIdleConnDuration: cfg.MaxIdleConn,
-		DialTimeout:         cfg.DialTimeout,
-		ReadTimeout:         cfg.UpstreamReadTimeout,
-		WriteTimeout:        cfg.UpstreamWriteTimeout,
-		MaxResponseBodySize: cfg.MaxResponseBody,
-		WarmConns:           cfg.WarmConns,
-		WarmPath:            cfg.WarmPath,
-	}
-	if cfg.Upstream == "" {
+	upCfg := cfg.Pool
+	if upCfg.Upstream == "" {
 		// The embedded sandbox, over TLS so that the whole path (warm
 		// connections, session resumption) runs as it would against Forter.
 		sb, err := sandbox.Start(sandbox.Options{Config: sandbox.DefaultConfig(), TLS: true})
@@ -153,31 +132,18 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		}
 		defer sb.Close()
 		log.Info("embedded sandbox started (no --upstream given)", slog.String("url", sb.URL), slog.String("ca", sb.CertFile))
-		poolCfg.Upstream = sb.URL
-		poolCfg.TLS = sb.ClientTLS()
+		upCfg.Upstream, upCfg.TLS = sb.URL, sb.ClientTLS()
 	}
-
-	apiKey, err := secret.Load("api key", cfg.APIKeyFile, proxy.EnvAPIKey, nil)
+	apiKey, apiKeySource, adminToken, err := loadKeys(cfg, log)
 	if err != nil {
 		return err
 	}
-	apiKeySource := apiKey.Source() // file "…", env ORDERGUARD_API_KEY or none
-	if cfg.Upstream == "" && !apiKey.IsSet() {
-		// The sandbox, like Forter, answers 401 without a key; any key will do.
-		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
-		apiKeySource = "none (a demo key for the embedded sandbox)"
-		log.Info("no API key configured: using a demo key for the embedded sandbox")
-	}
-	adminToken, err := secret.Load("admin token", cfg.AdminTokenFile, proxy.EnvAdminToken, nil)
-	if err != nil {
-		return err
-	}
-	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey, inboundSecret, adminToken)
+	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey, in.Secret, adminToken)
 	defer stopReload()
-	stopPoll := secret.ReloadEvery(log, cfg.SecretReloadInterval, apiKey, inboundSecret, adminToken)
+	stopPoll := secret.ReloadEvery(log, cfg.Secret.ReloadInterval, apiKey, in.Secret, adminToken)
 	defer stopPoll()
 
-	up, err := pool.New(poolCfg)
+	up, err := pool.New(upCfg)
 	if err != nil {
 		return err
 	}
@@ -188,7 +154,9 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	}
 
 	bi := build()
-	tracer, err := tracing.New(ctx, tracing.Settings{Endpoint: cfg.OTLPEndpoint, ServiceVersion: bi.Version})
+	tc := cfg.Tracing
+	tc.ServiceVersion = bi.Version
+	tracer, err := tracing.New(ctx, tc)
 	if err != nil {
 		return err
 	}
@@ -205,11 +173,11 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		opts.Validators = engine.live
 	}
 	if log.Enabled(ctx, slog.LevelInfo) {
-		opts.RequestLog = logOut
+		opts.RequestLog, opts.RequestLogFormat = logOut, cfg.Log.Format
 	}
 	var store outbox.Backend
-	if cfg.OutboxPath != "" {
-		store, err = openOutbox(cfg, log)
+	if cfg.Outbox.Path != "" {
+		store, err = openOutbox(cfg.Outbox, cfg.NATS, cfg.Proxy.MaxBody, log)
 		if err != nil {
 			return err
 		}
@@ -218,10 +186,10 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		if !apiKey.IsSet() {
 			// The outbox never stores a client's Authorization (a credential on
 			// disk), so resends can only carry the configured key.
-			log.Warn("no API key configured: requests kept in the outbox will be resent without credentials and dead-lettered if Forter answers 401; set --api-key-file or " + proxy.EnvAPIKey)
+			log.Warn("no API key configured: requests kept in the outbox will be resent without credentials and dead-lettered if Forter answers 401; set --api-key-file or " + secret.EnvAPIKey)
 		}
 	}
-	p, err := proxy.New(cfg, opts)
+	p, err := proxy.New(cfg.Proxy, opts)
 	if err != nil {
 		return err
 	}
@@ -229,15 +197,15 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}, AdminToken: adminToken}
 	engine.adminHandlers(so.AdminHandlers)
 	p.Registry().MustRegister(engine)
-	defer engine.watch(cfg.SpecReloadInterval)()
+	defer engine.watch(cfg.Spec.ReloadInterval)()
 	if store != nil {
 		so.Ready["outbox"] = store.Ready
 		admin := outbox.NewAdmin(store)
 		so.AdminHandlers["/outbox"] = admin
 		so.AdminHandlers["/outbox/"] = admin
 		rs := store.NewResender(p.Sender(), outbox.ResendOptions{
-			Rate:   cfg.OutboxRate,
-			MaxAge: cfg.OutboxMaxAge,
+			Rate:   cfg.Outbox.Rate,
+			MaxAge: cfg.Outbox.MaxAge,
 			Paused: p.Paused,
 			Logf: func(format string, args ...any) {
 				log.Info(fmt.Sprintf(format, args...), slog.String("component", "outbox"))
@@ -252,60 +220,40 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		}()
 	}
 
-	so.Limits = inbound.Limits{
-		ReadTimeout:    cfg.ReadTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		IdleTimeout:    cfg.IdleTimeout,
-		MaxHeaderBytes: cfg.MaxHeaderBytes,
-		MaxHeaders:     cfg.MaxHeaders,
-		MaxConcurrent:  cfg.MaxConcurrent,
-	}
-	// Outermost first: the secret check, then the JSON shape limits, then the
-	// proxy (inside the concurrency cap and header count of so.Limits).
-	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray, MaxBody: cfg.MaxBody}
-	check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
-	so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-		return check.Wrap(jsonLimits.Wrap(h))
-	}
-	if inboundSecret.IsSet() {
-		p.Registry().MustRegister(inboundAuthRejected(check))
-	}
-	p.Registry().MustRegister(jsonLimitRejections(jsonLimits), buildInfoMetric(build()))
-	in.Guard = connGuard(cfg, log)
-	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
+	in.Guard = connGuard(in, cfg.Pool, log)
+	so.Edge = edge(cfg, in, p, log)
+	p.Registry().MustRegister(buildInfoMetric(bi))
 	if store != nil {
-		p.Registry().MustRegister(newOutboxCollector(store, outboxBackendName(cfg.OutboxPath)))
+		p.Registry().MustRegister(newOutboxCollector(store, outboxBackendName(cfg.Outbox.Path)))
 	}
 	so.Listener, err = inbound.Listen(ctx, in)
 	if err != nil {
 		return err
 	}
-	if cfg.InsecureListen && !in.IsUnix() && !in.Authenticated() {
-		if loop, _ := inbound.IsLoopback(ctx, cfg.Listen); !loop {
+	if in.Insecure && !in.IsUnix() && !in.Authenticated() {
+		if loop, _ := inbound.IsLoopback(ctx, in.Addr); !loop {
 			log.Warn("serving a non-loopback address with no inbound authentication (--insecure-listen)",
-				slog.String("listen", cfg.Listen))
-		}
-	}
-	if cfg.AdminListen != "" {
-		so.Admin, err = net.Listen("tcp", cfg.AdminListen)
-		if err != nil {
-			so.Listener.Close()
-			return fmt.Errorf("admin listen %q: %w", cfg.AdminListen, err)
+				slog.String("listen", in.Addr))
 		}
 	}
 	adminAddr := ""
-	if so.Admin != nil {
+	if cfg.Proxy.AdminListen != "" {
+		so.Admin, err = net.Listen("tcp", cfg.Proxy.AdminListen)
+		if err != nil {
+			so.Listener.Close()
+			return fmt.Errorf("admin listen %q: %w", cfg.Proxy.AdminListen, err)
+		}
 		adminAddr = so.Admin.Addr().String()
-		if loop, _ := inbound.IsLoopback(ctx, cfg.AdminListen); !loop && !adminToken.IsSet() && (store != nil || cfg.AdminPprof) {
-			log.Info("the admin listener is not loopback only: /healthz, /readyz and /metrics answer everyone, the outbox API and profiles only loopback clients; set --admin-token-file or "+proxy.EnvAdminToken+" to let others in with a bearer token",
+		if loop, _ := inbound.IsLoopback(ctx, cfg.Proxy.AdminListen); !loop && !adminToken.IsSet() && (store != nil || cfg.Proxy.AdminPprof) {
+			log.Info("the admin listener is not loopback only: /healthz, /readyz and /metrics answer everyone, the outbox API and profiles only loopback clients; set --admin-token-file or "+secret.EnvAdminToken+" to let others in with a bearer token",
 				slog.String("admin", adminAddr))
 		}
 	}
 	log.Info("orderguard serving",
 		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
-		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
-		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
-		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKeySource), slog.String("admin_token", adminToken.Source()),
+		slog.String("upstream", upCfg.Upstream), slog.String("mode", cfg.Proxy.Mode.String()),
+		slog.String("budget", cfg.Proxy.Budget.String()), slog.String("fallback", cfg.Proxy.Fallback.String()),
+		slog.String("outbox", cfg.Outbox.Path), slog.String("api_key", apiKeySource), slog.String("admin_token", adminToken.Source()),
 		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()),
 		slog.String("tracing", tracer.String()),
 		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time))
@@ -313,14 +261,56 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 	return p.Serve(ctx, so)
 }
 
+// loadKeys reads the API key and the admin token (the inbound secret is
+// read first, with the listener's checks). Without --upstream and without
+// a key, the embedded sandbox gets a demo key: like Forter, it answers 401
+// without one, and any will do.
+func loadKeys(cfg serveConfig, log *slog.Logger) (apiKey *secret.Key, apiKeySource string, adminToken *secret.Key, err error) {
+	apiKey, err = secret.Load("api key", cfg.Secret.APIKeyFile, secret.EnvAPIKey, nil)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	apiKeySource = apiKey.Source() // file "…", env ORDERGUARD_API_KEY or none
+	if cfg.Pool.Upstream == "" && !apiKey.IsSet() {
+		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
+		apiKeySource = "none (a demo key for the embedded sandbox)"
+		log.Info("no API key configured: using a demo key for the embedded sandbox")
+	}
+	adminToken, err = secret.Load("admin token", cfg.Secret.AdminTokenFile, secret.EnvAdminToken, nil)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return apiKey, apiKeySource, adminToken, nil
+}
+
+// edge is what a client's request meets before the proxy, in the one order
+// inbound.Edge.Server writes down (the connection guard; fasthttp's limits;
+// the refusal log; the secret check; the JSON shape limits; the concurrency
+// cap and header count; the proxy), with its metrics registered on the
+// proxy's registry.
+func edge(cfg serveConfig, in inbound.Config, p *proxy.Proxy, log *slog.Logger) *inbound.Edge {
+	e := &inbound.Edge{
+		Limits: in.Limits,
+		Secret: &inbound.SecretCheck{Header: in.SecretHeader, Key: in.Secret},
+		JSON: &inbound.JSONLimits{MaxDepth: cfg.Proxy.MaxDepth, MaxString: cfg.Proxy.MaxString,
+			MaxArray: cfg.Proxy.MaxArray, MaxBody: cfg.Proxy.MaxBody},
+		Guard:    in.Guard,
+		Logger:   log,
+		TooLarge: p.TooLarge,
+	}
+	e.Limits.MaxBodyBytes = cfg.Proxy.MaxBody
+	p.Registry().MustRegister(e.Collectors()...)
+	return e
+}
+
 // connGuard caps client connections under the process's descriptor limit,
 // read once here and logged with the caps derived from it.
-func connGuard(cfg proxy.Config, log *slog.Logger) *inbound.ConnGuard {
-	upstream := cfg.MaxConns
-	if cfg.Upstream == "" {
+func connGuard(in inbound.Config, up pool.Config, log *slog.Logger) *inbound.ConnGuard {
+	upstream := up.MaxConns
+	if up.Upstream == "" {
 		upstream *= 2 // the embedded sandbox's server side holds a descriptor per connection too
 	}
-	limits := inbound.ConnLimits{MaxOpen: cfg.MaxOpenConns, MaxPerIP: cfg.MaxConnsPerIP}
+	limits := in.Conns
 	nofile, err := inbound.DescriptorLimit()
 	if err != nil {
 		log.Warn("cannot read the descriptor limit (getrlimit); connection caps only as given", slog.String("error", err.Error()))
@@ -329,7 +319,7 @@ func connGuard(cfg proxy.Config, log *slog.Logger) *inbound.ConnGuard {
 	limits = limits.WithDefaults(nofile, upstream)
 	attrs := []any{slog.Uint64("descriptor_limit", nofile), slog.Int("max_open_conns", limits.MaxOpen),
 		slog.Int("max_conns_per_ip", limits.MaxPerIP), slog.Int("upstream_conns", upstream),
-		slog.String("first_request_within", cfg.ReadTimeout.String()), slog.String("idle_timeout", cfg.IdleTimeout.String())}
+		slog.String("first_request_within", in.Limits.ReadTimeout.String()), slog.String("idle_timeout", in.Limits.IdleTimeout.String())}
 	if limits.Fits(nofile, upstream) {
 		log.Info("inbound connection limits", attrs...)
 	} else {
