@@ -15,14 +15,14 @@ import (
 // probe keeps room for one request of maxBody (--max-body).
 func openOutbox(cfg outbox.Config, nc natsjs.Config, maxBody int, log *slog.Logger) (outbox.Backend, error) {
 	if natsjs.IsURL(cfg.Path) {
-		conn, err := natsjs.ConnOptions(nc.Creds, nc.CA, os.Getenv)
+		opts, err := nc.Options(os.Getenv)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: %w", err)
 		}
 		if nc.Replicas == 1 {
 			log.Warn("--outbox-replicas 1: the outbox stream lives on one NATS server; losing it loses the kept requests (use 3 on a cluster)")
 		}
-		return natsjs.Open(cfg.Path, natsjs.Options{Stream: nc.Stream, Replicas: nc.Replicas, Conn: conn})
+		return natsjs.Open(cfg.Path, opts)
 	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("outbox directory: %w", err)

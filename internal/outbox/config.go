@@ -42,3 +42,9 @@ func (c Config) Check() error {
 	}
 	return errors.Join(errs...)
 }
+
+// ResendOptions are the resender's options as c sets them; the caller adds
+// Paused and Logf.
+func (c Config) ResendOptions() ResendOptions {
+	return ResendOptions{Rate: c.Rate, MaxAge: c.MaxAge}
+}

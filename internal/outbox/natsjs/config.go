@@ -44,3 +44,13 @@ func (c Config) Check() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Options are Open's options as c sets them, with the connection options
+// ConnOptions makes from c's credentials and CA (and getenv's variables).
+func (c Config) Options(getenv func(string) string) (Options, error) {
+	conn, err := ConnOptions(c.Creds, c.CA, getenv)
+	if err != nil {
+		return Options{}, err
+	}
+	return Options{Stream: c.Stream, Replicas: c.Replicas, Conn: conn}, nil
+}
