@@ -77,9 +77,8 @@ func startMemEdge() (*memEdge, error) {
 				// A short read timeout: a fuzzed Content-Length larger than the body
 				// makes the server wait for bytes that never come.
 				Edge: &inbound.Edge{
-					Limits:   inbound.Limits{ReadTimeout: 250 * time.Millisecond, MaxHeaderBytes: 8 << 10, MaxHeaders: 64, MaxBodyBytes: cfg.MaxBody},
-					Logger:   log,
-					TooLarge: p.TooLarge,
+					Limits: inbound.Limits{ReadTimeout: 250 * time.Millisecond, MaxHeaderBytes: 8 << 10, MaxHeaders: 64},
+					Logger: log,
 				},
 			})
 		}()

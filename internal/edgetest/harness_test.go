@@ -155,7 +155,7 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		edge := &inbound.Edge{Limits: inbound.Limits{MaxBodyBytes: cfg.MaxBody}, Secret: check, Logger: log, TooLarge: p.TooLarge}
+		edge := &inbound.Edge{Secret: check, Logger: log}
 		so := proxy.ServeOptions{Listener: ln, Admin: adminLn, Edge: edge}
 		if store != nil { // the outbox API on the admin listener, as serve wires it
 			admin := outbox.NewAdmin(store)

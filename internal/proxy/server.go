@@ -27,8 +27,10 @@ type ServeOptions struct {
 	// AdminHandlers) with net/http. Serve closes it.
 	Admin net.Listener
 	// Edge is what requests meet before the proxy's handler, in its one
-	// order (inbound.Edge.Server); the caller registers its Collectors. Nil
-	// is the default limits with Config.MaxBody, and no secret check.
+	// order (inbound.Edge.Server); the caller registers its Collectors.
+	// Serve sets its body cap to --max-body (Config.MaxBody) and counts the
+	// bodies refused for it (TooLarge). Nil is the default limits and no
+	// secret check.
 	Edge *inbound.Edge
 	// Ready are readiness checks besides the upstream's (the outbox can
 	// write); an error makes /readyz answer 503 with its text.
@@ -55,8 +57,9 @@ func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
 	var stopping atomic.Bool
 	edge := o.Edge
 	if edge == nil {
-		edge = &inbound.Edge{Limits: inbound.Limits{MaxBodyBytes: p.cfg.MaxBody}, Logger: p.log, TooLarge: p.TooLarge}
+		edge = &inbound.Edge{Logger: p.log}
 	}
+	edge.Limits.MaxBodyBytes, edge.TooLarge = p.cfg.MaxBody, p.TooLarge
 	srv := edge.Server(p.Handler)
 
 	var admin *http.Server
