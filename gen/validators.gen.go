@@ -66,6 +66,22 @@ var (
 	pat18 = validate.PathPattern{{"cartItems"}, {"*"}, {"basicItemData"}}
 )
 
+// Operation ids of the spec, one constant per operationId.
+const (
+	OpAccountAuthenticationResult = "accountAuthenticationResult"
+	OpAccountLogin                = "accountLogin"
+	OpAccountLogout               = "accountLogout"
+	OpAccountProfileAccess        = "accountProfileAccess"
+	OpAccountResetPassword        = "accountResetPassword"
+	OpAccountSignup               = "accountSignup"
+	OpAccountUpdate               = "accountUpdate"
+	OpClaim                       = "claim"
+	OpOrderV2                     = "orderV2"
+	OpOrderV3                     = "orderV3"
+	OpStatusPost                  = "statusPost"
+	OpStatusPut                   = "statusPut"
+)
+
 // Operations holds one entry per operationId of the spec, with its body validators.
 var Operations = []validate.Operation{
 	{ID: "accountAuthenticationResult", Method: "POST", Path: "/v2/accounts/authentication-result/{accountId}", Request: validateAccountAuthenticationResultRequest, Response: validateAccountAuthenticationResultResponse, Error: validateAccountAuthenticationResultError, Name: "account-authentication-result", Fallback: "account"},

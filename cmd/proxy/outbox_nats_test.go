@@ -12,7 +12,7 @@ import (
 )
 
 // `orderguard outbox --file nats://…` works on the fleet's streams as on a
-// file: stats, list, export, drop; and it refuses a stream serve never made.
+// file: stats, list, export, drop, retry; and it refuses a stream serve never made.
 func TestOutboxCLIJetStream(t *testing.T) {
 	ns := natstest.Start(t)
 	s, err := natsjs.Open(ns.ClientURL(), natsjs.Options{Replicas: 1})
@@ -45,6 +45,10 @@ func TestOutboxCLIJetStream(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "list", "--file", url, "--json"); code != 0 || strings.Contains(out, "NCLI-1") {
 		t.Errorf("after drop: %s", out)
+	}
+	// A pending entry retried: due now, as with a file.
+	if code, out, errs := runCLI(t, "retry", "--file", url, strconv.FormatUint(ids[1], 10)); code != 0 || !strings.Contains(out, "due now") {
+		t.Errorf("retry of a pending entry: %d %s %s", code, out, errs)
 	}
 	t.Setenv("ORDERGUARD_OUTBOX_STREAM", "NO_SUCH_STREAM")
 	if code, _, errs := runCLI(t, "stats", "--file", url); code == 0 || !strings.Contains(errs, "NO_SUCH_STREAM") {

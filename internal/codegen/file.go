@@ -98,6 +98,9 @@ func GenerateOperations(doc *openapi3.T, opt Options) ([]byte, error) {
 	sort.SliceStable(roots, func(i, j int) bool { return roots[i].id < roots[j].id })
 	var b bytes.Buffer
 	g.header(&b, opt)
+	if err := idConstants(&b, roots); err != nil {
+		return nil, err
+	}
 	b.WriteString("\n// Operations holds one entry per operationId of the spec, with its body validators.\nvar Operations = []validate.Operation{\n")
 	for _, r := range roots {
 		fmt.Fprintf(&b, "{ID: %q, Method: %q, Path: %q, Request: %s, Response: %s, Error: %s, Name: %q, Fallback: %q},\n",
@@ -120,6 +123,27 @@ func OperationByID(id string) (validate.Operation, bool) {
 	b.Write(g.funcs.Bytes())
 	b.Write(g.matchers.Bytes())
 	return gofmt(b.Bytes())
+}
+
+// idConstants writes one constant per operationId (orderV2 is OpOrderV2):
+// code outside the table that must name one operation (a test, the sandbox's
+// received log) names it by constant, so no package spells an id.
+func idConstants(b *bytes.Buffer, roots []root) error {
+	if len(roots) == 0 {
+		return nil
+	}
+	seen := map[string]string{}
+	b.WriteString("\n// Operation ids of the spec, one constant per operationId.\nconst (\n")
+	for _, r := range roots {
+		name := "Op" + ident(r.id)
+		if other, dup := seen[name]; dup {
+			return fmt.Errorf("operationIds %q and %q both make the Go name %s", other, r.id, name)
+		}
+		seen[name] = r.id
+		fmt.Fprintf(b, "%s = %q\n", name, r.id)
+	}
+	b.WriteString(")\n")
+	return nil
 }
 
 // opBodies is one operation of the spec with the schemas of its bodies:

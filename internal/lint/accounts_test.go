@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // Every operation's short name is an --operation mode: the Accounts and
@@ -122,5 +123,28 @@ func TestAutoAccountsAndClaims(t *testing.T) {
 	}
 	if got := l.detect([]byte(`{"accountId":"a1","orderId":"o1","eventTime":1,"updatedStatus":"SENT"}`), ""); got != OpStatusPost {
 		t.Errorf("a status update with an accountId detected as %q", got)
+	}
+}
+
+// Auto mode finds its operations by kind, not by id: a table whose ids are
+// all different detects the same operations under the new ids.
+func TestDetectByKindNotID(t *testing.T) {
+	ops := append([]validate.Operation(nil), gen.Operations...)
+	for i := range ops {
+		ops[i].ID = "renamed-" + ops[i].ID
+	}
+	l := newFake(t, Options{Operations: ops, Rules: gen.Rules})
+	for _, tt := range []struct{ body, path, want string }{
+		{`{"orderId":"1"}`, "", gen.OpOrderV2},
+		{`{"orderId":"1","updatedStatus":"SENT"}`, "", gen.OpStatusPost},
+		{`{}`, "/v3/orders/x", gen.OpOrderV3},
+		{`{"processorChargebackCaseId":"c"}`, "", gen.OpClaim},
+	} {
+		if got := l.detect([]byte(tt.body), tt.path); got != "renamed-"+tt.want {
+			t.Errorf("detect(%s, %q) = %q, want renamed-%s", tt.body, tt.path, got, tt.want)
+		}
+	}
+	if got := l.operationNamed(ModeStatus); got != "renamed-"+gen.OpStatusPost {
+		t.Errorf("--operation status = %q", got)
 	}
 }

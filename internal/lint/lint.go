@@ -9,16 +9,42 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
-// Operation IDs of openapi/forter.yaml the linter knows how to choose between.
+// Operation IDs of the generated table that auto mode chooses between by
+// content. The linter finds them in its own table by kind (opKind), not by
+// these ids; they name them for callers and tests.
 const (
-	OpOrderV2    = "orderV2"
-	OpOrderV3    = "orderV3"
-	OpStatusPost = "statusPost"
-	OpStatusPut  = "statusPut"
+	OpOrderV2    = gen.OpOrderV2
+	OpOrderV3    = gen.OpOrderV3
+	OpStatusPost = gen.OpStatusPost
+	OpStatusPut  = gen.OpStatusPut
 )
+
+// opKind is an operation auto mode tells from a body or a path: its shape
+// (validate.Operation.Shape) and, where two share a shape, its method.
+type opKind struct{ shape, method string }
+
+var (
+	kindOrderV2    = opKind{validate.FallbackOrderV2, ""}
+	kindOrderV3    = opKind{validate.FallbackOrderV3, ""}
+	kindStatusPost = opKind{validate.FallbackStatus, "POST"}
+	kindStatusPut  = opKind{validate.FallbackStatus, "PUT"}
+	kindClaim      = opKind{validate.FallbackClaim, ""}
+	kindAccount    = opKind{validate.FallbackAccount, ""}
+)
+
+// opOfKind is the id of the first operation of ops of kind k, "" if none.
+func opOfKind(ops []validate.Operation, k opKind) string {
+	for _, op := range ops {
+		if op.Shape() == k.shape && (k.method == "" || op.Method == k.method) {
+			return op.ID
+		}
+	}
+	return ""
+}
 
 // Modes of --operation. Besides these, every operation's short name in the
 // operation table (validate.Operation.Name: account-login, claim, …) is a mode
@@ -31,7 +57,7 @@ const (
 )
 
 // legacyModes are the modes of an operation table without names (Name empty).
-var legacyModes = map[string]string{ModeOrder: OpOrderV2, ModeOrderV3: OpOrderV3, ModeStatus: OpStatusPost}
+var legacyModes = map[string]opKind{ModeOrder: kindOrderV2, ModeOrderV3: kindOrderV3, ModeStatus: kindStatusPost}
 
 // Options configure a Linter.
 type Options struct {
@@ -57,6 +83,11 @@ type Linter struct {
 	fixed      string // the operation every payload is linted as; empty in auto mode
 	severities map[string]validate.Severity
 	workers    int
+
+	// The operations auto mode chooses between, found once by kind; "" when
+	// the table has none.
+	orderV2, orderV3, statusPost, statusPut, claim string
+	accounts                                       bool // the table has Accounts operations
 }
 
 // New checks the options: the operations the mode needs must be present and
@@ -72,9 +103,12 @@ func New(o Options) (*Linter, error) {
 			l.byName = append(l.byName, op)
 		}
 	}
+	l.orderV2, l.orderV3 = opOfKind(l.byName, kindOrderV2), opOfKind(l.byName, kindOrderV3)
+	l.statusPost, l.statusPut = opOfKind(l.byName, kindStatusPost), opOfKind(l.byName, kindStatusPut)
+	l.claim, l.accounts = opOfKind(l.byName, kindClaim), opOfKind(l.byName, kindAccount) != ""
 	var need []string
 	if l.mode == ModeAuto {
-		need = []string{OpOrderV2, OpStatusPost}
+		need = []string{l.needed(kindOrderV2), l.needed(kindStatusPost)}
 	} else {
 		l.fixed = l.operationNamed(l.mode)
 		if l.fixed == "" {
@@ -239,10 +273,8 @@ func (l *Linter) lintInput(in Input, rep *validate.Report, buf []byte) (FileResu
 			if l.mode == ModeAuto && forterRoute(e.URLPath) == routeNone {
 				op = l.opForPath(e.Method, e.URLPath) // an Accounts or Claims request
 			}
-			if l.mode == ModeAuto && op == OpStatusPost && e.Method == "PUT" {
-				if _, ok := l.ops[OpStatusPut]; ok {
-					op = OpStatusPut
-				}
+			if l.mode == ModeAuto && op != "" && op == l.statusPost && e.Method == "PUT" && l.statusPut != "" {
+				op = l.statusPut
 			}
 			p := l.lintBody(e.Body, op, rep)
 			p.Index = e.Index
@@ -369,7 +401,19 @@ func (l *Linter) operationNamed(name string) string {
 			return op.ID
 		}
 	}
-	return legacyModes[name]
+	if k, ok := legacyModes[name]; ok {
+		return l.needed(k)
+	}
+	return ""
+}
+
+// needed is the id of the table's operation of kind k; when the table has
+// none, the generated table's, so that the error names what is missing.
+func (l *Linter) needed(k opKind) string {
+	if id := opOfKind(l.byName, k); id != "" {
+		return id
+	}
+	return opOfKind(gen.Operations, k)
 }
 
 // ModeNames lists the values --operation takes: auto, then the operations'
@@ -388,17 +432,6 @@ func ModeNames(ops []validate.Operation) []string {
 		names = append(names, ModeOrder, ModeOrderV3, ModeStatus)
 	}
 	return names
-}
-
-// opWithFallback is the first operation of the table with that fallback
-// shape, "" if none.
-func (l *Linter) opWithFallback(shape string) string {
-	for _, op := range l.byName {
-		if op.Fallback == shape {
-			return op.ID
-		}
-	}
-	return ""
 }
 
 // opForPath is the operation whose method and path template match a
@@ -438,31 +471,31 @@ func (l *Linter) detect(body []byte, urlPath string) string {
 	}
 	switch forterRoute(urlPath) {
 	case routeOrderV2:
-		return OpOrderV2
+		return l.orderV2
 	case routeOrderV3:
-		if _, ok := l.ops[OpOrderV3]; ok {
-			return OpOrderV3
+		if l.orderV3 != "" {
+			return l.orderV3
 		}
-		return OpOrderV2
+		return l.orderV2
 	case routeStatus:
-		return OpStatusPost
+		return l.statusPost
 	}
 	// Most bodies are orders: look for the names anywhere first, and only
 	// then check that one is a top-level member. The needles do not start
 	// with '"': bytes.Index finds candidates by their first byte, and a quote
 	// is in every member (measured: 6x slower).
 	if bytes.Contains(body, []byte(`processorChargebackCaseId"`)) && topLevelHas(body, "processorChargebackCaseId") {
-		if id := l.opWithFallback(validate.FallbackClaim); id != "" {
-			return id
+		if l.claim != "" {
+			return l.claim
 		}
 	}
-	if bytes.Contains(body, []byte(`accountId"`)) && l.opWithFallback(validate.FallbackAccount) != "" &&
+	if bytes.Contains(body, []byte(`accountId"`)) && l.accounts &&
 		topLevelHas(body, "accountId") && !topLevelHas(body, "orderId") {
 		return opUndetected
 	}
 	if (bytes.Contains(body, []byte(`updatedStatus"`)) || bytes.Contains(body, []byte(`eventTime"`))) &&
 		topLevelHas(body, "updatedStatus", "eventTime") {
-		return OpStatusPost
+		return l.statusPost
 	}
-	return OpOrderV2
+	return l.orderV2
 }

@@ -11,8 +11,9 @@
 //
 // The package must never: import the proxy or the upstream pool (delivery goes
 // through the Sender the caller supplies), store or echo an Authorization
-// value (credentials are injected at send time), log a request body, or tell
-// its caller a request is kept before the write is on disk.
+// value (credentials are injected at send time; KeepHeader is the one list of
+// headers kept), log a request body, or tell its caller a request is kept
+// before the write is on disk.
 //
 // Backend is the contract the proxy, the resender, the admin API and the
 // `orderguard outbox` command use; Store is the bbolt backend, and

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/orderguard/orderguard/gen"
 )
 
 // State is where an entry is.
@@ -98,24 +100,13 @@ type Stats struct {
 	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 }
 
-// keptHeaders copies the headers worth resending. Credentials are never kept:
-// the sender injects the configured ones at delivery time.
-func keptHeaders(h map[string]string) map[string]string {
-	if len(h) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(h))
-	for k, v := range h {
-		switch strings.ToLower(k) {
-		case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key":
-			continue
-		}
-		out[k] = v
-	}
-	return out
+// isOrderOp reports whether the operation id names an order (v2 or v3) in
+// the operation table (validate.Operation.IsOrder); an id the table does not
+// hold is no order.
+func isOrderOp(id string) bool {
+	op, ok := gen.OperationByID(id)
+	return ok && op.IsOrder()
 }
-
-func isOrderOp(op string) bool { return op == "orderV2" || op == "orderV3" }
 
 // dedupeKey identifies a request: the same operation, order id and body bytes
 // are the same request, however many times the proxy fell back on it.
@@ -163,9 +154,6 @@ func DedupeID(op, orderID string, body []byte) string {
 	return hex.EncodeToString(dedupeKey(op, orderID, body))
 }
 
-// KeptHeaders copies the headers worth resending, never credentials.
-func KeptHeaders(h map[string]string) map[string]string { return keptHeaders(h) }
-
 // IsOrderOp reports whether op creates an order (v2 or v3): its
 // dead-lettering takes the order's later requests with it.
 func IsOrderOp(op string) bool { return isOrderOp(op) }
@@ -193,7 +181,7 @@ func NewEntry(r Request, now time.Time) (Entry, error) {
 	return Entry{
 		State:     StatePending,
 		Operation: r.Operation, OrderID: r.OrderID, Method: r.Method, Path: r.Path,
-		Header: keptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
+		Header: KeptHeaders(r.Header), Body: r.Body, BodySize: len(r.Body),
 		BodySHA256: BodySHA256(r.Body),
 		FirstTry:   first.UTC(), AgeFrom: first.UTC(), Enqueued: now, NextTry: now,
 		Traceparent: validTraceparent(r.Traceparent),

@@ -189,6 +189,10 @@ func (s *Store) Retry(id uint64) error {
 	}
 	s.mu.Unlock()
 	s.nudge()
+	select {
+	case s.retried <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

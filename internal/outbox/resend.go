@@ -160,9 +160,13 @@ func (r *Resender) Run(ctx context.Context) error {
 		}
 		if wait := time.Until(r.holdUntil); wait > 0 {
 			// The upstream failed last time: wait before trying anything else
-			// so an outage without a circuit breaker is not hammered.
-			if !sleep(ctx, wait, nil) {
+			// so an outage without a circuit breaker is not hammered; an
+			// operator's Retry (not an enqueue) ends the wait: "due now".
+			if !sleep(ctx, wait, r.s.retried) {
 				return nil
+			}
+			if time.Until(r.holdUntil) > 0 {
+				r.holdUntil = time.Time{}
 			}
 			continue // the circuit may have opened meanwhile
 		}

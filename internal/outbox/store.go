@@ -113,6 +113,7 @@ type Store struct {
 	closed   atomic.Bool
 	inflight atomic.Int32  // enqueues under way
 	wake     chan struct{} // Enqueue and Retry nudge the resender
+	retried  chan struct{} // Retry ends the resender's hold after a failure
 
 	mu        sync.Mutex
 	pending   map[uint64]*slot
@@ -157,6 +158,7 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{
 		db: db, path: path, opts: opts,
 		wake:    make(chan struct{}, 1),
+		retried: make(chan struct{}, 1),
 		pending: make(map[uint64]*slot),
 		byOrder: make(map[string][]uint64),
 	}

@@ -89,6 +89,10 @@ type Config struct {
 	RejectUnknown     bool                     // --unknown-routes reject (default pass)
 	PassthroughRoutes []string                 // --passthrough-routes 'GET /v2/x/{id}',…: outside the spec, forwarded with the API key
 	MaxBody           int                      // --max-body: bytes; larger bodies get 413
+	// --outbox-enqueue-reserve: with the JetStream outbox, the upstream call
+	// ends this long before the budget so that the publish and its ack fit
+	// in what is left (outbox.DeadlineEnqueuer); bbolt ignores it.
+	OutboxEnqueueReserve time.Duration
 
 	SiteID     string // --site-id: injected as x-forter-siteid
 	APIVersion string // --api-version: api-version header when the client sent none
@@ -111,15 +115,16 @@ type Config struct {
 // Defaults returns the proxy's configuration with no settings given.
 func Defaults() Config {
 	return Config{
-		AdminListen:       "127.0.0.1:9090",
-		Mode:              ModeEnforce,
-		Budget:            2 * time.Second,
-		RetryMinRemaining: 300 * time.Millisecond,
-		Fallback:          FallbackOpen,
-		MaxBody:           1 << 20,
-		BreakerFailures:   5,
-		BreakerCooldown:   5 * time.Second,
-		CheckResponses:    true,
+		AdminListen:          "127.0.0.1:9090",
+		Mode:                 ModeEnforce,
+		Budget:               2 * time.Second,
+		RetryMinRemaining:    300 * time.Millisecond,
+		Fallback:             FallbackOpen,
+		MaxBody:              1 << 20,
+		OutboxEnqueueReserve: 250 * time.Millisecond,
+		BreakerFailures:      5,
+		BreakerCooldown:      5 * time.Second,
+		CheckResponses:       true,
 	}
 }
 
@@ -155,6 +160,9 @@ func (c *Config) Check(ops []validate.Operation) error {
 	}
 	if c.MaxBody <= 0 {
 		errs = append(errs, fmt.Errorf("--max-body %d: want more than 0", c.MaxBody))
+	}
+	if c.OutboxEnqueueReserve < 0 {
+		errs = append(errs, fmt.Errorf("--outbox-enqueue-reserve %s: want 0 or more", c.OutboxEnqueueReserve))
 	}
 	if c.BreakerFailures < 0 {
 		errs = append(errs, fmt.Errorf("--breaker-failures %d: want 0 (off) or more", c.BreakerFailures))
@@ -199,4 +207,19 @@ func (c *Config) MaxBudget() time.Duration {
 		m = max(m, b)
 	}
 	return m
+}
+
+// checkEnqueueReserve is asked only when the outbox takes a reserve (the
+// JetStream one, with --fallback open): every budget must leave the upstream
+// call some time after it.
+func (c *Config) checkEnqueueReserve() error {
+	if c.OutboxEnqueueReserve >= c.Budget {
+		return fmt.Errorf("--outbox-enqueue-reserve %s: want less than --budget %s (the upstream call gets the budget minus the reserve)", c.OutboxEnqueueReserve, c.Budget)
+	}
+	for id, b := range c.OpBudgets {
+		if c.OutboxEnqueueReserve >= b {
+			return fmt.Errorf("--outbox-enqueue-reserve %s: want less than --op-budget %s=%s (the upstream call gets the budget minus the reserve)", c.OutboxEnqueueReserve, id, b)
+		}
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ func (c *Config) Settings() []settings.Setting {
 		{Name: "op-budget", Help: "per-operation budgets, e.g. orderV3=1500ms", Value: (*opBudgetsValue)(&c.OpBudgets)},
 		{Name: "retry-min-remaining", Help: "retry once (connection error, timeout before an answer, 500/502/503/504) only with this much budget left", Value: settings.Duration(&c.RetryMinRemaining)},
 		{Name: "fallback", Help: "when Forter does not answer in budget: open (200 \"not reviewed\", queued for resend) or closed (504/502)", Value: (*fallbackValue)(&c.Fallback)},
+		{Name: "outbox-enqueue-reserve", Help: "nats:// outbox with --fallback open: the end of the budget kept for JetStream to acknowledge a fallback's request (the upstream call gets the rest; must be less than every budget); ignored for a bbolt file", Value: settings.Duration(&c.OutboxEnqueueReserve)},
 		{Name: "unknown-routes", Help: "other paths: pass (forwarded unchecked, without the API key) or reject (404)", Value: (*unknownValue)(&c.RejectUnknown)},
 		{Name: "passthrough-routes", Help: "routes outside the spec forwarded with the API key, e.g. 'GET /v2/orders/{id}/history,POST /v2/x'; other paths keep the client's own Authorization", Value: (*routesValue)(&c.PassthroughRoutes)},
 		{Name: "max-body", Help: "largest request body (bytes, or with KiB/MiB); larger gets 413", Value: settings.Size(&c.MaxBody)},

@@ -66,13 +66,18 @@ type Proxy struct {
 	pt     *opState // passthrough: paths outside the spec
 	pool   *pool.Pool
 	outbox outbox.Enqueuer
-	log    *slog.Logger
-	tr     *tracing.Tracer // nil: tracing off
-	reqLog *requestLog     // nil: request lines go through log
-	br     *breaker
-	m      *metrics
-	allow  []allowRoute // --passthrough-routes: off-spec routes that get the API key
-	checks *responseChecks
+	// enqBy is outbox when its write waits on the network (JetStream): the
+	// upstream call then ends reserve before the deadline, and the write
+	// gets what is left. Nil (bbolt, the log): the whole budget is Forter's.
+	enqBy   outbox.DeadlineEnqueuer
+	reserve time.Duration
+	log     *slog.Logger
+	tr      *tracing.Tracer // nil: tracing off
+	reqLog  *requestLog     // nil: request lines go through log
+	br      *breaker
+	m       *metrics
+	allow   []allowRoute // --passthrough-routes: off-spec routes that get the API key
+	checks  *responseChecks
 
 	allowHeader string // Allow of a 405: the methods of operations and allowlisted routes
 	reports     sync.Pool
@@ -131,6 +136,12 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		siteID:     []byte(cfg.SiteID),
 		apiVersion: []byte(cfg.APIVersion),
 		checks:     newResponseChecks(),
+	}
+	if de, ok := o.Outbox.(outbox.DeadlineEnqueuer); ok && cfg.Fallback == FallbackOpen {
+		if err := cfg.checkEnqueueReserve(); err != nil {
+			return nil, err
+		}
+		p.enqBy, p.reserve = de, cfg.OutboxEnqueueReserve
 	}
 	if o.RequestLog != nil {
 		p.reqLog = newRequestLog(o.RequestLog, o.RequestLogFormat)
@@ -255,16 +266,16 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 		st.validation.Observe(t1.Sub(t0).Seconds())
 	}
 	if p.mustQueueBehind(st, orderID) {
-		p.fallback(ctx, st, orderID, resQueued, clientClose, body, tr)
+		p.fallback(ctx, st, orderID, resQueued, clientClose, body, deadline, tr)
 		st.total.Observe(time.Since(start).Seconds())
 		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
 	}
-	res := p.call(&ctx.Request, &ctx.Response, deadline, st, tr)
+	res := p.call(&ctx.Request, &ctx.Response, deadline.Add(-p.reserve), st, tr)
 	t2 := time.Now()
 	st.upstream.Observe(t2.Sub(t1).Seconds())
 	if res != resOK {
-		p.fallback(ctx, st, orderID, res, clientClose, body, tr)
+		p.fallback(ctx, st, orderID, res, clientClose, body, deadline, tr)
 		st.total.Observe(time.Since(start).Seconds())
 		tr.End(outcomeFallback, ctx.Response.StatusCode())
 		return
@@ -562,8 +573,9 @@ func classify(err error, resp *fasthttp.Response, deadline time.Time) (result, b
 
 // fallback answers for Forter: open, "not reviewed" in the operation's shape
 // once the outbox holds the request; closed, or when the outbox cannot
-// write, 504/502 in Forter's error shape.
-func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, res result, clientClose bool, body []byte, tr tracing.Request) {
+// write, 504/502 in Forter's error shape. deadline is the end of the
+// request's budget: a JetStream outbox's write waits until then, no longer.
+func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, res result, clientClose bool, body []byte, deadline time.Time, tr tracing.Request) {
 	switch res {
 	case resTimeout:
 		st.fbTimeout.Inc()
@@ -576,7 +588,7 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 	}
 	if p.cfg.Fallback == FallbackOpen {
 		span, traceparent := tr.Enqueue(res.reason())
-		err := p.outbox.Enqueue(outbox.Request{
+		r := outbox.Request{
 			Operation: st.op.ID,
 			OrderID:   outboxLine(st.shape, orderID),
 			Method:    string(ctx.Method()),
@@ -586,7 +598,13 @@ func (p *Proxy) fallback(ctx *fasthttp.RequestCtx, st *opState, orderID []byte, 
 			FirstTry:  arrival(ctx),
 			// The resend's span links to this one.
 			Traceparent: traceparent,
-		})
+		}
+		var err error
+		if p.enqBy != nil {
+			err = p.enqBy.EnqueueBy(r, deadline)
+		} else {
+			err = p.outbox.Enqueue(r)
+		}
 		span.End(err)
 		if err == nil {
 			ctx.Response.Reset()
@@ -633,15 +651,14 @@ func (p *Proxy) failClosed(ctx *fasthttp.RequestCtx, st *opState, res result, cl
 	st.fallbackN.Inc()
 }
 
-// keptHeaders are the headers the outbox resends: the ones that matter to
-// Forter (content-encoding with the body as received: the resend is the same
-// request), never Authorization (the resender injects its own credentials).
+// keptHeaders are the request's headers the outbox keeps for the resend, by
+// its policy (outbox.KeepHeader), names in lower case. Only those are copied:
+// credentials never reach the outbox, not even to be dropped there.
 func keptHeaders(h *fasthttp.RequestHeader) map[string]string {
 	out := map[string]string{}
 	h.VisitAll(func(k, v []byte) {
-		name := strings.ToLower(string(k))
-		if name == "api-version" || name == "content-type" || name == "content-encoding" || strings.HasPrefix(name, "x-forter-") {
-			out[name] = string(v)
+		if outbox.KeepHeader(string(k)) {
+			out[strings.ToLower(string(k))] = string(v)
 		}
 	})
 	return out

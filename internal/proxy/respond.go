@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
@@ -136,13 +135,10 @@ const (
 	shapeClaim
 )
 
-// shapeOf reads the operation's fallback shape from the operation table
-// (x-orderguard-fallback in openapi/); an operation without one (a table
-// built by hand) is placed by its path.
+// shapeOf is the operation's fallback shape (validate.Operation.Shape: its
+// x-orderguard-fallback, else its path's).
 func shapeOf(op validate.Operation) fallbackShape {
-	switch op.Fallback {
-	case validate.FallbackOrderV2:
-		return shapeOrderV2
+	switch op.Shape() {
 	case validate.FallbackOrderV3:
 		return shapeOrderV3
 	case validate.FallbackStatus:
@@ -152,16 +148,6 @@ func shapeOf(op validate.Operation) fallbackShape {
 	case validate.FallbackClaim:
 		return shapeClaim
 	}
-	switch path := op.Path; {
-	case strings.Contains(path, "/status/"):
-		return shapeStatus
-	case strings.HasPrefix(path, "/v2/accounts/"):
-		return shapeAccount
-	case strings.HasPrefix(path, "/v2/claims"):
-		return shapeClaim
-	case strings.HasPrefix(path, "/v3/"):
-		return shapeOrderV3
-	}
 	return shapeOrderV2
 }
 
@@ -169,14 +155,15 @@ func shapeOf(op validate.Operation) fallbackShape {
 // the order id for orders and status updates, so an update never overtakes
 // its order; "account:<id>" for account events, so they keep their order per
 // account and an account id equal to some order id shares nothing with that
-// order (neither its queue nor its dead-lettering); "claim" for claims, one
-// line in arrival order (a claim's order id is in its body, unread here).
+// order (neither its queue nor its dead-lettering); for claims the shape's
+// name (validate.FallbackClaim), one line in arrival order (a claim's order
+// id is in its body, unread here).
 func outboxLine(shape fallbackShape, id []byte) string {
 	switch shape {
 	case shapeAccount:
 		return "account:" + string(id)
 	case shapeClaim:
-		return "claim"
+		return validate.FallbackClaim
 	}
 	return string(id)
 }

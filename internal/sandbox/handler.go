@@ -9,44 +9,86 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 
+	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
 // route is a request matched to an endpoint.
 type route struct {
 	endpoint string // Endpoint* constant
+	shape    string // the operation's kind (validate.Operation.Shape): which answer; "" for credentials
 	key      string // validator key: "POST /v2/orders/{}"; empty when no spec covers it
 	id       string // order id or account id from the path
 }
 
-// accountEvents are the documented events of POST /v2/accounts/{event}/{accountId}.
-var accountEvents = map[string]bool{
-	"signup": true, "login": true, "logout": true, "update": true,
-	"profile-access": true, "reset-password": true, "authentication-result": true,
+// apiRoute is one operation of the API the sandbox emulates.
+type apiRoute struct {
+	method string
+	segs   []string // the path template's segments; "" for a parameter
+	route  route    // what a request that fits it is (id filled in by match)
 }
 
-// match routes by method and path. Anything else, wrong methods included,
-// is EndpointNotFound: Forter's test site answers 404 for it.
+// apiRoutes are Forter's endpoints, one per operation of the generated
+// table, whatever validators Config.Operations supplies: the sandbox answers
+// every operation the proxy may send.
+var apiRoutes = newAPIRoutes(gen.Operations)
+
+func newAPIRoutes(ops []validate.Operation) []apiRoute {
+	out := make([]apiRoute, 0, len(ops))
+	for _, op := range ops {
+		r := apiRoute{method: op.Method, route: route{endpoint: endpointOf(op), shape: op.Shape(), key: op.Method + " " + templateKey(op.Path)}}
+		for _, s := range strings.Split(strings.TrimPrefix(op.Path, "/"), "/") {
+			if strings.HasPrefix(s, "{") {
+				s = ""
+			}
+			r.segs = append(r.segs, s)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// endpointOf is an operation's name in the received log: its id, except
+// that the Accounts events count together, and so do claims.
+func endpointOf(op validate.Operation) string {
+	switch op.Shape() {
+	case validate.FallbackAccount:
+		return EndpointAccounts
+	case validate.FallbackClaim:
+		return EndpointClaims
+	}
+	return op.ID
+}
+
+// match routes by method and path: an operation's path template, each
+// parameter a non-empty segment. Anything else, wrong methods included, is
+// EndpointNotFound: Forter's test site answers 404 for it.
 func match(method, path []byte) route {
-	p := string(path)
-	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	seg := strings.Split(strings.TrimPrefix(string(path), "/"), "/")
 	m := string(method)
-	switch {
-	case len(seg) == 3 && seg[0] == "v2" && seg[1] == "orders" && seg[2] != "" && m == "POST":
-		return route{EndpointOrderV2, "POST /v2/orders/{}", seg[2]}
-	case len(seg) == 3 && seg[0] == "v3" && seg[1] == "orders" && seg[2] != "" && m == "POST":
-		return route{EndpointOrderV3, "POST /v3/orders/{}", seg[2]}
-	case len(seg) == 3 && seg[0] == "v2" && seg[1] == "status" && seg[2] != "" && m == "POST":
-		return route{EndpointStatusPost, "POST /v2/status/{}", seg[2]}
-	case len(seg) == 3 && seg[0] == "v2" && seg[1] == "status" && seg[2] != "" && m == "PUT":
-		return route{EndpointStatusPut, "PUT /v2/status/{}", seg[2]}
-	case len(seg) == 4 && seg[0] == "v2" && seg[1] == "accounts" && accountEvents[seg[2]] && seg[3] != "" && m == "POST":
-		// One spec operation per event: POST /v2/accounts/login/{accountId}, …
-		return route{EndpointAccounts, "POST /v2/accounts/" + seg[2] + "/{}", seg[3]}
-	case len(seg) == 2 && seg[0] == "v2" && seg[1] == "claims" && m == "POST":
-		return route{EndpointClaims, "POST /v2/claims", ""}
-	case len(seg) == 2 && seg[0] == "credentials" && seg[1] == "test" && m == "GET":
-		return route{EndpointCredentials, "", ""}
+next:
+	for i := range apiRoutes {
+		a := &apiRoutes[i]
+		if a.method != m || len(seg) != len(a.segs) {
+			continue
+		}
+		r := a.route
+		for j, lit := range a.segs {
+			switch {
+			case lit == "" && seg[j] == "":
+				continue next
+			case lit == "":
+				if r.id == "" {
+					r.id = seg[j]
+				}
+			case lit != seg[j]:
+				continue next
+			}
+		}
+		return r
+	}
+	if len(seg) == 2 && seg[0] == "credentials" && seg[1] == "test" && m == "GET" {
+		return route{endpoint: EndpointCredentials}
 	}
 	return route{endpoint: EndpointNotFound}
 }
@@ -167,21 +209,21 @@ func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, r route) string {
 	}
 
 	out := make([]byte, 0, 256)
-	switch r.endpoint {
-	case EndpointOrderV2, EndpointOrderV3:
+	switch r.shape {
+	case validate.FallbackOrderV2, validate.FallbackOrderV3:
 		email := s.lookupString(body, "accountOwner", "email")
 		o := OrderOutcome(r.id, email, s.cfg.Seed)
-		if r.endpoint == EndpointOrderV2 {
+		if r.shape == validate.FallbackOrderV2 {
 			out = appendV2(out, r.id, o)
 		} else {
 			out = appendV3(out, r.id, o)
 		}
-	case EndpointStatusPost, EndpointStatusPut:
+	case validate.FallbackStatus:
 		out = appendStatus(out, r.id)
-	case EndpointAccounts:
+	case validate.FallbackAccount:
 		ip := s.lookupString(body, "connectionInformation", "customerIP")
 		out = appendAccount(out, AccountOutcome(r.id, ip, s.cfg.Seed))
-	case EndpointClaims:
+	case validate.FallbackClaim:
 		out = appendClaim(out)
 	}
 	writeJSON(ctx, fasthttp.StatusOK, out)
@@ -303,7 +345,7 @@ func writeFailed(ctx *fasthttp.RequestCtx, status int, msg string) {
 // control serves the sandbox's own endpoints, which are never rate-limited,
 // faulted or recorded:
 //
-//	GET    /_sandbox/received  the received log (counts per endpoint, recent order ids)
+//	GET    /_sandbox/received  the received log (counts per endpoint, recent order ids, recent arrivals with their times)
 //	DELETE /_sandbox/received  empty it
 //	GET    /_sandbox/health    200 while serving
 func (s *Server) control(ctx *fasthttp.RequestCtx) {

@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -358,5 +359,65 @@ func TestListenAndServeBadAddress(t *testing.T) {
 	}
 	if err := srv.ListenAndServe("127.0.0.1:notaport"); err == nil || !strings.Contains(err.Error(), "sandbox listen") {
 		t.Errorf("ListenAndServe on a bad address: %v", err)
+	}
+}
+
+// Every operation of the generated table is a route, named in the received
+// log by its id (accounts and claims together), its parameter the id; the
+// path with a segment more or less, an empty parameter or another method is
+// not found.
+func TestRoutesFromTable(t *testing.T) {
+	for _, op := range gen.Operations {
+		path := strings.NewReplacer("{orderId}", "o-1", "{accountId}", "o-1").Replace(op.Path)
+		r := match([]byte(op.Method), []byte(path))
+		want := op.ID
+		switch op.Shape() {
+		case validate.FallbackAccount:
+			want = EndpointAccounts
+		case validate.FallbackClaim:
+			want = EndpointClaims
+		}
+		if r.endpoint != want || r.key != op.Method+" "+templateKey(op.Path) || r.shape != op.Fallback {
+			t.Errorf("%s %s = %+v, want endpoint %s", op.Method, path, r, want)
+		}
+		if strings.Contains(op.Path, "{") && r.id != "o-1" {
+			t.Errorf("%s %s: id %q, want o-1", op.Method, path, r.id)
+		}
+		bads := []string{path + "/", path + "/x", "/x" + path}
+		if strings.Contains(op.Path, "{") {
+			bads = append(bads, strings.TrimSuffix(path, "o-1")) // an empty parameter
+		}
+		for _, bad := range bads {
+			if r := match([]byte(op.Method), []byte(bad)); r.endpoint != EndpointNotFound {
+				t.Errorf("%s %s routed to %+v", op.Method, bad, r)
+			}
+		}
+		if r := match([]byte("DELETE"), []byte(path)); r.endpoint != EndpointNotFound {
+			t.Errorf("DELETE %s routed to %+v", path, r)
+		}
+	}
+}
+
+func TestRecorderArrivals(t *testing.T) {
+	rec := newRecorder(3)
+	before := time.Now()
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		rec.arrive(EndpointOrderV2, id)
+	}
+	rec.arrive(EndpointNotFound, "")
+	got := rec.snapshot().Arrivals
+	var ids []string
+	for i, a := range got {
+		ids = append(ids, a.ID)
+		if a.Endpoint != EndpointOrderV2 || a.At.Before(before) || (i > 0 && a.At.Before(got[i-1].At)) {
+			t.Errorf("arrival %d = %+v", i, a)
+		}
+	}
+	if strings.Join(ids, ",") != "c,d,e" {
+		t.Errorf("arrivals %v, want the newest 3 oldest first (c,d,e), no 404", ids)
+	}
+	rec.reset()
+	if n := len(rec.snapshot().Arrivals); n != 0 {
+		t.Errorf("after reset: %d arrivals", n)
 	}
 }

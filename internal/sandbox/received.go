@@ -3,19 +3,23 @@ package sandbox
 import (
 	"strconv"
 	"sync"
+	"time"
+
+	"github.com/orderguard/orderguard/gen"
 )
 
-// Endpoint names used by the received log, after the spec's operationIds
-// where one exists.
+// Endpoint names used by the received log: an operation's id (endpointOf),
+// except that every Accounts event counts under accounts and claims under
+// claims.
 const (
-	EndpointOrderV2     = "orderV2"     // POST /v2/orders/{orderId}
-	EndpointOrderV3     = "orderV3"     // POST /v3/orders/{orderId}
-	EndpointStatusPost  = "statusPost"  // POST /v2/status/{orderId}
-	EndpointStatusPut   = "statusPut"   // PUT /v2/status/{orderId}
-	EndpointAccounts    = "accounts"    // POST /v2/accounts/{event}/{accountId}
-	EndpointClaims      = "claims"      // POST /v2/claims
-	EndpointCredentials = "credentials" // GET /credentials/test
-	EndpointNotFound    = "notFound"    // anything else (answered 404)
+	EndpointOrderV2     = gen.OpOrderV2    // POST /v2/orders/{orderId}
+	EndpointOrderV3     = gen.OpOrderV3    // POST /v3/orders/{orderId}
+	EndpointStatusPost  = gen.OpStatusPost // POST /v2/status/{orderId}
+	EndpointStatusPut   = gen.OpStatusPut  // PUT /v2/status/{orderId}
+	EndpointAccounts    = "accounts"       // POST /v2/accounts/{event}/{accountId}
+	EndpointClaims      = "claims"         // POST /v2/claims
+	EndpointCredentials = "credentials"    // GET /credentials/test
+	EndpointNotFound    = "notFound"       // anything else (answered 404)
 )
 
 // Outcome labels in Counts.Status for requests that got no HTTP answer.
@@ -51,6 +55,17 @@ type Received struct {
 	Orders []OrderCounts `json:"orders"`
 	// OrdersDropped counts pairs pushed out of Orders by newer ones.
 	OrdersDropped uint64 `json:"ordersDropped"`
+	// Arrivals are the most recent requests to a known endpoint with the
+	// time each arrived, oldest first; at most Config.ReceivedMax of them.
+	// A rate is measured from them (requests per second at "Forter").
+	Arrivals []Arrival `json:"arrivals"`
+}
+
+// Arrival is one request as it arrived: when, where, for which order id.
+type Arrival struct {
+	At       time.Time `json:"at"`
+	Endpoint string    `json:"endpoint"`
+	ID       string    `json:"id,omitempty"`
 }
 
 // Order returns the counts of one order id on one endpoint (zero if never
@@ -77,6 +92,8 @@ type recorder struct {
 	fifo      []orderKey // first-seen order; fifo[head:] is live
 	head      int
 	dropped   uint64
+	arrivals  []Arrival // a ring of at most max; next is the oldest once full
+	next      int
 }
 
 func newRecorder(max int) *recorder {
@@ -92,6 +109,15 @@ func (r *recorder) arrive(endpoint, id string) {
 	defer r.mu.Unlock()
 	r.total++
 	r.endpoint(endpoint).Received++
+	if endpoint != EndpointNotFound {
+		a := Arrival{At: time.Now(), Endpoint: endpoint, ID: id}
+		if len(r.arrivals) < r.max {
+			r.arrivals = append(r.arrivals, a)
+		} else {
+			r.arrivals[r.next] = a
+			r.next = (r.next + 1) % r.max
+		}
+	}
 	if id == "" {
 		return
 	}
@@ -169,6 +195,9 @@ func (r *recorder) snapshot() Received {
 	for _, k := range r.fifo[r.head:] {
 		s.Orders = append(s.Orders, OrderCounts{Endpoint: k.endpoint, ID: k.id, Counts: copyCounts(r.orders[k])})
 	}
+	s.Arrivals = make([]Arrival, 0, len(r.arrivals))
+	s.Arrivals = append(s.Arrivals, r.arrivals[r.next:]...)
+	s.Arrivals = append(s.Arrivals, r.arrivals[:r.next]...)
 	return s
 }
 
@@ -190,4 +219,5 @@ func (r *recorder) reset() {
 	r.endpoints = map[string]*Counts{}
 	r.orders = map[orderKey]*Counts{}
 	r.fifo = nil
+	r.arrivals, r.next = nil, 0
 }

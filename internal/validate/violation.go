@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -149,7 +150,7 @@ type Operation struct {
 	Name string
 	// Fallback is the shape of the answer the proxy gives for Forter when
 	// Forter does not answer (x-orderguard-fallback): one of the Fallback*
-	// constants; empty means the proxy guesses from the path.
+	// constants; empty means the path decides (Shape).
 	Fallback string
 }
 
@@ -164,3 +165,33 @@ const (
 
 // FallbackShapes lists the Fallback* constants, for checking a spec.
 var FallbackShapes = []string{FallbackOrderV2, FallbackOrderV3, FallbackStatus, FallbackAccount, FallbackClaim}
+
+// Shape is the operation's kind, one of the Fallback* constants: Fallback
+// when it is one, else (a table built by hand, a spec without orderguard's
+// extensions) the shape its path implies. Code that treats operations
+// differently asks Shape or IsOrder, never compares operation ids: a new
+// operation of a known kind then needs no code.
+func (o Operation) Shape() string {
+	if slices.Contains(FallbackShapes, o.Fallback) {
+		return o.Fallback
+	}
+	switch path := o.Path; {
+	case strings.Contains(path, "/status/"):
+		return FallbackStatus
+	case strings.HasPrefix(path, "/v2/accounts/"):
+		return FallbackAccount
+	case strings.HasPrefix(path, "/v2/claims"):
+		return FallbackClaim
+	case strings.HasPrefix(path, "/v3/"):
+		return FallbackOrderV3
+	}
+	return FallbackOrderV2
+}
+
+// IsOrder reports whether the operation creates an order (v2 or v3): the
+// outbox dead-letters the later requests of an order (its status updates)
+// with it.
+func (o Operation) IsOrder() bool {
+	s := o.Shape()
+	return s == FallbackOrderV2 || s == FallbackOrderV3
+}

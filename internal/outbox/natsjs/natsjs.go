@@ -10,11 +10,22 @@
 //	                             Forter's status and answer
 //	ORDERGUARD_OUTBOX_DELIVERED  subjects ORDERGUARD_OUTBOX.delivered.<id>: the newest decisions
 //	                             (MaxMsgs = KeepDecisions, oldest discarded)
+//	ORDERGUARD_OUTBOX_ATTEMPTS   key-value bucket, key <id>: a pending entry's attempts, last
+//	                             status and error, and when its next try is due (attempts.go)
+//	ORDERGUARD_OUTBOX_LEASE      key-value bucket, key "resender": which pod sends (lease.go)
 //
 // Enqueue returns nil only once JetStream acknowledged the publish, that is
 // once the stream's replicas hold it. The Nats-Msg-Id is outbox.DedupeID
 // (operation, order id, body hash), so the same request enqueued twice, by one
 // pod or two, is kept once within the stream's duplicate window.
+//
+// Within the budget: the Store is an outbox.DeadlineEnqueuer. The proxy ends
+// its upstream call --outbox-enqueue-reserve (default 250ms) before the
+// request's budget and calls EnqueueBy with the budget's end: the publish
+// waits for its ack until then and no longer, and a publish that fails or is
+// not acknowledged in time gets the client the --fallback closed answer, all
+// within the budget. Enqueue and Add (the CLI, tests) wait at most
+// Options.EnqueueTimeout.
 //
 // Order per order id: every request of an order id goes to the same subject
 // (a hash of the order id, so that any bytes an order id holds make a valid
@@ -27,25 +38,34 @@
 // Redelivery: one durable pull consumer (ORDERGUARD_OUTBOX_RESENDER) shared
 // by the fleet, explicit acks. A message is acknowledged only after Forter's
 // 2xx (or after it was moved to the dead-letter stream on a 4xx other than
-// 429); a failure is NakWithDelay'd with outbox.Backoff (1 s doubling to
-// 1 min, jitter), and a resender that dies holding messages has them
-// redelivered to another after AckWait.
+// 429). A failure sets the entry's next try outbox.Backoff (1 s doubling to
+// 1 min, jitter) ahead in its attempts record and NakWithDelay's the message
+// for at most Options.Tick (5s); a message that comes back before its time is
+// nak'd again for the rest, capped the same way. So Retry of a pending entry
+// (orderguard outbox retry ID, POST /outbox/retry/ID) makes it due now and it
+// is sent within a Tick, still behind its order's earlier requests; List and
+// Get show its attempts, last status and last error. A resender that dies
+// holding messages has them redelivered to another after AckWait
+// (--outbox-ack-wait, default 30s; the consumer is the fleet's, so the last
+// pod to start sets it: give every pod the same value).
 //
 // Rate: --outbox-rate is the fleet's, because only the resender holding a
 // lease (a key in the ORDERGUARD_OUTBOX_LEASE key-value bucket, see lease.go)
 // sends.
 //
-// Limits, said plainly: JetStream acknowledges a publish once the replicas
-// have written it, and by default fsyncs its files every two minutes, not per
-// message: the promise rests on R3 replication (a quorum must lose power at
-// once to lose a request), not on a per-request fsync as with bbolt; run the
-// servers with sync_interval: always if that is not enough. Enqueue waits at
-// most Options.EnqueueTimeout (500ms) for the ack, after the budget is spent. The
-// de-duplication window is Options.Duplicates (24h); bbolt de-duplicates for
-// as long as the entry is kept. A pending entry's attempts and last error are
-// not recorded (List shows them zero; the consumer knows the delivery count);
-// Retry of a pending entry is refused (ErrPendingRetry); a dead letter
-// retried comes back under a new id.
+// Limits, said plainly: JetStream acknowledges a publish once a quorum of the
+// replicas has written it, and by default fsyncs its files every two minutes,
+// not per message: the promise rests on R3 replication (a quorum must lose
+// power at once to lose a request), not on a per-request fsync as with bbolt;
+// run the servers with sync_interval: always if that is not enough. A publish
+// made while the connection is re-connecting waits in the client's reconnect
+// buffer: if its ack does not come before the deadline the client gets the
+// closed answer, yet the message may still be stored once the connection is
+// back and then be delivered (the same request sent again by the client is
+// de-duplicated). The de-duplication window is Options.Duplicates (24h); bbolt
+// de-duplicates for as long as the entry is kept. Each failed entry comes back
+// to the lease holder once per Tick while it waits (a key-value read and a
+// nak each). A dead letter retried comes back under a new id.
 package natsjs
 
 import (
@@ -72,25 +92,25 @@ import (
 // DefaultStream is the stream's name when Options.Stream is empty.
 const DefaultStream = "ORDERGUARD_OUTBOX"
 
-// ErrPendingRetry is returned by Retry for a pending entry: JetStream decides
-// when a nak'd message comes back (its backoff), an operator cannot hurry it.
-var ErrPendingRetry = errors.New("outbox: a pending entry on JetStream is retried by its backoff; retry applies to dead letters")
-
 // Options tune Open. The zero value is usable against a single test server
 // except for Replicas, which defaults to 3.
 type Options struct {
 	Stream   string        // default DefaultStream
 	Replicas int           // default 3
 	Timeout  time.Duration // one JetStream call of the admin view or the resender; default 2s
-	// EnqueueTimeout bounds the publish and its ack that a fallback answer
-	// waits for: the checkout has already spent its budget. Default 500ms
-	// (an R3 ack takes about a millisecond on a healthy cluster).
+	// EnqueueTimeout bounds the publish and its ack in Enqueue and Add. The
+	// proxy calls EnqueueBy instead, bounded by the request's deadline.
+	// Default 500ms (an R3 ack takes about a millisecond on a healthy cluster).
 	EnqueueTimeout time.Duration
 	// Duplicates is the stream's de-duplication window. Default 24h: longer
 	// than any checkout retry, short enough for the server's memory.
 	Duplicates    time.Duration
 	KeepDecisions int           // default 10,000
 	AckWait       time.Duration // a resender that dies: its messages come back after this; default 30s
+	// Tick is the longest a failed message waits in the consumer before the
+	// resender looks at it again (see attempts.go): a pending entry retried
+	// by hand is sent within it. Default 5s.
+	Tick time.Duration
 	// LeaseTTL bounds how long the fleet waits for a new resender after the
 	// one sending dies (see lease.go); default DefaultLeaseTTL.
 	LeaseTTL time.Duration
@@ -127,6 +147,9 @@ func (o Options) withDefaults() Options {
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
 	}
+	if o.Tick <= 0 {
+		o.Tick = 5 * time.Second
+	}
 	return o
 }
 
@@ -138,6 +161,7 @@ type Store struct {
 	urls string
 
 	pending, dead, delivered jetstream.Stream
+	attempts                 jetstream.KeyValue // nil: attached to a fleet whose serve never made it
 
 	closed       atomic.Bool
 	deduplicated atomic.Uint64 // this process
@@ -196,6 +220,10 @@ func Open(urls string, o Options) (*Store, error) {
 		}
 		*sp.dst = st
 	}
+	if err := s.openAttempts(ctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%w on %s", err, shown)
+	}
 	return s, nil
 }
 
@@ -243,14 +271,28 @@ func (s *Store) deadSubject(id uint64) string {
 	return s.o.Stream + ".dead." + strconv.FormatUint(id, 10)
 }
 
-// Enqueue implements outbox.Enqueuer.
+// Enqueue implements outbox.Enqueuer: it waits at most
+// Options.EnqueueTimeout for the ack.
 func (s *Store) Enqueue(r outbox.Request) error {
 	_, _, err := s.Add(r)
 	return err
 }
 
-// Add publishes r and waits for JetStream's acknowledgement.
+// EnqueueBy implements outbox.DeadlineEnqueuer: the proxy passes the
+// request's deadline, and the publish waits for the ack until then, no
+// longer, so that the client's answer stays within its budget.
+func (s *Store) EnqueueBy(r outbox.Request, deadline time.Time) error {
+	_, _, err := s.add(r, deadline)
+	return err
+}
+
+// Add publishes r and waits for JetStream's acknowledgement, at most
+// Options.EnqueueTimeout.
 func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
+	return s.add(r, time.Now().Add(s.o.EnqueueTimeout))
+}
+
+func (s *Store) add(r outbox.Request, deadline time.Time) (uint64, bool, error) {
 	if err := s.check(); err != nil {
 		return 0, false, err
 	}
@@ -258,7 +300,7 @@ func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	ack, err := s.publishWithin(s.o.EnqueueTimeout, s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
+	ack, err := s.publishBy(deadline, s.subject(r.OrderID), &e, outbox.DedupeID(r.Operation, r.OrderID, r.Body))
 	s.note(err)
 	if err != nil {
 		return 0, false, fmt.Errorf("outbox: enqueue %s order %q on JetStream: %w", r.Operation, r.OrderID, err)
@@ -270,15 +312,15 @@ func (s *Store) Add(r outbox.Request) (uint64, bool, error) {
 }
 
 func (s *Store) publish(subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
-	return s.publishWithin(s.o.Timeout, subject, e, msgID)
+	return s.publishBy(time.Now().Add(s.o.Timeout), subject, e, msgID)
 }
 
-func (s *Store) publishWithin(d time.Duration, subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
+func (s *Store) publishBy(deadline time.Time, subject string, e *outbox.Entry, msgID string) (*jetstream.PubAck, error) {
 	data, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encode entry: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var opts []jetstream.PublishOpt
 	if msgID != "" {
@@ -321,12 +363,16 @@ func (s *Store) Ready() error {
 // HasPending asks the stream whether a request for orderID waits, fleet-wide.
 // When the stream cannot say, it answers true: the status update is then
 // queued (and fails to enqueue, so the client gets the closed answer) rather
-// than sent ahead of an order that may be waiting.
+// than sent ahead of an order that may be waiting. It runs on a live status
+// update's budget: it does not ask while the connection is down (a request
+// would wait in the reconnect buffer), and waits at most EnqueueTimeout.
 func (s *Store) HasPending(orderID string) bool {
-	if s.closed.Load() {
+	if s.closed.Load() || s.nc.Status() != nats.CONNECTED {
 		return true
 	}
-	_, err := s.first(s.subject(orderID), 0)
+	ctx, cancel := context.WithTimeout(context.Background(), min(s.o.Timeout, s.o.EnqueueTimeout))
+	defer cancel()
+	_, err := s.pending.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(s.subject(orderID)))
 	return !errors.Is(err, jetstream.ErrMsgNotFound)
 }
 
@@ -357,7 +403,11 @@ func (s *Store) Get(id uint64) (outbox.Entry, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
 	if m, err := s.pending.GetMsg(ctx, id); err == nil {
-		return decode(m, outbox.StatePending)
+		e, err := decode(m, outbox.StatePending)
+		if err == nil {
+			s.withAttempts(&e)
+		}
+		return e, err
 	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return outbox.Entry{}, fmt.Errorf("outbox: get %d: %w", id, err)
 	}
@@ -401,6 +451,9 @@ func (s *Store) List(state outbox.State, limit int) ([]outbox.Entry, error) {
 	var out []outbox.Entry
 	collect := func(e outbox.Entry) (bool, error) {
 		e.Body = nil
+		if e.State == outbox.StatePending {
+			s.withAttempts(&e)
+		}
 		out = append(out, e)
 		return limit <= 0 || len(out) < limit, nil
 	}
@@ -492,16 +545,18 @@ func (s *Store) Stats() (outbox.Stats, error) {
 	return st, nil
 }
 
-// Retry implements outbox.Backend for dead letters: the entry (and the later
-// requests of its order dead-lettered with it) are published to the queue
-// again, under new ids, and removed from the dead-letter stream.
+// Retry implements outbox.Backend. A pending entry is made due now (its
+// attempts record, see attempts.go): a resender sends it within Options.Tick,
+// still behind the earlier requests of its order. A dead letter (and the
+// later requests of its order dead-lettered with it) is published to the
+// queue again, under new ids, and removed from the dead-letter stream.
 func (s *Store) Retry(id uint64) error {
 	e, err := s.Get(id)
 	if err != nil {
 		return err
 	}
 	if e.State == outbox.StatePending {
-		return fmt.Errorf("%w (entry %d)", ErrPendingRetry, id)
+		return s.retryPending(id)
 	}
 	batch := []outbox.Entry{e}
 	if outbox.IsOrderOp(e.Operation) {
@@ -573,6 +628,7 @@ func (s *Store) Drop(id uint64) error {
 	if err := s.pending.DeleteMsg(ctx, id); err != nil {
 		return fmt.Errorf("outbox: drop %d: %w", id, err)
 	}
+	s.forgetAttempts(id)
 	return nil
 }
 
@@ -628,6 +684,7 @@ func (s *Store) markDead(e outbox.Entry, status int, reason string, body []byte,
 				return moved, fmt.Errorf("outbox: remove dead-lettered %d: %w", d.ID, err)
 			}
 		}
+		s.forgetAttempts(d.ID)
 		moved = append(moved, d.ID)
 	}
 	return moved, nil
@@ -662,4 +719,7 @@ func (s *Store) wasDelivered(id uint64) bool {
 	return err == nil
 }
 
-var _ outbox.Backend = (*Store)(nil)
+var (
+	_ outbox.Backend          = (*Store)(nil)
+	_ outbox.DeadlineEnqueuer = (*Store)(nil)
+)

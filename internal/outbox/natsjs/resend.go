@@ -10,14 +10,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/orderguard/orderguard/internal/outbox"
+	pan "github.com/orderguard/orderguard/internal/redact" // the package has its own redact (of URLs)
 )
 
 // Resender drains the shared queue through the fleet's one durable consumer.
 // Outcomes follow the bbolt resender's rules (outbox.Resender): 2xx → the
 // decision is kept and the message acknowledged; 4xx other than 429 →
 // dead-lettered (with the order's later requests), then acknowledged; 429,
-// 5xx, transport → NakWithDelay(outbox.Backoff(deliveries)); older than
-// MaxAge → dead-lettered without a send.
+// 5xx, transport → the next try is due after outbox.Backoff(attempts), kept in
+// the attempts record, and the message is NakWithDelay'd for at most
+// Options.Tick (attempts.go); older than MaxAge → dead-lettered without a send.
 type Resender struct {
 	s    *Store
 	send outbox.Sender
@@ -196,16 +198,32 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) outcome {
 		_ = m.Term()
 		return skipped
 	}
-	if meta.NumDelivered > 1 && r.s.wasDelivered(seq) {
-		// Forter has it; only the acknowledgement was lost (a resender died
-		// or timed out between the two).
-		r.ack(m, seq)
-		return skipped
+	var rec attempt
+	if meta.NumDelivered > 1 {
+		if r.s.wasDelivered(seq) {
+			// Forter has it; only the acknowledgement was lost (a resender
+			// died or timed out between the two).
+			r.ack(m, seq)
+			r.s.forgetAttempts(seq)
+			return skipped
+		}
+		// Only a message delivered before can have failed: the first
+		// delivery pays no read.
+		if rec, err = r.s.attemptOf(seq); err != nil {
+			r.o.Logf("%v; trying it now", err)
+		}
+		if wait := time.Until(rec.NextTry); wait > 0 {
+			// Not due yet: come back for the rest of the backoff, capped,
+			// so that a Retry meanwhile is seen within a Tick.
+			_ = m.NakWithDelay(min(wait, r.s.o.Tick))
+			return skipped
+		}
 	}
+	e.Attempts, e.LastStatus, e.LastError = rec.Attempts, rec.LastStatus, rec.LastError
 	if head, err := r.s.first(m.Subject(), 0); err != nil || head.Sequence < seq {
 		// An earlier request of this order waits (or the stream cannot say):
 		// come back shortly, behind it.
-		_ = m.NakWithDelay(r.o.BackoffMin / 4)
+		_ = m.NakWithDelay(min(r.o.BackoffMin/4, r.s.o.Tick))
 		return skipped
 	}
 	if age := time.Since(e.AgeFrom); age > r.o.MaxAge {
@@ -223,7 +241,7 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) outcome {
 	sctx, cancel := context.WithTimeout(ctx, r.o.SendTimeout)
 	status, body, err := r.send.Send(sctx, e.Request())
 	cancel()
-	attempts := int(meta.NumDelivered)
+	attempts := rec.Attempts + 1
 	switch {
 	case err != nil || status == 429 || status >= 500:
 		if ctx.Err() != nil && err != nil {
@@ -232,14 +250,28 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) outcome {
 		}
 		r.failures.Add(1)
 		delay := outbox.Backoff(attempts, r.o.BackoffMin, r.o.BackoffMax)
-		r.o.Logf("outbox: #%d %s order %q attempt %d failed (status %d); next try in %s", seq, e.Operation, e.OrderID, attempts, status, delay.Round(time.Millisecond))
-		_ = m.NakWithDelay(delay)
+		text := ""
+		if err != nil {
+			text = err.Error()
+		}
+		r.o.Logf("outbox: #%d %s order %q attempt %d failed (status %d %s); next try in %s", seq, e.Operation, pan.MaskString(e.OrderID), attempts, status, text, delay.Round(time.Millisecond))
+		next := attempt{Attempts: attempts, NextTry: time.Now().Add(delay).UTC(), LastStatus: status, LastError: text}
+		if err := r.s.putAttempt(seq, next); err != nil {
+			// Without the record the consumer's timer is the backoff.
+			r.o.Logf("%v; next try by the consumer's redelivery", err)
+			_ = m.NakWithDelay(delay)
+			return failed
+		}
+		_ = m.NakWithDelay(min(delay, r.s.o.Tick))
 		return failed
 	case status >= 200 && status < 300:
 		if err := r.s.recordDelivered(e, status, body, attempts); err != nil {
 			r.o.Logf("outbox: #%d delivered, decision not kept: %v", seq, err)
 		}
 		r.ack(m, seq)
+		if rec.Attempts > 0 {
+			r.s.forgetAttempts(seq)
+		}
 	default:
 		r.dead(m, e, status, fmt.Sprintf("upstream answered %d", status), body, true)
 	}
@@ -247,7 +279,7 @@ func (r *Resender) handle(ctx context.Context, m jetstream.Msg) outcome {
 }
 
 func (r *Resender) dead(m jetstream.Msg, e outbox.Entry, status int, reason string, body []byte, attempted bool) {
-	r.o.Logf("outbox: #%d %s order %q dead-lettered: %s", e.ID, e.Operation, e.OrderID, reason)
+	r.o.Logf("outbox: #%d %s order %q dead-lettered: %s", e.ID, e.Operation, pan.MaskString(e.OrderID), reason)
 	if _, err := r.s.markDead(e, status, reason, body, attempted); err != nil {
 		r.o.Logf("outbox: #%d: %v; it stays pending", e.ID, err)
 		_ = m.NakWithDelay(r.o.BackoffMin)

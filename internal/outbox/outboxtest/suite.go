@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/outbox"
 )
 
@@ -36,6 +37,7 @@ func Run(t *testing.T, open Open) {
 		{"export_has_bodies", exportHasBodies},
 		{"resend_delivers_in_order", resendDeliversInOrder},
 		{"dead_letter_takes_order_line_and_retry_brings_it_back", deadLetterAndRetry},
+		{"retry_makes_a_pending_entry_due_now", retryPending},
 		{"admin_api", adminAPI},
 		{"open_circuit_still_probes", openCircuitStillProbes},
 	}
@@ -51,11 +53,11 @@ func Run(t *testing.T, open Open) {
 func req(op, orderID, body string) outbox.Request {
 	method, path := "POST", "/v2/orders/"+orderID
 	switch op {
-	case "orderV3":
+	case gen.OpOrderV3:
 		path = "/v3/orders/" + orderID
-	case "statusPost":
+	case gen.OpStatusPost:
 		path = "/v2/status/" + orderID
-	case "statusPut":
+	case gen.OpStatusPut:
 		method, path = "PUT", "/v2/status/"+orderID
 	}
 	return outbox.Request{Operation: op, OrderID: orderID, Method: method, Path: path,
@@ -72,7 +74,7 @@ func mustAdd(t *testing.T, b outbox.Backend, r outbox.Request) uint64 {
 }
 
 func enqueueGet(t *testing.T, b outbox.Backend) {
-	id := mustAdd(t, b, req("orderV2", "G-1", `{"orderId":"G-1"}`))
+	id := mustAdd(t, b, req(gen.OpOrderV2, "G-1", `{"orderId":"G-1"}`))
 	e, err := b.Get(id)
 	if err != nil {
 		t.Fatal(err)
@@ -99,13 +101,13 @@ func enqueueGet(t *testing.T, b outbox.Backend) {
 }
 
 func duplicateKeptOnce(t *testing.T, b outbox.Backend) {
-	r := req("orderV2", "D-1", `{"orderId":"D-1"}`)
+	r := req(gen.OpOrderV2, "D-1", `{"orderId":"D-1"}`)
 	id := mustAdd(t, b, r)
 	id2, dup, err := b.Add(r)
 	if err != nil || !dup || id2 != id {
 		t.Errorf("second Add = %d, %v, %v; want %d, duplicate", id2, dup, err, id)
 	}
-	other := mustAdd(t, b, req("orderV2", "D-1", `{"orderId":"D-1","x":1}`))
+	other := mustAdd(t, b, req(gen.OpOrderV2, "D-1", `{"orderId":"D-1","x":1}`))
 	if other == id {
 		t.Error("a different body got the same id")
 	}
@@ -116,7 +118,7 @@ func duplicateKeptOnce(t *testing.T, b outbox.Backend) {
 }
 
 func invalidRefused(t *testing.T, b outbox.Backend) {
-	for _, r := range []outbox.Request{{}, {Operation: "orderV2", Method: "POST", Path: "no-slash"}} {
+	for _, r := range []outbox.Request{{}, {Operation: gen.OpOrderV2, Method: "POST", Path: "no-slash"}} {
 		if err := b.Enqueue(r); !errors.Is(err, outbox.ErrInvalid) {
 			t.Errorf("Enqueue(%+v) = %v, want ErrInvalid", r, err)
 		}
@@ -126,7 +128,7 @@ func invalidRefused(t *testing.T, b outbox.Backend) {
 func listOldestFirst(t *testing.T, b outbox.Backend) {
 	var ids []uint64
 	for _, o := range []string{"L-1", "L-2", "L-3"} {
-		ids = append(ids, mustAdd(t, b, req("orderV2", o, `{"orderId":"`+o+`"}`)))
+		ids = append(ids, mustAdd(t, b, req(gen.OpOrderV2, o, `{"orderId":"`+o+`"}`)))
 	}
 	list, err := b.List(outbox.StatePending, 2)
 	if err != nil || len(list) != 2 {
@@ -143,7 +145,7 @@ func hasPendingPerOrder(t *testing.T, b outbox.Backend) {
 	if b.HasPending("H-1") {
 		t.Error("HasPending before any enqueue")
 	}
-	id := mustAdd(t, b, req("orderV2", "H-1", `{}`))
+	id := mustAdd(t, b, req(gen.OpOrderV2, "H-1", `{}`))
 	if !b.HasPending("H-1") || b.HasPending("H-2") {
 		t.Error("HasPending does not follow the order id")
 	}
@@ -156,7 +158,7 @@ func hasPendingPerOrder(t *testing.T, b outbox.Backend) {
 }
 
 func drop(t *testing.T, b outbox.Backend) {
-	id := mustAdd(t, b, req("orderV2", "X-1", `{}`))
+	id := mustAdd(t, b, req(gen.OpOrderV2, "X-1", `{}`))
 	if err := b.Drop(id); err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +171,8 @@ func drop(t *testing.T, b outbox.Backend) {
 }
 
 func exportHasBodies(t *testing.T, b outbox.Backend) {
-	mustAdd(t, b, req("orderV2", "E-1", `{"orderId":"E-1"}`))
-	mustAdd(t, b, outbox.Request{Operation: "orderV2", OrderID: "E-2", Method: "POST", Path: "/v2/orders/E-2", Body: []byte{0x1f, 0x8b, 0}})
+	mustAdd(t, b, req(gen.OpOrderV2, "E-1", `{"orderId":"E-1"}`))
+	mustAdd(t, b, outbox.Request{Operation: gen.OpOrderV2, OrderID: "E-2", Method: "POST", Path: "/v2/orders/E-2", Body: []byte{0x1f, 0x8b, 0}})
 	var buf bytes.Buffer
 	if err := b.Export(&buf); err != nil {
 		t.Fatal(err)
@@ -259,9 +261,9 @@ func resendDeliversInOrder(t *testing.T, b outbox.Backend) {
 	u.mu.Lock()
 	u.status["/v2/orders/R-1"] = 503
 	u.mu.Unlock()
-	mustAdd(t, b, req("orderV2", "R-1", `{"orderId":"R-1"}`))
-	mustAdd(t, b, req("statusPost", "R-1", `{"orderId":"R-1","updatedStatus":"PROCESSING"}`))
-	mustAdd(t, b, req("orderV2", "R-2", `{"orderId":"R-2"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "R-1", `{"orderId":"R-1"}`))
+	mustAdd(t, b, req(gen.OpStatusPost, "R-1", `{"orderId":"R-1","updatedStatus":"PROCESSING"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "R-2", `{"orderId":"R-2"}`))
 	stop := run(t, b, u)
 	defer stop()
 	eventually(t, "R-1 tried twice", func() bool {
@@ -307,8 +309,8 @@ func deadLetterAndRetry(t *testing.T, b outbox.Backend) {
 	u.mu.Lock()
 	u.status["/v2/orders/B-1"] = 400
 	u.mu.Unlock()
-	mustAdd(t, b, req("orderV2", "B-1", `{"orderId":"B-1"}`))
-	mustAdd(t, b, req("statusPost", "B-1", `{"orderId":"B-1","updatedStatus":"PROCESSING"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "B-1", `{"orderId":"B-1"}`))
+	mustAdd(t, b, req(gen.OpStatusPost, "B-1", `{"orderId":"B-1","updatedStatus":"PROCESSING"}`))
 	stop := run(t, b, u)
 	eventually(t, "both dead", func() bool { st, _ := b.Stats(); return st.Dead == 2 && st.Pending == 0 })
 	stop()
@@ -344,8 +346,59 @@ func deadLetterAndRetry(t *testing.T, b outbox.Backend) {
 	}
 }
 
+// A failed entry waits for its backoff (at least 20s here); List shows the
+// attempt and its status; Retry makes it due now, so it is delivered long
+// before the backoff would have let it, and still before its order's later
+// request.
+func retryPending(t *testing.T, b outbox.Backend) {
+	u := newUpstream(t)
+	u.mu.Lock()
+	u.status["/v2/orders/Q-1"] = 503
+	u.mu.Unlock()
+	id := mustAdd(t, b, req("orderV2", "Q-1", `{"orderId":"Q-1"}`))
+	mustAdd(t, b, req("statusPost", "Q-1", `{"orderId":"Q-1","updatedStatus":"PROCESSING"}`))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := b.NewResender(outbox.HTTPSender{BaseURL: u.srv.URL}, outbox.ResendOptions{
+		Rate: 200, BackoffMin: 40 * time.Second, BackoffMax: time.Minute, Logf: t.Logf,
+	})
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "the first attempt recorded", func() bool {
+		e, err := b.Get(id)
+		return err == nil && e.Attempts == 1
+	})
+	list, err := b.List(outbox.StatePending, 0)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %v, %v", list, err)
+	}
+	if e := list[0]; e.ID != id || e.Attempts != 1 || e.LastStatus != 503 || time.Until(e.NextTry) < 10*time.Second {
+		t.Errorf("the failed entry in List: id %d attempts %d last status %d next try in %s; want %d, 1, 503, the backoff",
+			e.ID, e.Attempts, e.LastStatus, time.Until(e.NextTry).Round(time.Second), id)
+	}
+	u.mu.Lock()
+	delete(u.status, "/v2/orders/Q-1")
+	u.mu.Unlock()
+	retried := time.Now()
+	if err := b.Retry(id); err != nil {
+		t.Fatalf("Retry(pending %d) = %v", id, err)
+	}
+	eventually(t, "delivered after the retry", func() bool { st, _ := b.Stats(); return st.Pending == 0 })
+	if d := time.Since(retried); d > 10*time.Second {
+		t.Errorf("delivered %s after the retry, want it due at once", d)
+	}
+	got := u.got()
+	want := []string{"POST /v2/orders/Q-1", "POST /v2/orders/Q-1", "POST /v2/status/Q-1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("upstream got %v, want %v", got, want)
+	}
+	if err := b.Retry(id + 1000); !errors.Is(err, outbox.ErrNotFound) {
+		t.Errorf("Retry(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
 func adminAPI(t *testing.T, b outbox.Backend) {
-	mustAdd(t, b, req("orderV2", "A-1", `{"orderId":"A-1"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "A-1", `{"orderId":"A-1"}`))
 	srv := httptest.NewServer(outbox.NewAdmin(b))
 	defer srv.Close()
 	for path, want := range map[string]string{
@@ -370,8 +423,8 @@ func adminAPI(t *testing.T, b outbox.Backend) {
 // still sends one request every ProbeEvery, and goes on once it is answered.
 func openCircuitStillProbes(t *testing.T, b outbox.Backend) {
 	u := newUpstream(t)
-	mustAdd(t, b, req("orderV2", "P-1", `{"orderId":"P-1"}`))
-	mustAdd(t, b, req("orderV2", "P-2", `{"orderId":"P-2"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "P-1", `{"orderId":"P-1"}`))
+	mustAdd(t, b, req(gen.OpOrderV2, "P-2", `{"orderId":"P-2"}`))
 	ctx, cancel := context.WithCancel(context.Background())
 	r := b.NewResender(outbox.HTTPSender{BaseURL: u.srv.URL}, outbox.ResendOptions{
 		Rate: 200, Paused: func() bool { return true }, PausePoll: 20 * time.Millisecond, ProbeEvery: 300 * time.Millisecond,
