@@ -18,7 +18,6 @@ import (
 	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/outbox/natsjs"
-	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/secret"
 )
 
@@ -69,7 +68,7 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 	usageError := func(err error) int { return cli.UsageError(stderr, "outbox", outboxUsageLine, err) }
 	file := fs.String("file", outbox.DefaultPath, "outbox file `path`")
 	admin := fs.String("admin", "", "admin `URL` of a running proxy (instead of --file)")
-	tokenFile := fs.String("admin-token-file", "", "file holding the proxy's admin token, sent as a bearer token with --admin (else $"+proxy.EnvAdminToken+")")
+	tokenFile := fs.String("admin-token-file", "", "file holding the proxy's admin token, sent as a bearer token with --admin (else $"+secret.EnvAdminToken+")")
 	state := fs.String("state", "pending", "list: `state` to list: pending, dead or delivered")
 	limit := fs.Int("limit", 100, "list: at most `N` entries (0: all)")
 	asJSON := fs.Bool("json", false, "list, stats: print JSON")
@@ -122,7 +121,7 @@ func runOutbox(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "orderguard outbox: --admin %q: want a URL such as http://127.0.0.1:9090\n", *admin)
 			return 2
 		}
-		token, err := secret.Load("admin token", *tokenFile, proxy.EnvAdminToken, nil)
+		token, err := secret.Load("admin token", *tokenFile, secret.EnvAdminToken, nil)
 		if err != nil {
 			fmt.Fprintf(stderr, "orderguard outbox: %v\n", err)
 			return 2

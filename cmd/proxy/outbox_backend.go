@@ -8,28 +8,28 @@ import (
 
 	"github.com/orderguard/orderguard/internal/outbox"
 	"github.com/orderguard/orderguard/internal/outbox/natsjs"
-	"github.com/orderguard/orderguard/internal/proxy"
 )
 
 // openOutbox opens the backend --outbox names: NATS URLs select the fleet's
-// JetStream outbox, anything else is a bbolt file path.
-func openOutbox(cfg proxy.Config, log *slog.Logger) (outbox.Backend, error) {
-	if natsjs.IsURL(cfg.OutboxPath) {
-		conn, err := natsjs.ConnOptions(cfg.OutboxNATSCreds, cfg.OutboxNATSCA, os.Getenv)
+// JetStream outbox (with nc), anything else is a bbolt file path, whose
+// probe keeps room for one request of maxBody (--max-body).
+func openOutbox(cfg outbox.Config, nc natsjs.Config, maxBody int, log *slog.Logger) (outbox.Backend, error) {
+	if natsjs.IsURL(cfg.Path) {
+		opts, err := nc.Options(os.Getenv)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: %w", err)
 		}
-		if cfg.OutboxReplicas == 1 {
+		if nc.Replicas == 1 {
 			log.Warn("--outbox-replicas 1: the outbox stream lives on one NATS server; losing it loses the kept requests (use 3 on a cluster)")
 		}
-		return natsjs.Open(cfg.OutboxPath, natsjs.Options{Stream: cfg.OutboxStream, Replicas: cfg.OutboxReplicas, AckWait: cfg.OutboxAckWait, Conn: conn})
+		return natsjs.Open(cfg.Path, opts)
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.OutboxPath), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("outbox directory: %w", err)
 	}
 	// /readyz follows a probe that reserves room for one --max-body
 	// request every few seconds, and the last enqueue's outcome.
-	return outbox.Open(cfg.OutboxPath, outbox.Options{ProbeEvery: outboxProbeEvery, Headroom: outbox.HeadroomFor(cfg.MaxBody)})
+	return outbox.Open(cfg.Path, outbox.Options{ProbeEvery: outboxProbeEvery, Headroom: outbox.HeadroomFor(maxBody)})
 }
 
 // outboxBackendName is the backend label of the outbox metrics.

@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
@@ -25,6 +23,7 @@ import (
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 	"github.com/orderguard/orderguard/internal/secret"
+	"github.com/orderguard/orderguard/internal/settings"
 	"github.com/orderguard/orderguard/internal/tracing"
 	"github.com/orderguard/orderguard/internal/validate"
 )
@@ -36,29 +35,29 @@ const sandboxDemoKey = "orderguard-embedded-sandbox"
 // runServe is `orderguard serve`: the proxy, in front of Forter or, with no
 // --upstream, of the embedded sandbox (announced in the first log line).
 func runServe(args []string, stdout, stderr io.Writer) int {
-	cfg, err := proxy.Load(args, nil)
+	cfg, err := loadServe(args, nil)
 	if errors.Is(err, flag.ErrHelp) {
-		proxy.Usage(stdout)
+		serveUsage(stdout)
 		return 0
 	}
 	if err != nil {
-		return cli.UsageError(stderr, "serve", proxy.UsageLine, err)
+		return cli.UsageError(stderr, "serve", serveUsageLine, err)
 	}
 	logOut := newAsyncWriter(stderr, 100*time.Millisecond, 64<<10)
 	defer logOut.Close()
-	log := newLogger(cfg, logOut)
-	engine, err := newSpecEngine(cfg, log)
+	log := newLogger(cfg.Log, logOut)
+	engine, err := newSpecEngine(cfg.Spec, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
 		return 2
 	}
-	if err := cfg.Check(engine.ops); err != nil {
+	if err := cfg.check(engine.ops); err != nil {
 		fmt.Fprintf(stderr, "orderguard serve: %v\n", err)
 		return 2
 	}
-	for id := range cfg.Rules {
+	for id := range cfg.Proxy.Rules {
 		if !slices.ContainsFunc(engine.rules, func(r validate.RuleInfo) bool { return r.ID == id }) {
-			fmt.Fprintf(stderr, "orderguard serve: %s: unknown rule %q ('orderguard spec rules' lists them)\n", ruleOrigin(cfg, id), id)
+			fmt.Fprintf(stderr, "orderguard serve: %s: unknown rule %q ('orderguard spec rules' lists them)\n", ruleOrigin(cfg.Proxy, id), id)
 			return 2
 		}
 	}
@@ -88,7 +87,7 @@ func ruleOrigin(cfg proxy.Config, id string) string {
 // warnUnknownEnv warns, at start-up, of every ORDERGUARD_* variable that
 // names no setting (a typo is otherwise ignored in silence); never its value.
 func warnUnknownEnv(log *slog.Logger, environ []string) {
-	for _, u := range proxy.UnknownEnv(environ) {
+	for _, u := range settings.UnknownEnv(environ, knownEnv()) {
 		attrs := []any{slog.String("variable", u.Name)}
 		if u.Suggest != "" {
 			attrs = append(attrs, slog.String("did_you_mean", u.Suggest))
@@ -97,230 +96,293 @@ func warnUnknownEnv(log *slog.Logger, environ []string) {
 	}
 }
 
-func newLogger(cfg proxy.Config, w io.Writer) *slog.Logger {
+func newLogger(cfg logConfig, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Config.Check
+	_ = level.UnmarshalText([]byte(cfg.Level)) // checked by logConfig.Check
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "text" {
+	if cfg.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // serve runs the proxy until ctx ends, logging through log, whose handler
-// writes to logOut; the per-request lines go to logOut directly. The startup
-// lines are flushed at once so that whoever waits for them (an operator, a
-// supervisor, a test) sees them without the buffering delay.
-func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyncWriter, engine *specEngine) error {
-	// Who may connect is settled first: a refused --listen should not wait
-	// for the sandbox and the upstream warm-up to be reported.
-	inboundSecret, err := secret.Load("inbound secret", cfg.InboundSecretFile, proxy.EnvInboundSecret, nil)
+// writes to logOut; the per-request lines go to logOut directly. It builds
+// each component from its own Config, in this order (its log lines and its
+// first error follow it), then the edge, then serves. What it starts is
+// stopped in the reverse order when it returns.
+func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, logOut *asyncWriter, engine *specEngine) error {
+	var stops stack
+	defer stops.run()
+	in, err := inboundSide(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	in := inbound.Config{
-		Addr:         cfg.Listen,
-		Insecure:     cfg.InsecureListen,
-		SecretHeader: cfg.InboundSecretHeader,
-		Secret:       inboundSecret,
-		ClientCA:     cfg.ClientCA,
-		CertFile:     cfg.TLSCert,
-		KeyFile:      cfg.TLSKey,
-	}
-	if err := inbound.Check(ctx, in); err != nil {
+	upCfg, err := upstreamConfig(cfg.Pool, log, &stops)
+	if err != nil {
 		return err
 	}
-	poolCfg := pool.Config{
-		Upstream:            cfg.Upstream,
-		CAFile:              cfg.UpstreamCA,
-		ServerName:          cfg.UpstreamServerName,
-		MaxConns:            cfg.MaxConns,
-		MaxConnWaitTimeout:  cfg.MaxConnWait,
-		MaxIdleConnDuration: cfg.MaxIdleConn,
-		DialTimeout:         cfg.DialTimeout,
-		ReadTimeout:         cfg.UpstreamReadTimeout,
-		WriteTimeout:        cfg.UpstreamWriteTimeout,
-		MaxResponseBodySize: cfg.MaxResponseBody,
-		WarmConns:           cfg.WarmConns,
-		WarmPath:            cfg.WarmPath,
+	keys, err := loadKeys(cfg, in.Secret, log, &stops)
+	if err != nil {
+		return err
 	}
-	if cfg.Upstream == "" {
-		// The embedded sandbox, over TLS so that the whole path (warm
-		// connections, session resumption) runs as it would against Forter.
-		sb, err := sandbox.Start(sandbox.Options{Config: sandbox.DefaultConfig(), TLS: true})
-		if err != nil {
-			return fmt.Errorf("start embedded sandbox: %w", err)
-		}
-		defer sb.Close()
-		log.Info("embedded sandbox started (no --upstream given)", slog.String("url", sb.URL), slog.String("ca", sb.CertFile))
-		poolCfg.Upstream = sb.URL
-		poolCfg.TLS = sb.ClientTLS()
+	up, err := startPool(ctx, upCfg, log, &stops)
+	if err != nil {
+		return err
+	}
+	bi := build()
+	tracer, err := startTracer(ctx, cfg.Tracing, bi.Version, log, &stops)
+	if err != nil {
+		return err
+	}
+	store, err := startOutbox(cfg, keys.api, log, &stops)
+	if err != nil {
+		return err
+	}
+	opts := proxy.Options{Operations: engine.ops, Pool: up, Logger: log, APIKey: keys.api, Tracer: tracer}
+	if engine.live != nil {
+		opts.Validators = engine.live
+	}
+	if log.Enabled(ctx, slog.LevelInfo) {
+		opts.RequestLog, opts.RequestLogFormat = logOut, cfg.Log.Format
+	}
+	if store != nil {
+		opts.Outbox = store
+	}
+	p, err := proxy.New(cfg.Proxy, opts)
+	if err != nil {
+		return err
+	}
+	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}, AdminToken: keys.admin}
+	engine.adminHandlers(so.AdminHandlers)
+	p.Registry().MustRegister(engine)
+	stops.push(engine.watch(cfg.Spec.ReloadInterval))
+	if store != nil {
+		resend(ctx, cfg.Outbox, store, p, &so, log, &stops)
 	}
 
-	apiKey, err := secret.Load("api key", cfg.APIKeyFile, proxy.EnvAPIKey, nil)
-	if err != nil {
+	in.Guard = connGuard(in, cfg.Pool, log)
+	so.Edge = edge(cfg, in, p, log)
+	p.Registry().MustRegister(buildInfoMetric(bi))
+	if store != nil {
+		p.Registry().MustRegister(newOutboxCollector(store, outboxBackendName(cfg.Outbox.Path)))
+	}
+	if so.Listener, so.Admin, err = listen(ctx, cfg, in, store != nil, keys.admin, log); err != nil {
 		return err
 	}
-	apiKeySource := apiKey.Source() // file "…", env ORDERGUARD_API_KEY or none
-	if cfg.Upstream == "" && !apiKey.IsSet() {
-		// The sandbox, like Forter, answers 401 without a key; any key will do.
-		apiKey = secret.FromValue("api key", secret.New(sandboxDemoKey))
-		apiKeySource = "none (a demo key for the embedded sandbox)"
+	adminAddr := ""
+	if so.Admin != nil {
+		adminAddr = so.Admin.Addr().String()
+	}
+	log.Info("orderguard serving",
+		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
+		slog.String("upstream", upCfg.Upstream), slog.String("mode", cfg.Proxy.Mode.String()),
+		slog.String("budget", cfg.Proxy.Budget.String()), slog.String("fallback", cfg.Proxy.Fallback.String()),
+		slog.String("outbox", cfg.Outbox.Path), slog.String("api_key", keys.apiSource), slog.String("admin_token", keys.admin.Source()),
+		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()),
+		slog.String("tracing", tracer.String()),
+		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time))
+	// Flushed at once so that whoever waits for the startup lines (an
+	// operator, a supervisor, a test) sees them without the buffering delay.
+	logOut.Flush()
+	return p.Serve(ctx, so)
+}
+
+// stack holds what serve started, stopped last first.
+type stack []func()
+
+func (s *stack) push(stop func()) { *s = append(*s, stop) }
+
+func (s *stack) run() {
+	for i := len(*s) - 1; i >= 0; i-- {
+		(*s)[i]()
+	}
+}
+
+// inboundSide settles who may connect, first: a refused --listen should not
+// wait for the sandbox and the upstream warm-up to be reported.
+func inboundSide(ctx context.Context, cfg serveConfig) (inbound.Config, error) {
+	in := cfg.Inbound
+	var err error
+	if in.Secret, err = secret.Load("inbound secret", cfg.Secret.InboundSecretFile, secret.EnvInboundSecret, nil); err != nil {
+		return in, err
+	}
+	return in, inbound.CheckExposure(ctx, in)
+}
+
+// upstreamConfig is the pool's Config, pointed with no --upstream at the
+// embedded sandbox, over TLS so that the whole path (warm connections,
+// session resumption) runs as it would against Forter.
+func upstreamConfig(pc pool.Config, log *slog.Logger, stops *stack) (pool.Config, error) {
+	if pc.Upstream != "" {
+		return pc, nil
+	}
+	sb, err := sandbox.Start(sandbox.Options{Config: sandbox.DefaultConfig(), TLS: true})
+	if err != nil {
+		return pc, fmt.Errorf("start embedded sandbox: %w", err)
+	}
+	stops.push(func() { _ = sb.Close() })
+	log.Info("embedded sandbox started (no --upstream given)", slog.String("url", sb.URL), slog.String("ca", sb.CertFile))
+	pc.Upstream, pc.TLS = sb.URL, sb.ClientTLS()
+	return pc, nil
+}
+
+// keys are the API key and the admin token (the inbound secret is read
+// first, with the listener's checks).
+type keys struct {
+	api, admin *secret.Key
+	apiSource  string // file "…", env ORDERGUARD_API_KEY, none, or the sandbox's demo key
+}
+
+// loadKeys reads the API key and the admin token and reloads them, with the
+// inbound secret, on SIGHUP and every --secret-reload-interval. Without
+// --upstream and without a key, the embedded sandbox gets a demo key: like
+// Forter, it answers 401 without one, and any will do.
+func loadKeys(cfg serveConfig, inboundSecret *secret.Key, log *slog.Logger, stops *stack) (keys, error) {
+	var k keys
+	var err error
+	if k.api, err = secret.Load("api key", cfg.Secret.APIKeyFile, secret.EnvAPIKey, nil); err != nil {
+		return k, err
+	}
+	k.apiSource = k.api.Source()
+	if cfg.Pool.Upstream == "" && !k.api.IsSet() {
+		k.api = secret.FromValue("api key", secret.New(sandboxDemoKey))
+		k.apiSource = "none (a demo key for the embedded sandbox)"
 		log.Info("no API key configured: using a demo key for the embedded sandbox")
 	}
-	adminToken, err := secret.Load("admin token", cfg.AdminTokenFile, proxy.EnvAdminToken, nil)
-	if err != nil {
-		return err
+	if k.admin, err = secret.Load("admin token", cfg.Secret.AdminTokenFile, secret.EnvAdminToken, nil); err != nil {
+		return k, err
 	}
-	stopReload := secret.ReloadOnSIGHUP(log, nil, apiKey, inboundSecret, adminToken)
-	defer stopReload()
-	stopPoll := secret.ReloadEvery(log, cfg.SecretReloadInterval, apiKey, inboundSecret, adminToken)
-	defer stopPoll()
+	stops.push(secret.ReloadOnSIGHUP(log, nil, k.api, inboundSecret, k.admin))
+	stops.push(secret.ReloadEvery(log, cfg.Secret.ReloadInterval, k.api, inboundSecret, k.admin))
+	return k, nil
+}
 
-	up, err := pool.New(poolCfg)
+// startPool builds the upstream pool and warms it. A pool that does not warm
+// is not fatal: Forter may come up later; /readyz says not ready meanwhile.
+func startPool(ctx context.Context, pc pool.Config, log *slog.Logger, stops *stack) (*pool.Pool, error) {
+	up, err := pool.New(pc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer up.Close()
+	stops.push(up.Close)
 	if err := up.Start(ctx); err != nil {
-		// Not fatal: Forter may come up later; /readyz says not ready meanwhile.
 		log.Warn("upstream not warm", slog.String("error", err.Error()))
 	}
+	return up, nil
+}
 
-	bi := build()
-	tracer, err := tracing.New(ctx, tracing.Settings{Endpoint: cfg.OTLPEndpoint, ServiceVersion: bi.Version})
+// startTracer starts tracing as --otlp-endpoint and the OTEL_* variables
+// say; it is shut down after the server stopped, so that the last requests'
+// spans go out too.
+func startTracer(ctx context.Context, tc tracing.Settings, version string, log *slog.Logger, stops *stack) (*tracing.Tracer, error) {
+	tc.ServiceVersion = version
+	tracer, err := tracing.New(ctx, tc)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() {
-		// After the server stopped: the last requests' spans go out too.
+	stops.push(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := tracer.Shutdown(sctx); err != nil {
 			log.Warn("traces not all exported at shutdown", slog.String("error", err.Error()))
 		}
+	})
+	return tracer, nil
+}
+
+// startOutbox opens the outbox --outbox names; nil with none.
+func startOutbox(cfg serveConfig, apiKey *secret.Key, log *slog.Logger, stops *stack) (outbox.Backend, error) {
+	if cfg.Outbox.Path == "" {
+		return nil, nil
+	}
+	store, err := openOutbox(cfg.Outbox, cfg.NATS, cfg.Proxy.MaxBody, log)
+	if err != nil {
+		return nil, err
+	}
+	stops.push(func() { _ = store.Close() })
+	if !apiKey.IsSet() {
+		// The outbox never stores a client's Authorization (a credential on
+		// disk), so resends can only carry the configured key.
+		log.Warn("no API key configured: requests kept in the outbox will be resent without credentials and dead-lettered if Forter answers 401; set --api-key-file or " + secret.EnvAPIKey)
+	}
+	return store, nil
+}
+
+// resend puts the outbox on the admin listener (its readiness and its API)
+// and runs its resender until serve returns.
+func resend(ctx context.Context, cfg outbox.Config, store outbox.Backend, p *proxy.Proxy, so *proxy.ServeOptions, log *slog.Logger, stops *stack) {
+	so.Ready["outbox"] = store.Ready
+	admin := outbox.NewAdmin(store)
+	so.AdminHandlers["/outbox"] = admin
+	so.AdminHandlers["/outbox/"] = admin
+	ro := cfg.ResendOptions()
+	ro.Paused = p.Paused
+	ro.Logf = func(format string, args ...any) {
+		log.Info(fmt.Sprintf(format, args...), slog.String("component", "outbox"))
+	}
+	rs := store.NewResender(p.Sender(), ro)
+	rctx, cancel := context.WithCancel(ctx)
+	stops.push(cancel)
+	go func() {
+		if err := rs.Run(rctx); err != nil {
+			log.Error("outbox resender stopped", slog.String("error", err.Error()))
+		}
 	}()
-	opts := proxy.Options{Operations: engine.ops, Pool: up, Logger: log, APIKey: apiKey, Tracer: tracer}
-	if engine.live != nil {
-		opts.Validators = engine.live
-	}
-	if log.Enabled(ctx, slog.LevelInfo) {
-		opts.RequestLog = logOut
-	}
-	var store outbox.Backend
-	if cfg.OutboxPath != "" {
-		store, err = openOutbox(cfg, log)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		opts.Outbox = store
-		if !apiKey.IsSet() {
-			// The outbox never stores a client's Authorization (a credential on
-			// disk), so resends can only carry the configured key.
-			log.Warn("no API key configured: requests kept in the outbox will be resent without credentials and dead-lettered if Forter answers 401; set --api-key-file or " + proxy.EnvAPIKey)
-		}
-	}
-	p, err := proxy.New(cfg, opts)
-	if err != nil {
-		return err
-	}
+}
 
-	so := proxy.ServeOptions{Ready: map[string]func() error{}, AdminHandlers: map[string]http.Handler{}, AdminToken: adminToken}
-	engine.adminHandlers(so.AdminHandlers)
-	p.Registry().MustRegister(engine)
-	defer engine.watch(cfg.SpecReloadInterval)()
-	if store != nil {
-		so.Ready["outbox"] = store.Ready
-		admin := outbox.NewAdmin(store)
-		so.AdminHandlers["/outbox"] = admin
-		so.AdminHandlers["/outbox/"] = admin
-		rs := store.NewResender(p.Sender(), outbox.ResendOptions{
-			Rate:   cfg.OutboxRate,
-			MaxAge: cfg.OutboxMaxAge,
-			Paused: p.Paused,
-			Logf: func(format string, args ...any) {
-				log.Info(fmt.Sprintf(format, args...), slog.String("component", "outbox"))
-			},
-		})
-		rctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		go func() {
-			if err := rs.Run(rctx); err != nil {
-				log.Error("outbox resender stopped", slog.String("error", err.Error()))
-			}
-		}()
+// listen opens --listen (through the connection guard) and --admin-listen,
+// and says what either exposes.
+func listen(ctx context.Context, cfg serveConfig, in inbound.Config, outboxAPI bool, adminToken *secret.Key, log *slog.Logger) (ln, admin net.Listener, err error) {
+	if ln, err = inbound.Listen(ctx, in); err != nil {
+		return nil, nil, err
 	}
-
-	so.Limits = inbound.Limits{
-		ReadTimeout:    cfg.ReadTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		IdleTimeout:    cfg.IdleTimeout,
-		MaxHeaderBytes: cfg.MaxHeaderBytes,
-		MaxHeaders:     cfg.MaxHeaders,
-		MaxConcurrent:  cfg.MaxConcurrent,
-	}
-	// Outermost first: the secret check, then the JSON shape limits, then the
-	// proxy (inside the concurrency cap and header count of so.Limits).
-	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray, MaxBody: cfg.MaxBody}
-	check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
-	so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-		return check.Wrap(jsonLimits.Wrap(h))
-	}
-	if inboundSecret.IsSet() {
-		p.Registry().MustRegister(inboundAuthRejected(check))
-	}
-	p.Registry().MustRegister(jsonLimitRejections(jsonLimits), buildInfoMetric(build()))
-	in.Guard = connGuard(cfg, log)
-	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
-	if store != nil {
-		p.Registry().MustRegister(newOutboxCollector(store, outboxBackendName(cfg.OutboxPath)))
-	}
-	so.Listener, err = inbound.Listen(ctx, in)
-	if err != nil {
-		return err
-	}
-	if cfg.InsecureListen && !in.IsUnix() && !in.Authenticated() {
-		if loop, _ := inbound.IsLoopback(ctx, cfg.Listen); !loop {
+	if in.Insecure && !in.IsUnix() && !in.Authenticated() {
+		if loop, _ := inbound.IsLoopback(ctx, in.Addr); !loop {
 			log.Warn("serving a non-loopback address with no inbound authentication (--insecure-listen)",
-				slog.String("listen", cfg.Listen))
+				slog.String("listen", in.Addr))
 		}
 	}
-	if cfg.AdminListen != "" {
-		so.Admin, err = net.Listen("tcp", cfg.AdminListen)
-		if err != nil {
-			so.Listener.Close()
-			return fmt.Errorf("admin listen %q: %w", cfg.AdminListen, err)
-		}
+	if cfg.Proxy.AdminListen == "" {
+		return ln, nil, nil
 	}
-	adminAddr := ""
-	if so.Admin != nil {
-		adminAddr = so.Admin.Addr().String()
-		if loop, _ := inbound.IsLoopback(ctx, cfg.AdminListen); !loop && !adminToken.IsSet() && (store != nil || cfg.AdminPprof) {
-			log.Info("the admin listener is not loopback only: /healthz, /readyz and /metrics answer everyone, the outbox API and profiles only loopback clients; set --admin-token-file or "+proxy.EnvAdminToken+" to let others in with a bearer token",
-				slog.String("admin", adminAddr))
-		}
+	if admin, err = net.Listen("tcp", cfg.Proxy.AdminListen); err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("admin listen %q: %w", cfg.Proxy.AdminListen, err)
 	}
-	log.Info("orderguard serving",
-		slog.String("listen", so.Listener.Addr().String()), slog.String("admin", adminAddr),
-		slog.String("upstream", poolCfg.Upstream), slog.String("mode", cfg.Mode.String()),
-		slog.String("budget", cfg.Budget.String()), slog.String("fallback", cfg.Fallback.String()),
-		slog.String("outbox", cfg.OutboxPath), slog.String("api_key", apiKeySource), slog.String("admin_token", adminToken.Source()),
-		slog.String("inbound_auth", inboundAuth(in)), slog.String("credentials", p.CredentialScope()),
-		slog.String("tracing", tracer.String()),
-		slog.String("version", bi.Version), slog.String("revision", bi.Revision), slog.String("build_time", bi.Time))
-	logOut.Flush()
-	return p.Serve(ctx, so)
+	if loop, _ := inbound.IsLoopback(ctx, cfg.Proxy.AdminListen); !loop && !adminToken.IsSet() && (outboxAPI || cfg.Proxy.AdminPprof) {
+		log.Info("the admin listener is not loopback only: /healthz, /readyz and /metrics answer everyone, the outbox API and profiles only loopback clients; set --admin-token-file or "+secret.EnvAdminToken+" to let others in with a bearer token",
+			slog.String("admin", admin.Addr().String()))
+	}
+	return ln, admin, nil
+}
+
+// edge is what a client's request meets before the proxy, in the one order
+// inbound.Edge.Server writes down (the connection guard; fasthttp's limits;
+// the refusal log; the secret check; the JSON shape limits; the concurrency
+// cap and header count; the proxy), with its metrics registered on the
+// proxy's registry. proxy.Serve adds the body cap, --max-body.
+func edge(cfg serveConfig, in inbound.Config, p *proxy.Proxy, log *slog.Logger) *inbound.Edge {
+	e := &inbound.Edge{
+		Limits: in.Limits,
+		Secret: &inbound.SecretCheck{Header: in.SecretHeader, Key: in.Secret},
+		JSON: &inbound.JSONLimits{MaxDepth: cfg.Proxy.MaxDepth, MaxString: cfg.Proxy.MaxString,
+			MaxArray: cfg.Proxy.MaxArray, MaxBody: cfg.Proxy.MaxBody},
+		Guard:  in.Guard,
+		Logger: log,
+	}
+	p.Registry().MustRegister(e.Collectors()...)
+	return e
 }
 
 // connGuard caps client connections under the process's descriptor limit,
 // read once here and logged with the caps derived from it.
-func connGuard(cfg proxy.Config, log *slog.Logger) *inbound.ConnGuard {
-	upstream := cfg.MaxConns
-	if cfg.Upstream == "" {
+func connGuard(in inbound.Config, up pool.Config, log *slog.Logger) *inbound.ConnGuard {
+	upstream := up.MaxConns
+	if up.Upstream == "" {
 		upstream *= 2 // the embedded sandbox's server side holds a descriptor per connection too
 	}
-	limits := inbound.ConnLimits{MaxOpen: cfg.MaxOpenConns, MaxPerIP: cfg.MaxConnsPerIP}
+	limits := in.Conns
 	nofile, err := inbound.DescriptorLimit()
 	if err != nil {
 		log.Warn("cannot read the descriptor limit (getrlimit); connection caps only as given", slog.String("error", err.Error()))
@@ -329,7 +391,7 @@ func connGuard(cfg proxy.Config, log *slog.Logger) *inbound.ConnGuard {
 	limits = limits.WithDefaults(nofile, upstream)
 	attrs := []any{slog.Uint64("descriptor_limit", nofile), slog.Int("max_open_conns", limits.MaxOpen),
 		slog.Int("max_conns_per_ip", limits.MaxPerIP), slog.Int("upstream_conns", upstream),
-		slog.String("first_request_within", cfg.ReadTimeout.String()), slog.String("idle_timeout", cfg.IdleTimeout.String())}
+		slog.String("first_request_within", in.Limits.ReadTimeout.String()), slog.String("idle_timeout", in.Limits.IdleTimeout.String())}
 	if limits.Fits(nofile, upstream) {
 		log.Info("inbound connection limits", attrs...)
 	} else {

@@ -4,7 +4,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderguard/orderguard/internal/buildinfo"
-	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
 )
 
@@ -64,45 +63,6 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	k(c.deadLettered, st.DeadLettered)
 	k(c.attempts, st.Attempts)
 	k(c.failures, st.Failures)
-}
-
-// inboundAuthRejected counts requests refused by the shared-secret check.
-func inboundAuthRejected(c *inbound.SecretCheck) prometheus.Collector {
-	return prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "orderguard_inbound_auth_failures_total",
-		Help: "Requests answered 401 for a missing or wrong inbound shared secret.",
-	}, func() float64 { return float64(c.Rejected()) })
-}
-
-// jsonLimitRejections counts bodies refused by --max-depth, --max-string or --max-array.
-func jsonLimitRejections(l *inbound.JSONLimits) prometheus.Collector {
-	return prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "orderguard_inbound_json_limit_rejections_total",
-		Help: "Requests answered 400 because the body broke --max-depth, --max-string or --max-array.",
-	}, func() float64 { return float64(l.Rejected()) })
-}
-
-// connGuardMetrics exports the client connection caps' counters.
-func connGuardMetrics(g *inbound.ConnGuard) []prometheus.Collector {
-	refused := func(reason string, f func() uint64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name:        "orderguard_inbound_connections_refused_total",
-			Help:        "Client connections closed as soon as accepted: --max-open-conns or --max-conns-per-ip were reached.",
-			ConstLabels: prometheus.Labels{"reason": reason},
-		}, func() float64 { return float64(f()) })
-	}
-	return []prometheus.Collector{
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "orderguard_inbound_connections_open",
-			Help: "Client connections open now (the --max-open-conns cap applies to this).",
-		}, func() float64 { return float64(g.Open()) }),
-		refused("max-open-conns", g.RefusedOpen),
-		refused("max-conns-per-ip", g.RefusedPerIP),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "orderguard_inbound_accept_errors_total",
-			Help: "Failed accepts on --listen (too many open files, no buffer space, ...), each retried after a backoff of 5ms doubling to 1s.",
-		}, func() float64 { return float64(g.AcceptErrors()) }),
-	}
 }
 
 // buildInfoMetric is orderguard_build_info{version,revision,...} 1, the usual

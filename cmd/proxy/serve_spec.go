@@ -10,7 +10,6 @@ import (
 
 	"github.com/orderguard/orderguard/gen"
 	"github.com/orderguard/orderguard/internal/compiled"
-	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/validate"
 )
 
@@ -23,15 +22,11 @@ type specEngine struct {
 	live  *compiled.Live
 }
 
-func specSources(cfg proxy.Config) compiled.Sources {
-	return compiled.Sources{Spec: cfg.Spec, Overlays: cfg.Overlays, MaxBytes: int64(cfg.MaxSpecBytes)}
-}
-
-func newSpecEngine(cfg proxy.Config, log *slog.Logger) (*specEngine, error) {
-	if cfg.Spec == "" && len(cfg.Overlays) == 0 && cfg.Engine != "compiled" {
+func newSpecEngine(cfg compiled.Config, log *slog.Logger) (*specEngine, error) {
+	if !cfg.Compiled() {
 		return &specEngine{ops: gen.Operations, rules: gen.Rules}, nil
 	}
-	src := specSources(cfg)
+	src := cfg.Sources()
 	p, err := compiled.Load(src)
 	if err != nil {
 		return nil, err

@@ -76,7 +76,7 @@ func specCheck(args []string, stdout, stderr io.Writer) int {
 	if done, code := parseSpecFlags(fs, args, usageLine, "Validates every OpenAPI document in DIR (default: openapi): structure, every $ref\nresolved, every example against its schema, the rules compile. Exit 0 when clean,\n1 with one line per problem, 2 for a usage error. With --spec or --overlay, checks\nand compiles the spec orderguard serve would compile from them instead.\n", stdout, stderr); done {
 		return code
 	}
-	src := specSources(*cfg)
+	src := cfg.Sources()
 	if src.Spec != "" || len(src.Overlays) > 0 || *verbose {
 		if src.Spec != "" || len(src.Overlays) > 0 {
 			return specCheckSources(src, *verbose, stdout)

@@ -5,4 +5,8 @@
 // with exactly the generated validators' contract (same reports, one pass,
 // no allocation on a valid body). Live holds the program serving now and
 // swaps it atomically on a reload.
+//
+// Settings: Config (--spec, --overlay, --max-spec-bytes,
+// --spec-reload-interval, --engine) with its Settings and Check; lint and
+// spec take the first three (SourceSettings).
 package compiled

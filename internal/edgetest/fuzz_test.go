@@ -49,23 +49,14 @@ func startMemEdge() (*memEdge, error) {
 		go func() { _ = sb.Serve(upLn) }()
 
 		cfg := proxy.Defaults()
-		cfg.Upstream = "http://sandbox.invalid"
 		cfg.Budget = 200 * time.Millisecond // an injected hang costs one budget
 		cfg.RetryMinRemaining = 0
-		cfg.WarmConns = 0
-		cfg.OutboxPath = ""
 		cfg.APIVersion = "2.36"
 		cfg.MaxBody = 64 << 10
-		up, err := pool.New(pool.Config{
-			Upstream:            cfg.Upstream,
-			MaxConns:            64,
-			MaxConnWaitTimeout:  cfg.MaxConnWait,
-			DialTimeout:         cfg.DialTimeout,
-			ReadTimeout:         cfg.UpstreamReadTimeout,
-			WriteTimeout:        cfg.UpstreamWriteTimeout,
-			MaxResponseBodySize: cfg.MaxResponseBody,
-			Dial:                func(string, time.Duration) (net.Conn, error) { return upLn.Dial() },
-		})
+		pc := pool.DefaultConfig()
+		pc.Upstream, pc.WarmConns, pc.MaxConns = "http://sandbox.invalid", 0, 64
+		pc.Dial = func(string, time.Duration) (net.Conn, error) { return upLn.Dial() }
+		up, err := pool.New(pc)
 		if err != nil {
 			memErr = err
 			return
@@ -85,7 +76,10 @@ func startMemEdge() (*memEdge, error) {
 				Listener: ln,
 				// A short read timeout: a fuzzed Content-Length larger than the body
 				// makes the server wait for bytes that never come.
-				Limits: inbound.Limits{ReadTimeout: 250 * time.Millisecond, MaxHeaderBytes: 8 << 10, MaxHeaders: 64},
+				Edge: &inbound.Edge{
+					Limits: inbound.Limits{ReadTimeout: 250 * time.Millisecond, MaxHeaderBytes: 8 << 10, MaxHeaders: 64},
+					Logger: log,
+				},
 			})
 		}()
 		mem = &memEdge{ln: ln}

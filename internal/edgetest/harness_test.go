@@ -96,11 +96,6 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	cfg.RetryMinRemaining = 0
 	cfg.APIVersion = "2.36"
 	cfg.SiteID = "leaktest"
-	cfg.WarmConns = 1
-	cfg.OutboxPath = ""
-	cfg.APIKeyFile = keyFile
-	cfg.LogLevel = "debug"
-	cfg.LogFormat = o.logFormat
 	cfg.BreakerFailures = 0 // every fallback path runs, none short-circuited
 
 	logs := &syncBuffer{}
@@ -111,17 +106,9 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	}
 	log := slog.New(h)
 
-	up, err := pool.New(pool.Config{
-		Upstream:            sb.URL,
-		TLS:                 sb.ClientTLS(),
-		WarmConns:           cfg.WarmConns,
-		MaxConns:            cfg.MaxConns,
-		MaxConnWaitTimeout:  cfg.MaxConnWait,
-		DialTimeout:         cfg.DialTimeout,
-		ReadTimeout:         cfg.UpstreamReadTimeout,
-		WriteTimeout:        cfg.UpstreamWriteTimeout,
-		MaxResponseBodySize: cfg.MaxResponseBody,
-	})
+	pc := pool.DefaultConfig()
+	pc.Upstream, pc.TLS, pc.WarmConns = sb.URL, sb.ClientTLS(), 1
+	up, err := pool.New(pc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +155,8 @@ func startEdge(t *testing.T, o edgeOpts) *edge {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		so := proxy.ServeOptions{Listener: ln, Admin: adminLn, Wrap: check.Wrap}
+		edge := &inbound.Edge{Secret: check, Logger: log}
+		so := proxy.ServeOptions{Listener: ln, Admin: adminLn, Edge: edge}
 		if store != nil { // the outbox API on the admin listener, as serve wires it
 			admin := outbox.NewAdmin(store)
 			so.AdminHandlers = map[string]http.Handler{"/outbox": admin, "/outbox/": admin}

@@ -17,4 +17,10 @@
 // This package must never log or echo a header value (the shared secret
 // travels in one), never forward the shared-secret header upstream, and never
 // delete a file at a Unix socket path that is not a stale socket.
+//
+// Settings: Config holds the listener's and the limits' settings of
+// orderguard serve (--listen, TLS, --inbound-secret-header, --max-concurrent,
+// the timeouts, the header and connection caps) with Settings and Check.
+// Edge is the whole chain in front of the proxy's handler, written down in
+// one order in Edge.Server, with its metrics (Edge.Collectors).
 package inbound

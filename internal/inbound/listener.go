@@ -12,8 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/orderguard/orderguard/internal/secret"
 )
 
 // UnixPrefix marks a Unix socket address: --listen unix:/run/orderguard.sock.
@@ -23,41 +21,9 @@ const UnixPrefix = "unix:"
 // the volume) connect, and nobody else.
 const DefaultSocketMode fs.FileMode = 0o660
 
-// ErrExposed is returned by Check for a non-loopback address without inbound
+// ErrExposed is returned by CheckExposure for a non-loopback address without inbound
 // authentication or --insecure-listen.
 var ErrExposed = errors.New("inbound: refusing to listen on a non-loopback address without inbound authentication (configure --inbound-secret-file, or --client-ca with --tls-cert/--tls-key, or pass --insecure-listen)")
-
-// Config says where and how the proxy accepts requests.
-type Config struct {
-	// Addr is host:port or unix:/path. Default 127.0.0.1:8080 (set by the caller).
-	Addr string
-	// Insecure allows a non-loopback address with no inbound authentication.
-	Insecure bool
-
-	// SecretHeader names the header carrying the shared secret
-	// (default X-Orderguard-Secret); Secret holds it. Both come from
-	// --inbound-secret-header and --inbound-secret-file / ORDERGUARD_INBOUND_SECRET.
-	SecretHeader string
-	Secret       *secret.Key
-
-	// ClientCA is a PEM bundle of the CAs whose client certificates are
-	// accepted (mTLS). It needs CertFile and KeyFile: the proxy's own
-	// certificate. With CertFile and KeyFile but no ClientCA the listener
-	// serves TLS without asking for client certificates.
-	ClientCA string
-	CertFile string
-	KeyFile  string
-
-	// SocketMode is the permission of a Unix socket (default 0660).
-	SocketMode fs.FileMode
-
-	// Guard, when set, caps open connections and keeps the listener
-	// accepting through descriptor exhaustion (see ConnGuard).
-	Guard *ConnGuard
-}
-
-// DefaultSecretHeader is the header the shared secret travels in.
-const DefaultSecretHeader = "X-Orderguard-Secret"
 
 // Authenticated reports whether the configuration authenticates clients.
 func (c Config) Authenticated() bool {
@@ -67,10 +33,10 @@ func (c Config) Authenticated() bool {
 // IsUnix reports whether Addr names a Unix socket.
 func (c Config) IsUnix() bool { return strings.HasPrefix(c.Addr, UnixPrefix) }
 
-// Check applies the exposure policy: a Unix socket or a loopback address is
+// CheckExposure applies the exposure policy: a Unix socket or a loopback address is
 // always allowed; anything else needs authentication or Insecure. A host
 // name is resolved and every address must be loopback.
-func Check(ctx context.Context, c Config) error {
+func CheckExposure(ctx context.Context, c Config) error {
 	if c.ClientCA != "" && (c.CertFile == "" || c.KeyFile == "") {
 		return errors.New("inbound: --client-ca needs --tls-cert and --tls-key (the proxy's own certificate)")
 	}
@@ -126,7 +92,7 @@ func IsLoopback(ctx context.Context, addr string) (bool, error) {
 // Listen checks c and opens its listener: TCP, TLS over TCP (with client
 // certificates required when ClientCA is set), or a Unix socket.
 func Listen(ctx context.Context, c Config) (net.Listener, error) {
-	if err := Check(ctx, c); err != nil {
+	if err := CheckExposure(ctx, c); err != nil {
 		return nil, err
 	}
 	var tlsConf *tls.Config

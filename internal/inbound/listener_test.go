@@ -49,7 +49,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := Check(context.Background(), c.c)
+			err := CheckExposure(context.Background(), c.c)
 			if !errors.Is(err, c.want) || (c.want == nil && err != nil) {
 				t.Fatalf("Check = %v, want %v", err, c.want)
 			}
@@ -62,7 +62,7 @@ func TestCheck(t *testing.T) {
 		"empty socket path":      {Addr: "unix:"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if err := Check(context.Background(), c); err == nil {
+			if err := CheckExposure(context.Background(), c); err == nil {
 				t.Fatal("accepted")
 			}
 		})

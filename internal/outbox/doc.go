@@ -22,4 +22,7 @@
 //
 // One process owns one file: bbolt takes an exclusive lock, so a second proxy
 // (or the CLI) opening the same file gets ErrLocked instead of corrupting it.
+//
+// Settings: Config (--outbox, --outbox-rate, --outbox-max-age) with its
+// Settings and Check; the fleet backend's are natsjs.Config's.
 package outbox

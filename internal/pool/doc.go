@@ -10,4 +10,10 @@
 // or header value, and never retry on its own except to replay a request once
 // when a kept-alive connection turns out to have been closed by the server
 // (EOF before the first byte of the answer: the server shut it while idle).
+//
+// Settings: Config is both New's input and the pool's settings of
+// orderguard serve (--upstream, --warm-conns, --max-conns, the upstream
+// timeouts, --max-response-body, …); Settings binds them, Check names the
+// flag of a bad value, DefaultConfig is serve's defaults. A new pool
+// setting is a field, its default, a line in Settings and its check here.
 package pool

@@ -14,10 +14,6 @@ import (
 	"github.com/orderguard/orderguard/internal/secret"
 )
 
-// EnvAdminToken holds the admin token itself when --admin-token-file is not
-// given (file or environment only, as the API key).
-const EnvAdminToken = "ORDERGUARD_ADMIN_TOKEN"
-
 // privateAdmin guards the admin routes that hold or change orders (the
 // outbox's API: export returns kept bodies, drop deletes one) and the
 // profiles. The admin listener is often bound to every interface so that
@@ -47,7 +43,7 @@ func (a *privateAdmin) wrap(next http.Handler) http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"error":"this admin route answers loopback clients only; set --admin-token-file (or ` + EnvAdminToken + `) to allow others with a bearer token"}` + "\n"))
+		_, _ = w.Write([]byte(`{"error":"this admin route answers loopback clients only; set --admin-token-file (or ` + secret.EnvAdminToken + `) to allow others with a bearer token"}` + "\n"))
 	})
 }
 

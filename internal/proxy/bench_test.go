@@ -73,11 +73,10 @@ func BenchmarkProxy(b *testing.B) {
 		return func(b *testing.B) fasthttp.RequestHandler {
 			cfg := proxy.Defaults()
 			cfg.Mode = mode
-			cfg.WarmConns = 4
 			cfg.APIVersion = "2.3"
 			up, err := pool.New(pool.Config{
 				Upstream:  "http://upstream",
-				WarmConns: cfg.WarmConns,
+				WarmConns: 4,
 				Dial:      func(string, time.Duration) (net.Conn, error) { return upstream.Dial() },
 				MaxConns:  1024,
 			})
@@ -192,7 +191,6 @@ func benchHandler(b *testing.B, tr *tracing.Tracer, traceparent bool) {
 		ctx.SetBodyString(decisionV2)
 	})
 	cfg := proxy.Defaults()
-	cfg.WarmConns = 1
 	up, err := pool.New(pool.Config{
 		Upstream: "http://upstream", WarmConns: 1,
 		Dial: func(string, time.Duration) (net.Conn, error) { return upstream.Dial() },

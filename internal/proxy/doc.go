@@ -15,11 +15,15 @@
 // serves the admin listener (/healthz, /readyz, /metrics) and shuts down
 // gracefully.
 //
-// Configuration: Config, loaded by Load from flags, ORDERGUARD_* variables
-// and a YAML file, in that order of precedence; CONFIG.md in this directory
-// lists every setting with its default and variable (kept in sync with
-// --help by TestConfigDoc; refresh with go test ./internal/proxy -run
-// TestConfigDoc -update).
+// Configuration: Config holds the settings this package owns (modes,
+// budgets, fallback, routes, rules, the breaker, the admin listener, the
+// JSON shape limits); Settings binds them to their flags (load.go) and Check
+// names the flag of a value that cannot work. The listener's, the pool's,
+// the outbox's, the secrets' and the spec's settings are their packages';
+// internal/settings loads them all, and cmd/proxy gathers them
+// (cmd/proxy/CONFIG.md lists every setting with its owning package). The
+// edge in front of Handler (the secret check, limits, the concurrency cap,
+// the refusal log) is inbound.Edge, given to Serve.
 //
 // Routing (routing.go) decides who gets the API key: only the spec's
 // operations and the --passthrough-routes allowlist; every other path keeps

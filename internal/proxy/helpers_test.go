@@ -82,6 +82,7 @@ type envOpts struct {
 	tls        *tls.Config
 	apiKey     string
 	mut        func(*proxy.Config)
+	pool       func(*pool.Config) // the pool's settings, from pool.DefaultConfig with 2 warm connections
 	ready      map[string]func() error
 	outbox     outbox.Enqueuer      // nil: a recording one (env.outbox)
 	key        *secret.Key          // instead of apiKey: a key that can be reloaded
@@ -93,23 +94,17 @@ type envOpts struct {
 func startProxy(t testing.TB, o envOpts) *env {
 	t.Helper()
 	cfg := proxy.Defaults()
-	cfg.WarmConns = 2
-	cfg.OutboxPath = ""
 	cfg.APIVersion = "2.3" // the sandbox, like Forter, wants one
 	if o.mut != nil {
 		o.mut(&cfg)
 	}
-	up, err := pool.New(pool.Config{
-		Upstream:            o.upstream,
-		TLS:                 o.tls,
-		WarmConns:           cfg.WarmConns,
-		MaxConns:            cfg.MaxConns,
-		MaxConnWaitTimeout:  cfg.MaxConnWait,
-		DialTimeout:         cfg.DialTimeout,
-		ReadTimeout:         cfg.UpstreamReadTimeout,
-		WriteTimeout:        cfg.UpstreamWriteTimeout,
-		MaxResponseBodySize: cfg.MaxResponseBody,
-	})
+	pc := pool.DefaultConfig()
+	pc.WarmConns = 2
+	if o.pool != nil {
+		o.pool(&pc)
+	}
+	pc.Upstream, pc.TLS = o.upstream, o.tls
+	up, err := pool.New(pc)
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}

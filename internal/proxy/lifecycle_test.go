@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
 )
@@ -19,10 +20,9 @@ import (
 func TestTLSReuseThroughProxy(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, true)
 	const warm = 4
-	e := startProxy(t, envOpts{upstream: sb.URL, tls: sb.ClientTLS(), apiKey: "k", mut: func(c *proxy.Config) {
-		c.WarmConns = warm
-		c.CheckResponses = false
-	}})
+	e := startProxy(t, envOpts{upstream: sb.URL, tls: sb.ClientTLS(), apiKey: "k",
+		pool: func(c *pool.Config) { c.WarmConns = warm },
+		mut:  func(c *proxy.Config) { c.CheckResponses = false }})
 	body := validOrder(t)
 	n := 1000
 	if testing.Short() {

@@ -95,7 +95,6 @@ func TestJetStreamEnqueueReserveCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := proxy.Defaults()
-	cfg.OutboxPath = ""
 	cfg.Budget, cfg.OutboxEnqueueReserve = 200*time.Millisecond, 250*time.Millisecond
 	_, err = proxy.New(cfg, proxy.Options{Operations: gen.Operations, Pool: up, Outbox: store})
 	if err == nil || !strings.Contains(err.Error(), "--outbox-enqueue-reserve 250ms: want less than --budget 200ms") {

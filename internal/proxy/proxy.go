@@ -36,10 +36,13 @@ type Options struct {
 	// Logger nil means slog.Default().
 	Logger *slog.Logger
 	// RequestLog, when set, receives the one line per forwarded request in
-	// Config.LogFormat, written without slog (cheaper on the hot path); nil
+	// RequestLogFormat, written without slog (cheaper on the hot path); nil
 	// logs those lines through Logger at info level. Set it only when the
 	// logger's level lets info lines through, and to the logger's writer.
 	RequestLog io.Writer
+	// RequestLogFormat is the format of RequestLog's lines: json (the
+	// default) or text, as --log-format.
+	RequestLogFormat string
 	// APIKey, when set, is injected as Basic auth; it may be reloaded while
 	// serving. Nil or empty keeps the client's own Authorization.
 	APIKey *secret.Key
@@ -141,7 +144,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		p.enqBy, p.reserve = de, cfg.OutboxEnqueueReserve
 	}
 	if o.RequestLog != nil {
-		p.reqLog = newRequestLog(o.RequestLog, cfg.LogFormat)
+		p.reqLog = newRequestLog(o.RequestLog, o.RequestLogFormat)
 	}
 	p.m = newMetrics(o.Pool, p.br)
 	severities := cfg.Rules

@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/orderguard/orderguard/gen"
+	"github.com/orderguard/orderguard/internal/pool"
 	"github.com/orderguard/orderguard/internal/pool/pooltest"
 	"github.com/orderguard/orderguard/internal/proxy"
 	"github.com/orderguard/orderguard/internal/sandbox"
@@ -743,10 +744,9 @@ func TestBodyForwardedByteForByte(t *testing.T) {
 // before any answer leaves budget for one retry.
 func TestRetryAfterReadTimeout(t *testing.T) {
 	sb := startSandbox(t, sandbox.Config{}, false)
-	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k", mut: func(c *proxy.Config) {
-		c.Budget = 2 * time.Second
-		c.UpstreamReadTimeout = 300 * time.Millisecond
-	}})
+	e := startProxy(t, envOpts{upstream: sb.URL, apiKey: "k",
+		mut:  func(c *proxy.Config) { c.Budget = 2 * time.Second },
+		pool: func(c *pool.Config) { c.ReadTimeout = 300 * time.Millisecond }})
 	start := time.Now()
 	a := e.do("POST", "/v2/orders/rt1", validOrder(t), sandboxFault, "slow:1500")
 	if a.status != 200 || a.header.Get(proxy.HeaderFallback) != "timeout" {

@@ -12,9 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/valyala/fasthttp"
 
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/secret"
@@ -28,9 +26,12 @@ type ServeOptions struct {
 	// Admin, when set, serves /healthz, /readyz and /metrics (and
 	// AdminHandlers) with net/http. Serve closes it.
 	Admin net.Listener
-	// Limits are the inbound limits (timeouts, header size and count,
-	// concurrency). MaxBodyBytes is taken from Config.MaxBody.
-	Limits inbound.Limits
+	// Edge is what requests meet before the proxy's handler, in its one
+	// order (inbound.Edge.Server); the caller registers its Collectors.
+	// Serve sets its body cap to --max-body (Config.MaxBody) and counts the
+	// bodies refused for it (TooLarge). Nil is the default limits and no
+	// secret check.
+	Edge *inbound.Edge
 	// Ready are readiness checks besides the upstream's (the outbox can
 	// write); an error makes /readyz answer 503 with its text.
 	Ready map[string]func() error
@@ -41,8 +42,6 @@ type ServeOptions struct {
 	// AdminToken, when set, lets a non-loopback client reach AdminHandlers
 	// and the profiles with "Authorization: Bearer <token>".
 	AdminToken *secret.Key
-	// Wrap, when set, wraps the proxy's handler (inbound authentication).
-	Wrap func(fasthttp.RequestHandler) fasthttp.RequestHandler
 	// ShutdownGrace is added to the longest budget for requests in flight
 	// at shutdown (default 1s).
 	ShutdownGrace time.Duration
@@ -56,40 +55,12 @@ func (p *Proxy) Serve(ctx context.Context, o ServeOptions) error {
 		return errors.New("proxy serve: no listener")
 	}
 	var stopping atomic.Bool
-	limits := o.Limits
-	limits.MaxBodyBytes = p.cfg.MaxBody
-	h, lim := limits.Wrap(p.Handler)
-	// One Serve per proxy registers these; a second Serve keeps the first's.
-	_ = p.m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "orderguard_inbound_in_flight_requests",
-		Help: "Requests being served now (the --max-concurrent cap applies to this).",
-	}, func() float64 { return float64(lim.InFlight()) }))
-	_ = p.m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "orderguard_inbound_overload_rejections_total",
-		Help: "Requests answered 503 because --max-concurrent requests were in flight.",
-	}, func() float64 { return float64(lim.Rejected()) }))
-	if o.Wrap != nil {
-		h = o.Wrap(h)
+	edge := o.Edge
+	if edge == nil {
+		edge = &inbound.Edge{Logger: p.log}
 	}
-	refusals := &inbound.RefusalLog{Logger: p.log}
-	h = refusals.Wrap(h)
-	srv := &fasthttp.Server{
-		Handler:                      h,
-		Name:                         "orderguard",
-		NoDefaultServerHeader:        true,
-		NoDefaultContentType:         true,
-		DisablePreParseMultipartForm: true,
-		CloseOnShutdown:              true, // answers in flight at shutdown carry Connection: close
-		Logger:                       quietLogger{p.log},
-	}
-	limits.Apply(srv)
-	srv.ErrorHandler = func(c *fasthttp.RequestCtx, err error) {
-		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-			p.TooLarge(c.Method(), c.Path())
-		}
-		inbound.ErrorHandler(c, err)
-		refusals.NoteRefused(c)
-	}
+	edge.Limits.MaxBodyBytes, edge.TooLarge = p.cfg.MaxBody, p.TooLarge
+	srv := edge.Server(p.Handler)
 
 	var admin *http.Server
 	errc := make(chan error, 2)
@@ -180,15 +151,4 @@ func (p *Proxy) adminMux(stopping *atomic.Bool, o ServeOptions) *http.ServeMux {
 		mux.Handle(path, private.wrap(h))
 	}
 	return mux
-}
-
-// quietLogger sends fasthttp's connection-level messages to slog at debug
-// level: with SecureErrorLogMessage they carry no request bytes, and a
-// client hanging up is not worth a line at info.
-type quietLogger struct{ l *slog.Logger }
-
-func (q quietLogger) Printf(format string, args ...any) {
-	if q.l.Enabled(context.Background(), slog.LevelDebug) {
-		q.l.Debug(fmt.Sprintf(format, args...))
-	}
 }

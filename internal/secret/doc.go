@@ -8,4 +8,8 @@
 // This package must never put a secret's bytes, or the content of a key
 // file, into a string it returns other than Value.Reveal: not in String,
 // GoString, %v/%+v/%#v/%s/%q/%x, JSON, text marshalling, slog, or an error.
+//
+// Settings: Config says where each secret is read (--api-key-file,
+// --inbound-secret-file, --admin-token-file, each else its Env* variable)
+// and --secret-reload-interval.
 package secret

@@ -1,12 +1,14 @@
-package proxy
+package main
 
 import (
 	"reflect"
 	"testing"
+
+	"github.com/orderguard/orderguard/internal/settings"
 )
 
 func TestUnknownEnv(t *testing.T) {
-	got := UnknownEnv([]string{
+	got := settings.UnknownEnv([]string{
 		"PATH=/usr/bin",
 		"ORDERGUARD_MODE=report",        // a setting
 		"ORDERGUARD_API_KEY=k",          // a secret
@@ -19,8 +21,8 @@ func TestUnknownEnv(t *testing.T) {
 		"ORDERGUARD_COLOUR=never",        // nothing close
 		"ORDERGUARD_=x",
 		"orderguard_mode=report", // not the prefix: variables are case-sensitive
-	})
-	want := []UnknownEnvVar{
+	}, knownEnv())
+	want := []settings.UnknownEnvVar{
 		{Name: "ORDERGUARD_"},
 		{Name: "ORDERGUARD_APIKEY", Suggest: "ORDERGUARD_API_KEY"},
 		{Name: "ORDERGUARD_COLOUR"},
@@ -29,8 +31,8 @@ func TestUnknownEnv(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("UnknownEnv = %+v\nwant %+v", got, want)
 	}
-	for _, name := range KnownEnv() {
-		if u := UnknownEnv([]string{name + "=x"}); u != nil {
+	for _, name := range knownEnv() {
+		if u := settings.UnknownEnv([]string{name + "=x"}, knownEnv()); u != nil {
 			t.Errorf("%s is read by serve, reported as unknown: %+v", name, u)
 		}
 	}

@@ -1,38 +1,37 @@
-package proxy
+package settings
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
 
 // UnknownEnvVar is an ORDERGUARD_* environment variable that names no
 // setting: most often a typo (ORDERGUARD_MODEE=report) that would otherwise
-// be ignored in silence. Suggest is the closest variable orderguard serve
-// reads, when one is close.
+// be ignored in silence. Suggest is the closest variable of known, when one
+// is close.
 type UnknownEnvVar struct {
 	Name, Suggest string
 }
 
-// KnownEnv lists every environment variable orderguard serve reads: one per
-// setting, the config file's and the secrets'.
-func KnownEnv() []string {
-	var def Config
-	names := []string{EnvConfig, EnvAPIKey, EnvInboundSecret, EnvAdminToken}
-	for _, s := range settings(&def) {
-		names = append(names, envName(s.name))
+// KnownEnv is the variable of every setting, then extra (the config file's,
+// the secrets').
+func KnownEnv(ss []Setting, extra ...string) []string {
+	names := slices.Clone(extra)
+	for _, s := range ss {
+		names = append(names, Env(s.Name))
 	}
 	return names
 }
 
 // UnknownEnv returns the ORDERGUARD_* entries of environ (as os.Environ
-// gives them, NAME=value) that name no setting, sorted. Only names are
+// gives them, NAME=value) that are not in known, sorted. Only names are
 // returned: a mistyped variable may hold a secret.
-func UnknownEnv(environ []string) []UnknownEnvVar {
-	known := KnownEnv()
+func UnknownEnv(environ, known []string) []UnknownEnvVar {
 	var out []UnknownEnvVar
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, EnvPrefix) || contains(known, name) {
+		if !strings.HasPrefix(name, EnvPrefix) || slices.Contains(known, name) {
 			continue
 		}
 		u := UnknownEnvVar{Name: name}
@@ -46,15 +45,6 @@ func UnknownEnv(environ []string) []UnknownEnvVar {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // editDistance is the Levenshtein distance of two short ASCII names.

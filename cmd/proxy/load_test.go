@@ -1,4 +1,4 @@
-package proxy_test
+package main
 
 import (
 	"bytes"
@@ -32,17 +32,17 @@ func writeFile(t *testing.T, body string) string {
 }
 
 func TestLoadDefaults(t *testing.T) {
-	cfg, err := proxy.Load(nil, envMap(nil))
+	cfg, err := loadServe(nil, envMap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The issue's defaults, exactly.
-	if cfg.Listen != "127.0.0.1:8080" || cfg.AdminListen != "127.0.0.1:9090" || cfg.Mode != proxy.ModeEnforce ||
-		cfg.Budget != 2*time.Second || cfg.Fallback != proxy.FallbackOpen || cfg.Upstream != "" ||
-		cfg.MaxBody != 1<<20 || cfg.WarmConns != 4 || cfg.RetryMinRemaining != 300*time.Millisecond || cfg.RejectUnknown {
+	if cfg.Inbound.Addr != "127.0.0.1:8080" || cfg.Proxy.AdminListen != "127.0.0.1:9090" || cfg.Proxy.Mode != proxy.ModeEnforce ||
+		cfg.Proxy.Budget != 2*time.Second || cfg.Proxy.Fallback != proxy.FallbackOpen || cfg.Pool.Upstream != "" ||
+		cfg.Proxy.MaxBody != 1<<20 || cfg.Pool.WarmConns != 4 || cfg.Proxy.RetryMinRemaining != 300*time.Millisecond || cfg.Proxy.RejectUnknown {
 		t.Fatalf("defaults = %+v", cfg)
 	}
-	if err := cfg.Check(gen.Operations); err != nil {
+	if err := cfg.check(gen.Operations); err != nil {
 		t.Fatalf("defaults do not pass Check: %v", err)
 	}
 }
@@ -67,7 +67,7 @@ rules:
 		"ORDERGUARD_RULES":        "web-token=error",
 		"ORDERGUARD_FALLBACK":     "closed",
 	}
-	cfg, err := proxy.Load([]string{"--budget", "700ms", "--rules=paypal-fields=off", "--unknown-routes", "reject"}, envMap(env))
+	cfg, err := loadServe([]string{"--budget", "700ms", "--rules=paypal-fields=off", "--unknown-routes", "reject"}, envMap(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,18 +75,18 @@ rules:
 		what      string
 		got, want any
 	}{
-		{"listen (file)", cfg.Listen, "127.0.0.1:7000"},
-		{"admin-listen (env over file)", cfg.AdminListen, "127.0.0.1:8001"},
-		{"budget (flag over env over file)", cfg.Budget, 700 * time.Millisecond},
-		{"mode (file)", cfg.Mode, proxy.ModeReport},
-		{"op-mode (file)", cfg.OpModes["orderV2"], proxy.ModeOff},
-		{"max-body (file, with unit)", cfg.MaxBody, 64 << 10},
-		{"fallback (env)", cfg.Fallback, proxy.FallbackClosed},
-		{"unknown-routes (flag)", cfg.RejectUnknown, true},
-		{"rule from file only", cfg.Rules["billing-details"], validate.SeverityOff},
-		{"rule: env over file", cfg.Rules["web-token"], validate.SeverityError},
-		{"rule: flag", cfg.Rules["paypal-fields"], validate.SeverityOff},
-		{"default kept", cfg.WarmConns, 4},
+		{"listen (file)", cfg.Inbound.Addr, "127.0.0.1:7000"},
+		{"admin-listen (env over file)", cfg.Proxy.AdminListen, "127.0.0.1:8001"},
+		{"budget (flag over env over file)", cfg.Proxy.Budget, 700 * time.Millisecond},
+		{"mode (file)", cfg.Proxy.Mode, proxy.ModeReport},
+		{"op-mode (file)", cfg.Proxy.OpModes["orderV2"], proxy.ModeOff},
+		{"max-body (file, with unit)", cfg.Proxy.MaxBody, 64 << 10},
+		{"fallback (env)", cfg.Proxy.Fallback, proxy.FallbackClosed},
+		{"unknown-routes (flag)", cfg.Proxy.RejectUnknown, true},
+		{"rule from file only", cfg.Proxy.Rules["billing-details"], validate.SeverityOff},
+		{"rule: env over file", cfg.Proxy.Rules["web-token"], validate.SeverityError},
+		{"rule: flag", cfg.Proxy.Rules["paypal-fields"], validate.SeverityOff},
+		{"default kept", cfg.Pool.WarmConns, 4},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
@@ -94,12 +94,12 @@ rules:
 	}
 	// --config on the command line wins over $ORDERGUARD_CONFIG.
 	other := writeFile(t, "listen: 127.0.0.1:7777\n")
-	cfg, err = proxy.Load([]string{"--config", other}, envMap(env))
+	cfg, err = loadServe([]string{"--config", other}, envMap(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Listen != "127.0.0.1:7777" {
-		t.Fatalf("--config ignored: listen %s", cfg.Listen)
+	if cfg.Inbound.Addr != "127.0.0.1:7777" {
+		t.Fatalf("--config ignored: listen %s", cfg.Inbound.Addr)
 	}
 }
 
@@ -130,13 +130,13 @@ func TestLoadErrors(t *testing.T) {
 			if tc.file != "" {
 				args = append([]string{"--config", writeFile(t, tc.file)}, args...)
 			}
-			_, err := proxy.Load(args, envMap(tc.env))
+			_, err := loadServe(args, envMap(tc.env))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want it to mention %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := proxy.Load([]string{"--help"}, envMap(nil)); !errors.Is(err, flag.ErrHelp) {
+	if _, err := loadServe([]string{"--help"}, envMap(nil)); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("--help: %v, want flag.ErrHelp", err)
 	}
 }
@@ -145,18 +145,18 @@ func TestLoadErrors(t *testing.T) {
 // the file (every element kept), the flag replacing the file's list.
 func TestLoadPassthroughRoutes(t *testing.T) {
 	file := writeFile(t, "passthrough-routes:\n  - GET /v2/a/{id}\n  - POST  /v2/b\n")
-	cfg, err := proxy.Load([]string{"--config", file}, envMap(nil))
+	cfg, err := loadServe([]string{"--config", file}, envMap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(cfg.PassthroughRoutes, "|"); got != "GET /v2/a/{id}|POST /v2/b" {
+	if got := strings.Join(cfg.Proxy.PassthroughRoutes, "|"); got != "GET /v2/a/{id}|POST /v2/b" {
 		t.Fatalf("from the file: %q", got)
 	}
-	cfg, err = proxy.Load([]string{"--config", file, "--passthrough-routes", "GET /v2/c, PUT /v2/d"}, envMap(nil))
+	cfg, err = loadServe([]string{"--config", file, "--passthrough-routes", "GET /v2/c, PUT /v2/d"}, envMap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(cfg.PassthroughRoutes, "|"); got != "GET /v2/c|PUT /v2/d" {
+	if got := strings.Join(cfg.Proxy.PassthroughRoutes, "|"); got != "GET /v2/c|PUT /v2/d" {
 		t.Fatalf("flag over file: %q", got)
 	}
 }
@@ -164,20 +164,20 @@ func TestLoadPassthroughRoutes(t *testing.T) {
 func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		mut  func(*proxy.Config)
+		mut  func(*serveConfig)
 		want string
 	}{
-		{"zero budget", func(c *proxy.Config) { c.Budget = 0 }, "--budget"},
-		{"unknown op", func(c *proxy.Config) { c.OpModes = map[string]proxy.Mode{"orderV9": proxy.ModeOff} }, `unknown operation "orderV9"`},
-		{"warm above max", func(c *proxy.Config) { c.WarmConns = 10; c.MaxConns = 5 }, "--max-conns"},
-		{"log format", func(c *proxy.Config) { c.LogFormat = "xml" }, "--log-format"},
-		{"negative connection cap", func(c *proxy.Config) { c.MaxConnsPerIP = -1 }, "--max-conns-per-ip -1"},
-		{"bad passthrough route", func(c *proxy.Config) { c.PassthroughRoutes = []string{"CONNECT /x"} }, "--passthrough-routes"},
+		{"zero budget", func(c *serveConfig) { c.Proxy.Budget = 0 }, "--budget"},
+		{"unknown op", func(c *serveConfig) { c.Proxy.OpModes = map[string]proxy.Mode{"orderV9": proxy.ModeOff} }, `unknown operation "orderV9"`},
+		{"warm above max", func(c *serveConfig) { c.Pool.WarmConns = 10; c.Pool.MaxConns = 5 }, "--max-conns"},
+		{"log format", func(c *serveConfig) { c.Log.Format = "xml" }, "--log-format"},
+		{"negative connection cap", func(c *serveConfig) { c.Inbound.Conns.MaxPerIP = -1 }, "--max-conns-per-ip -1"},
+		{"bad passthrough route", func(c *serveConfig) { c.Proxy.PassthroughRoutes = []string{"CONNECT /x"} }, "--passthrough-routes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := proxy.Defaults()
+			c := defaultServeConfig()
 			tc.mut(&c)
-			if err := c.Check(gen.Operations); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if err := c.check(gen.Operations); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check = %v, want %q", err, tc.want)
 			}
 		})
@@ -188,7 +188,7 @@ func TestCheck(t *testing.T) {
 // and the API key's value never could be (it has no flag).
 func TestUsage(t *testing.T) {
 	var b bytes.Buffer
-	proxy.Usage(&b)
+	serveUsage(&b)
 	out := b.String()
 	for _, want := range []string{
 		"--listen string\n", "(default 127.0.0.1:8080) [$ORDERGUARD_LISTEN]",
