@@ -86,7 +86,7 @@ func (c *serveConfig) check(ops []validate.Operation) error {
 // file's, the secrets' and one per setting.
 func knownEnv() []string {
 	def := defaultServeConfig()
-	return settings.KnownEnv(settings.All(def.groups()), append([]string{settings.EnvConfig}, secret.Env()...)...)
+	return settings.KnownEnv(settings.All(def.groups()), append(append([]string{settings.EnvConfig}, secret.Env()...), natsjs.Env()...)...)
 }
 
 // serveUsageLine is the synopsis of orderguard serve, for --help and usage errors.

@@ -16,6 +16,9 @@ func TestUnknownEnv(t *testing.T) {
 		"ORDERGUARD_ADMIN_TOKEN=t",
 		"ORDERGUARD_INBOUND_SECRET=s",
 		"ORDERGUARD_MAX_BODY=2MiB",
+		"ORDERGUARD_OUTBOX_NATS_USER=u", // the fleet outbox's credentials
+		"ORDERGUARD_OUTBOX_NATS_PASSWORD=p",
+		"ORDERGUARD_OUTBOX_NATS_TOKEN=t",
 		"ORDERGUARD_MODEE=report",        // one letter too many
 		"ORDERGUARD_APIKEY=secret-value", // a missing underscore
 		"ORDERGUARD_COLOUR=never",        // nothing close

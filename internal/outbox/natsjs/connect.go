@@ -16,6 +16,10 @@ const (
 	EnvToken    = "ORDERGUARD_OUTBOX_NATS_TOKEN"
 )
 
+// Env lists the variables Connect reads, for serve's check of unknown
+// ORDERGUARD_* variables.
+func Env() []string { return []string{EnvUser, EnvPassword, EnvToken} }
+
 // IsURL reports whether an --outbox value names NATS servers rather than a
 // bbolt file: every comma-separated part is a nats:// or tls:// URL.
 func IsURL(v string) bool {
