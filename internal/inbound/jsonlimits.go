@@ -1,7 +1,6 @@
 package inbound
 
 import (
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -147,24 +146,12 @@ func (l *JSONLimits) decode(ctx *fasthttp.RequestCtx, body []byte) (decoded []by
 }
 
 func (l *JSONLimits) appendRefusal(b []byte, rule string, at int) []byte {
-	var what string
-	var limit int
+	limit := l.MaxArray
 	switch rule {
 	case "max-depth":
-		what, limit = "objects and arrays nest deeper than ", l.MaxDepth
+		limit = l.MaxDepth
 	case "max-string":
-		what, limit = "a string is longer (bytes) than ", l.MaxString
-	default:
-		what, limit = "an array has more elements than ", l.MaxArray
+		limit = l.MaxString
 	}
-	b = append(b, `{"status":"failed","message":"Malformed request","errorsCount":1,"errors":[{"message":"`...)
-	b = append(b, what...)
-	b = strconv.AppendInt(b, int64(limit), 10)
-	b = append(b, ` (--`...)
-	b = append(b, rule...)
-	b = append(b, `)","path":"#","rule":"`...)
-	b = append(b, rule...)
-	b = append(b, `","kind":"limit","offset":`...)
-	b = strconv.AppendInt(b, int64(at), 10)
-	return append(b, "}]}"...)
+	return appendJSONLimit(b, rule, limit, at)
 }
