@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/orderguard/orderguard/internal/cli"
 	"github.com/orderguard/orderguard/internal/inbound"
 	"github.com/orderguard/orderguard/internal/outbox"
@@ -260,17 +258,15 @@ func serve(ctx context.Context, cfg proxy.Config, log *slog.Logger, logOut *asyn
 		MaxHeaders:     cfg.MaxHeaders,
 		MaxConcurrent:  cfg.MaxConcurrent,
 	}
-	// Outermost first: the secret check, then the JSON shape limits, then the
-	// proxy (inside the concurrency cap and header count of so.Limits).
-	jsonLimits := &inbound.JSONLimits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray, MaxBody: cfg.MaxBody}
+	// Outermost first: the secret check, then the proxy (inside the
+	// concurrency cap and header count of so.Limits; the proxy checks the
+	// JSON shape limits itself).
 	check := &inbound.SecretCheck{Header: cfg.InboundSecretHeader, Key: inboundSecret}
-	so.Wrap = func(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-		return check.Wrap(jsonLimits.Wrap(h))
-	}
+	so.Wrap = check.Wrap
 	if inboundSecret.IsSet() {
 		p.Registry().MustRegister(inboundAuthRejected(check))
 	}
-	p.Registry().MustRegister(jsonLimitRejections(jsonLimits), buildInfoMetric(build()))
+	p.Registry().MustRegister(buildInfoMetric(build()))
 	in.Guard = connGuard(cfg, log)
 	p.Registry().MustRegister(connGuardMetrics(in.Guard)...)
 	if store != nil {

@@ -74,14 +74,6 @@ func inboundAuthRejected(c *inbound.SecretCheck) prometheus.Collector {
 	}, func() float64 { return float64(c.Rejected()) })
 }
 
-// jsonLimitRejections counts bodies refused by --max-depth, --max-string or --max-array.
-func jsonLimitRejections(l *inbound.JSONLimits) prometheus.Collector {
-	return prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "orderguard_inbound_json_limit_rejections_total",
-		Help: "Requests answered 400 because the body broke --max-depth, --max-string or --max-array.",
-	}, func() float64 { return float64(l.Rejected()) })
-}
-
 // connGuardMetrics exports the client connection caps' counters.
 func connGuardMetrics(g *inbound.ConnGuard) []prometheus.Collector {
 	refused := func(reason string, f func() uint64) prometheus.Collector {
