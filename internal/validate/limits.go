@@ -36,23 +36,23 @@ type Breach struct {
 	Offset int    // the '{' or '[' one level too deep, the string's opening quote, or the ',' before the element one too many
 }
 
-// walkDepth is how deep WalkLimits follows nesting when --max-depth is off:
-// far past any real body (validators refuse more than DefaultMaxDepth), and
-// small enough that a hostile body cannot grow the stacks much (a frame is
-// some 50 bytes).
+// walkDepth is how deep WalkLimits follows nesting at most (when
+// --max-depth is off or larger): far past any real body (validators refuse
+// more than DefaultMaxDepth), and small enough that a hostile body cannot
+// grow the stacks much (a frame is some 50 bytes).
 const walkDepth = 1024
 
 // WalkLimits checks body for strict syntax and r.Limits only: AnyJSON for a
 // body no validator reads (a route outside the spec, mode off). Nesting is
-// followed as deep as Limits.MaxDepth allows (walkDepth with it off), not
-// DefaultMaxDepth. r.Breach says whether a limit was broken. A syntax fault
+// followed as deep as Limits.MaxDepth allows, up to walkDepth, not
+// DefaultMaxDepth; past walkDepth the walk stops as at a syntax fault. r.Breach says whether a limit was broken. A syntax fault
 // ends the walk where it is found (r.Violations holds it): bytes that are not
 // JSON are only refused for a breach before that point.
 func WalkLimits(body []byte, r *Report) {
 	s := r.Begin(body)
 	s.walking, s.depthCap = true, walkDepth
-	if r.Limits.MaxDepth > 0 {
-		s.depthCap = r.Limits.MaxDepth
+	if l := r.Limits.MaxDepth; l > 0 && l < walkDepth {
+		s.depthCap = l
 	}
 	s.Skip()
 	s.End()

@@ -168,6 +168,8 @@ func TestWalkLimitsNesting(t *testing.T) {
 		{"long string 200 levels deep", Limits{MaxString: 4}, nest(200, `"abcde"`), LimitString},
 		{"long array 200 levels deep", Limits{MaxArray: 2}, nest(200, `1,2,3`), LimitArray},
 		{"past walkDepth", Limits{MaxString: 4}, nest(walkDepth+1, `"abcde"`), ""},
+		{"past walkDepth, under MaxDepth", Limits{MaxDepth: 5000, MaxString: 4}, nest(walkDepth+1, `"abcde"`), ""},
+		{"at walkDepth, under MaxDepth", Limits{MaxDepth: 5000, MaxString: 4}, nest(walkDepth, `"abcde"`), LimitString},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -64,7 +64,7 @@ type Scanner struct {
 	pos      int
 	r        *Report
 	failed   bool
-	MaxDepth int
+	MaxDepth int // nesting bound (a syntax fault past it), read by Begin; 0 is DefaultMaxDepth
 
 	frames []frame
 	keys   []keyRef
