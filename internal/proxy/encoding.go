@@ -58,10 +58,6 @@ func (p *Proxy) bodyToCheck(ctx *fasthttp.RequestCtx, st *opState, orderID []byt
 	return body, buf, bodyValidate
 }
 
-// validated reports whether the operation's bodies are validated: not in
-// mode off, and not without a validator.
-func (st *opState) validated() bool { return st.mode != ModeOff && st.op.Request != nil }
-
 // decode returns req's body as received, or decoded into a pooled buffer
 // (buf, given back with releaseBody) when it was sent compressed, under
 // --max-body.

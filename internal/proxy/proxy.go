@@ -105,6 +105,10 @@ type opState struct {
 	validation, upstream, total                prometheus.Observer
 }
 
+// validated reports whether the operation's bodies are validated: not in
+// mode off, and not without a validator.
+func (st *opState) validated() bool { return st.mode != ModeOff && st.op.Request != nil }
+
 // New builds a proxy. cfg must have passed Check.
 func New(cfg Config, o Options) (*Proxy, error) {
 	if o.Pool == nil {

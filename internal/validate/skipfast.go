@@ -7,9 +7,11 @@ import "unicode/utf8"
 // exact path pays for frames, member bookkeeping and a method call per value.
 // skipFast walks the same bytes on locals and gives up, leaving the exact
 // path to start again from the same place, at anything that path could
-// report: a syntax fault, a repeated name, a card number, an escaped name, a number that might not fit a float64,
-// nesting past the room left, or a string or an array past Report.Limits. It never reports anything itself, so the two paths cannot
-// disagree on a verdict: the worst a miss costs is the exact path's time.
+// report: a syntax fault, a repeated name, a card number, an escaped name, a
+// number that might not fit a float64, nesting past the room left, or a
+// string or an array past Report.Limits. It never reports anything itself,
+// so the two paths cannot disagree on a verdict: the worst a miss costs is
+// the exact path's time.
 
 // fastLevel is one container open on the fast path.
 type fastLevel struct {
