@@ -256,3 +256,23 @@ func TestJSONLimitsPastValidatorDepth(t *testing.T) {
 		})
 	}
 }
+
+// TestJSONLimitsUnknownRoutesReject: with --unknown-routes reject, a body
+// past a limit still gets the limits' 400, not the 404.
+func TestJSONLimitsUnknownRoutesReject(t *testing.T) {
+	up := &capture{}
+	srv := pooltest.Start(t, up.handler, false)
+	e := startProxy(t, envOpts{upstream: srv.URL, mut: func(c *proxy.Config) {
+		withLimits(proxy.ModeEnforce)(c)
+		c.RejectUnknown = true
+	}})
+	if a := e.do("POST", "/v2/other", `{"a":[1,2,3]}`); a.status != 404 {
+		t.Fatalf("within the limits: %d %s, want 404", a.status, a.body)
+	}
+	if a := e.do("POST", "/v2/other", wideBody); a.status != 400 || a.body != wideAnswer {
+		t.Fatalf("past --max-array: %d %s, want 400 %s", a.status, a.body, wideAnswer)
+	}
+	if up.count() != 0 {
+		t.Fatal("an unknown route reached Forter")
+	}
+}
