@@ -123,6 +123,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 	if o.Outbox == nil {
 		o.Outbox = LogEnqueuer{Logger: o.Logger}
 	}
+	limits := validate.Limits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray}
 	p := &Proxy{
 		cfg:        cfg,
 		pool:       o.Pool,
@@ -135,9 +136,9 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		siteID:     []byte(cfg.SiteID),
 		apiVersion: []byte(cfg.APIVersion),
 		checks:     newResponseChecks(),
-		limits:     validate.Limits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray},
+		limits:     limits,
+		limitsOn:   limits.On(),
 	}
-	p.limitsOn = p.limits.On()
 	if o.RequestLog != nil {
 		p.reqLog = newRequestLog(o.RequestLog, cfg.LogFormat)
 	}
