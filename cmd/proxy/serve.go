@@ -359,15 +359,14 @@ func listen(ctx context.Context, cfg serveConfig, in inbound.Config, outboxAPI b
 
 // edge is what a client's request meets before the proxy, in the one order
 // inbound.Edge.Server writes down (the connection guard; fasthttp's limits;
-// the refusal log; the secret check; the JSON shape limits; the concurrency
-// cap and header count; the proxy), with its metrics registered on the
-// proxy's registry. proxy.Serve adds the body cap, --max-body.
+// the refusal log; the secret check; the concurrency cap and header count;
+// then the proxy, which checks the JSON shape limits as it validates), with
+// its metrics registered on the proxy's registry. proxy.Serve adds the body
+// cap, --max-body.
 func edge(cfg serveConfig, in inbound.Config, p *proxy.Proxy, log *slog.Logger) *inbound.Edge {
 	e := &inbound.Edge{
 		Limits: in.Limits,
 		Secret: &inbound.SecretCheck{Header: in.SecretHeader, Key: in.Secret},
-		JSON: &inbound.JSONLimits{MaxDepth: cfg.Proxy.MaxDepth, MaxString: cfg.Proxy.MaxString,
-			MaxArray: cfg.Proxy.MaxArray, MaxBody: cfg.Proxy.MaxBody},
 		Guard:  in.Guard,
 		Logger: log,
 	}

@@ -53,6 +53,9 @@ func startMemEdge() (*memEdge, error) {
 		cfg.RetryMinRemaining = 0
 		cfg.APIVersion = "2.36"
 		cfg.MaxBody = 64 << 10
+		// The JSON shape limits of the Kubernetes example: the proxy checks
+		// them in the validation pass and in a walk of their own.
+		cfg.MaxDepth, cfg.MaxString, cfg.MaxArray = 32, 16<<10, 1000
 		pc := pool.DefaultConfig()
 		pc.Upstream, pc.WarmConns, pc.MaxConns = "http://sandbox.invalid", 0, 64
 		pc.Dial = func(string, time.Duration) (net.Conn, error) { return upLn.Dial() }
@@ -133,6 +136,9 @@ func FuzzHandler(f *testing.F) {
 		{"PO ST", "/v2/orders/x", "Bad Header", `{}`},
 		{"POST", "/v2/orders/x\r\nX-Injected: 1", "", `{}`},
 		{"POST", "/v2/orders/x", strings.Repeat("X-H: v\n", 80), `{}`},
+		{"POST", "/v2/orders/x", "", strings.Repeat(`{"a":`, 40)},
+		{"POST", "/v2/other", "", `[` + strings.Repeat(`1,`, 1001) + `1]`},
+		{"TRACE", "/v2/other", "", `["` + strings.Repeat("s", 17<<10)},
 	} {
 		f.Add(s.method, s.path, s.headers, []byte(s.body))
 	}

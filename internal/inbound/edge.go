@@ -14,7 +14,9 @@ import (
 // and the metrics of each part. Its order is written once, in Server;
 // Collectors are its metrics. cmd/proxy's serve fills it from the settings
 // (the connection guard, the secret check, the limits, the proxy's
-// --max-body and too-large count) and hands it to proxy.Serve.
+// --max-body and too-large count) and hands it to proxy.Serve. The JSON shape
+// limits (--max-depth, --max-string, --max-array) are not here: the proxy
+// checks them in its one pass over the body (internal/validate's scanner).
 type Edge struct {
 	// Limits are fasthttp's limits (Apply) and, as middleware, the
 	// concurrency cap and the header count (Wrap). MaxBodyBytes is the
@@ -22,9 +24,6 @@ type Edge struct {
 	Limits Limits
 	// Secret is the shared-secret check; nil or without a key: none.
 	Secret *SecretCheck
-	// JSON are the JSON shape limits (--max-depth, --max-string,
-	// --max-array); nil: none.
-	JSON *JSONLimits
 	// Guard caps client connections; Listen applies it to the listener
 	// (Config.Guard), the Edge exports its counters. Nil: no caps.
 	Guard *ConnGuard
@@ -48,17 +47,14 @@ type Edge struct {
 //  3. the refusal log, which logs what the steps below and ErrorHandler
 //     refused;
 //  4. the shared-secret check (401), which removes the header;
-//  5. the JSON shape limits (400);
-//  6. the concurrency cap (503) and
-//  7. the header count (431);
-//  8. next, the proxy.
+//  5. the concurrency cap (503) and
+//  6. the header count (431);
+//  7. next, the proxy, which refuses a body past the JSON shape limits (400)
+//     in its validation pass.
 func (e *Edge) Server(next fasthttp.RequestHandler) *fasthttp.Server {
 	log := e.logger()
 	l := e.Limits.WithDefaults()
 	h := e.limiter().Wrap(MaxHeaders(l.MaxHeaders, next))
-	if e.JSON != nil {
-		h = e.JSON.Wrap(h)
-	}
 	if e.Secret != nil {
 		h = e.Secret.Wrap(h)
 	}
@@ -100,7 +96,8 @@ func (e *Edge) logger() *slog.Logger {
 
 // Collectors are the edge's metrics: the requests in flight and refused for
 // --max-concurrent, and, for the parts that are set, the secret check's
-// refusals, the JSON limits' and the connection guard's counters.
+// refusals and the connection guard's counters (the JSON limits' counter is
+// the proxy's).
 func (e *Edge) Collectors() []prometheus.Collector {
 	lim := e.limiter()
 	cs := []prometheus.Collector{
@@ -118,12 +115,6 @@ func (e *Edge) Collectors() []prometheus.Collector {
 			Name: "orderguard_inbound_auth_failures_total",
 			Help: "Requests answered 401 for a missing or wrong inbound shared secret.",
 		}, func() float64 { return float64(c.Rejected()) }))
-	}
-	if l := e.JSON; l != nil {
-		cs = append(cs, prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "orderguard_inbound_json_limit_rejections_total",
-			Help: "Requests answered 400 because the body broke --max-depth, --max-string or --max-array.",
-		}, func() float64 { return float64(l.Rejected()) }))
 	}
 	if g := e.Guard; g != nil {
 		refused := func(reason string, f func() uint64) prometheus.Collector {

@@ -3,6 +3,7 @@ package inbound
 import (
 	"errors"
 	"net"
+	"strconv"
 
 	"github.com/valyala/fasthttp"
 )
@@ -43,4 +44,35 @@ func ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
 	default:
 		refuse(ctx, fasthttp.StatusBadRequest, bodyBadRequest, RefusedMalformed)
 	}
+}
+
+// RefuseJSONLimit answers a body that broke a JSON shape limit (--max-depth,
+// --max-string or --max-array: rule) at byte offset at: 400 in Forter's
+// error shape, whose one error names the rule, the limit and the offset,
+// never the content; RefusalLog writes its line (reason json_limit). The
+// proxy finds the breach as it reads the body (validate.Report.Breach).
+func RefuseJSONLimit(ctx *fasthttp.RequestCtx, rule string, limit, at int) {
+	refuse(ctx, fasthttp.StatusBadRequest, appendJSONLimit(nil, rule, limit, at), RefusedJSONLimit)
+}
+
+func appendJSONLimit(b []byte, rule string, limit, at int) []byte {
+	var what string
+	switch rule {
+	case "max-depth":
+		what = "objects and arrays nest deeper than "
+	case "max-string":
+		what = "a string is longer (bytes) than "
+	default:
+		what = "an array has more elements than "
+	}
+	b = append(b, `{"status":"failed","message":"Malformed request","errorsCount":1,"errors":[{"message":"`...)
+	b = append(b, what...)
+	b = strconv.AppendInt(b, int64(limit), 10)
+	b = append(b, ` (--`...)
+	b = append(b, rule...)
+	b = append(b, `)","path":"#","rule":"`...)
+	b = append(b, rule...)
+	b = append(b, `","kind":"limit","offset":`...)
+	b = strconv.AppendInt(b, int64(at), 10)
+	return append(b, "}]}"...)
 }

@@ -124,3 +124,32 @@ func TestRefusalLog(t *testing.T) {
 		}
 	}
 }
+
+// TestRefuseJSONLimit pins the answer to a body past --max-depth,
+// --max-string or --max-array byte for byte: clients and dashboards parse it.
+func TestRefuseJSONLimit(t *testing.T) {
+	for _, c := range []struct {
+		rule      string
+		limit, at int
+		want      string
+	}{
+		{"max-depth", 8, 40, `{"status":"failed","message":"Malformed request","errorsCount":1,"errors":[{"message":"objects and arrays nest deeper than 8 (--max-depth)","path":"#","rule":"max-depth","kind":"limit","offset":40}]}`},
+		{"max-string", 64, 13, `{"status":"failed","message":"Malformed request","errorsCount":1,"errors":[{"message":"a string is longer (bytes) than 64 (--max-string)","path":"#","rule":"max-string","kind":"limit","offset":13}]}`},
+		{"max-array", 16, 0, `{"status":"failed","message":"Malformed request","errorsCount":1,"errors":[{"message":"an array has more elements than 16 (--max-array)","path":"#","rule":"max-array","kind":"limit","offset":0}]}`},
+	} {
+		var ctx fasthttp.RequestCtx
+		ctx.Response.Header.Set("X-Before", "dropped")
+		RefuseJSONLimit(&ctx, c.rule, c.limit, c.at)
+		if got := string(ctx.Response.Body()); got != c.want {
+			t.Errorf("%s: body\n%s\nwant\n%s", c.rule, got, c.want)
+		}
+		if ctx.Response.StatusCode() != 400 || string(ctx.Response.Header.ContentType()) != "application/json" ||
+			len(ctx.Response.Header.Peek("X-Before")) != 0 {
+			t.Errorf("%s: status %d, content type %q, earlier header kept %q", c.rule, ctx.Response.StatusCode(),
+				ctx.Response.Header.ContentType(), ctx.Response.Header.Peek("X-Before"))
+		}
+		if reason, _ := ctx.UserValue(refusedKey).(string); reason != RefusedJSONLimit {
+			t.Errorf("%s: refusal reason %q, want %q", c.rule, reason, RefusedJSONLimit)
+		}
+	}
+}

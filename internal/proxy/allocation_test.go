@@ -19,7 +19,8 @@ import (
 
 // TestHandlerAllocations guards the hot path: a valid order in enforce and
 // report mode, forwarded and its answer checked, allocates nothing once the
-// pools are warm.
+// pools are warm; with the JSON shape limits on too, and in mode off, where
+// they are a walk of their own.
 func TestHandlerAllocations(t *testing.T) {
 	body := []byte(validOrder(t))
 	ln := fasthttputil.NewInmemoryListener()
@@ -29,8 +30,16 @@ func TestHandlerAllocations(t *testing.T) {
 	}}
 	go srv.Serve(ln) //nolint:errcheck // ends with Shutdown
 	t.Cleanup(func() { _ = srv.Shutdown() })
-	for _, mode := range []proxy.Mode{proxy.ModeEnforce, proxy.ModeReport} {
-		t.Run(mode.String(), func(t *testing.T) {
+	for _, c := range []struct {
+		mode   proxy.Mode
+		limits bool
+	}{{proxy.ModeEnforce, false}, {proxy.ModeReport, false}, {proxy.ModeEnforce, true}, {proxy.ModeOff, true}} {
+		mode := c.mode
+		name := mode.String()
+		if c.limits {
+			name += " limits"
+		}
+		t.Run(name, func(t *testing.T) {
 			up, err := pool.New(pool.Config{Upstream: "http://upstream", WarmConns: 1,
 				Dial: func(string, time.Duration) (net.Conn, error) { return ln.Dial() }})
 			if err != nil {
@@ -41,6 +50,9 @@ func TestHandlerAllocations(t *testing.T) {
 			cfg.Mode = mode
 			cfg.APIVersion = "2.3"
 			cfg.SiteID = "site"
+			if c.limits {
+				cfg.MaxDepth, cfg.MaxString, cfg.MaxArray = 32, 16<<10, 1000
+			}
 			// At warn level: the proxy's own path allocates nothing; the
 			// per-request info line (slog) is the operator's choice and is
 			// measured by BenchmarkProxy's log sub-benchmark.

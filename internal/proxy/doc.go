@@ -11,7 +11,9 @@
 // hands the request to the outbox. Forter's answers pass through unchanged and
 // are checked against the spec in report-only mode (drift metrics), on a
 // worker after the answer is written. Bodies sent with Content-Encoding gzip
-// or deflate are validated decoded and forwarded as received. It also
+// or deflate are validated decoded and forwarded as received. The JSON shape
+// limits (--max-depth, --max-string, --max-array) are checked by the same
+// scan, on every route and in every mode (limits.go). It also
 // serves the admin listener (/healthz, /readyz, /metrics) and shuts down
 // gracefully.
 //

@@ -48,25 +48,37 @@ func releaseBody(buf *[]byte) {
 // report mode forwards it unchecked (report mode never blocks), counted and
 // logged either way.
 func (p *Proxy) bodyToCheck(ctx *fasthttp.RequestCtx, st *opState, orderID []byte) (body []byte, buf *[]byte, next bodyNext) {
-	if st.mode == ModeOff || st.op.Request == nil {
+	if !st.validated() {
 		return nil, nil, bodySkip
 	}
-	if len(ctx.Request.Header.ContentEncoding()) == 0 {
-		return ctx.PostBody(), nil, bodyValidate
+	body, buf, err := p.decode(&ctx.Request)
+	if err != nil {
+		return nil, nil, p.undecodable(ctx, st, orderID, err)
 	}
-	coding, err := requestCoding(&ctx.Request.Header)
-	if err == nil && coding == contentcoding.Identity {
-		return ctx.PostBody(), nil, bodyValidate
+	return body, buf, bodyValidate
+}
+
+// decode returns req's body as received, or decoded into a pooled buffer
+// (buf, given back with releaseBody) when it was sent compressed, under
+// --max-body.
+func (p *Proxy) decode(req *fasthttp.Request) (body []byte, buf *[]byte, err error) {
+	if len(req.Header.ContentEncoding()) == 0 {
+		return req.Body(), nil, nil
 	}
-	if err == nil {
-		buf = decodedBodies.Get().(*[]byte)
-		*buf, err = contentcoding.Decode((*buf)[:0], coding, ctx.PostBody(), p.cfg.MaxBody)
-		if err == nil {
-			return *buf, buf, bodyValidate
-		}
+	coding, err := requestCoding(&req.Header)
+	if err != nil {
+		return nil, nil, err
+	}
+	if coding == contentcoding.Identity {
+		return req.Body(), nil, nil
+	}
+	buf = decodedBodies.Get().(*[]byte)
+	*buf, err = contentcoding.Decode((*buf)[:0], coding, req.Body(), p.cfg.MaxBody)
+	if err != nil {
 		releaseBody(buf)
+		return nil, nil, err
 	}
-	return nil, nil, p.undecodable(ctx, st, orderID, err)
+	return *buf, buf, nil
 }
 
 // requestCoding is the coding of the body: every Content-Encoding field

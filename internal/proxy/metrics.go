@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -42,6 +44,8 @@ type metrics struct {
 	outboxErrs    *prometheus.CounterVec   // cause (outbox.Cause)
 
 	adminRefused prometheus.Counter
+
+	jsonLimitRejections atomic.Uint64 // bodies past --max-depth, --max-string or --max-array
 }
 
 func newMetrics(p *pool.Pool, b *breaker) *metrics {
@@ -140,6 +144,10 @@ func newMetrics(p *pool.Pool, b *breaker) *metrics {
 			Name: "orderguard_circuit_opens_total",
 			Help: "Times the circuit breaker opened.",
 		}, func() float64 { return float64(b.opens.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "orderguard_inbound_json_limit_rejections_total",
+			Help: "Requests answered 400 because the body broke --max-depth, --max-string or --max-array.",
+		}, func() float64 { return float64(m.jsonLimitRejections.Load()) }),
 	)
 	return m
 }

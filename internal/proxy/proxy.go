@@ -82,6 +82,9 @@ type Proxy struct {
 	allowHeader string // Allow of a 405: the methods of operations and allowlisted routes
 	reports     sync.Pool
 
+	limits   validate.Limits // --max-depth, --max-string, --max-array: limits.go
+	limitsOn bool
+
 	apiKey     *secret.Key
 	validators Validators // nil: each opState's op
 	auth       atomic.Pointer[authCache]
@@ -110,6 +113,10 @@ type opState struct {
 	validation, upstream, total                prometheus.Observer
 }
 
+// validated reports whether the operation's bodies are validated: not in
+// mode off, and not without a validator.
+func (st *opState) validated() bool { return st.mode != ModeOff && st.op.Request != nil }
+
 // New builds a proxy. cfg must have passed Check.
 func New(cfg Config, o Options) (*Proxy, error) {
 	if o.Pool == nil {
@@ -124,6 +131,7 @@ func New(cfg Config, o Options) (*Proxy, error) {
 	if o.Outbox == nil {
 		o.Outbox = LogEnqueuer{Logger: o.Logger}
 	}
+	limits := validate.Limits{MaxDepth: cfg.MaxDepth, MaxString: cfg.MaxString, MaxArray: cfg.MaxArray}
 	p := &Proxy{
 		cfg:        cfg,
 		pool:       o.Pool,
@@ -136,6 +144,8 @@ func New(cfg Config, o Options) (*Proxy, error) {
 		siteID:     []byte(cfg.SiteID),
 		apiVersion: []byte(cfg.APIVersion),
 		checks:     newResponseChecks(),
+		limits:     limits,
+		limitsOn:   limits.On(),
 	}
 	if de, ok := o.Outbox.(outbox.DeadlineEnqueuer); ok && cfg.Fallback == FallbackOpen {
 		if err := cfg.checkEnqueueReserve(); err != nil {
@@ -209,9 +219,14 @@ func (p *Proxy) match(method, path []byte) (*opState, []byte) {
 
 // Handler serves one request. The body was read by the server, once, under
 // the --max-body cap; the same bytes are validated (decoded first when sent
-// compressed: bodyToCheck) and forwarded.
+// compressed: bodyToCheck) and forwarded. The JSON shape limits are checked
+// in the validation pass, or, for a body no validator reads, first of all
+// (limits.go).
 func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	rt := p.resolve(ctx)
+	if p.limitsOn && (rt.kind != routeOperation || !rt.st.validated()) && p.overLimits(ctx) {
+		return
+	}
 	switch rt.kind {
 	case routeForeign, routeAllowed:
 		p.passthrough(ctx, rt.kind == routeAllowed)
@@ -241,7 +256,15 @@ func (p *Proxy) Handler(ctx *fasthttp.RequestCtx) {
 	if next == bodyValidate && op.Request != nil {
 		r := p.reports.Get().(*validate.Report)
 		r.Reset()
+		r.Limits = p.limits
 		op.Request(checked, r)
+		if r.Breach.Rule != "" {
+			// Refused as the limits refuse, before validation counts: the
+			// request leaves no other metric, log line or span.
+			p.refuseLimits(ctx, r.Breach)
+			p.reports.Put(r)
+			return
+		}
 		found = len(r.Violations)
 		tr.Validation(t0, r)
 		if found > 0 {

@@ -156,6 +156,7 @@ func (p *Proxy) checkWorker() {
 func (p *Proxy) checkResponse(j *checkJob) {
 	r := p.reports.Get().(*validate.Report)
 	r.Reset()
+	r.Limits = validate.Limits{} // the limits bound requests, not Forter's answers
 	j.f(j.body, r)
 	if r.Errors() > 0 {
 		j.st.drift.Inc()

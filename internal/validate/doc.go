@@ -3,8 +3,9 @@
 // (scanner.go), the composition keywords (compose.go), pattern automata
 // (pattern.go), format checks (formats.go), the business-rule state — facts,
 // conditions deferred to the end of the document, sums, the full-card-number
-// guard (rules.go) — and the Violation type, the Report that collects
-// violations and their formatting (violation.go, format.go).
+// guard (rules.go) — the shape limits a caller may set on a Report and the
+// walk that checks them alone (limits.go), and the Violation type, the Report
+// that collects violations and their formatting (violation.go, format.go).
 //
 // It must never panic on input, never allocate on a valid body once a Report
 // has been reused, and never copy a submitted string value into a message:

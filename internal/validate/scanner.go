@@ -64,7 +64,7 @@ type Scanner struct {
 	pos      int
 	r        *Report
 	failed   bool
-	MaxDepth int
+	MaxDepth int // nesting bound (a syntax fault past it), read by Begin; 0 is DefaultMaxDepth
 
 	frames []frame
 	keys   []keyRef
@@ -82,6 +82,14 @@ type Scanner struct {
 	dupID  string   // the rule id duplicate names are reported under
 	dupSev Severity // its default severity in this document; see DuplicateKeys
 
+	// The bounds of Report.Limits the hot paths compare with (see
+	// setLimits): off, each is one no document reaches.
+	depthCap  int   // objects and arrays nest at most this deep: MaxDepth or Limits.MaxDepth
+	maxString int   // bytes of one string as written
+	maxArray  int32 // elements of one array
+	walking   bool  // WalkLimits: nesting is bounded by the limits, not MaxDepth
+	deep      bool  // stopped at MaxDepth with limits on: End walks on (walkPastDepth)
+
 	rules // business-rule state; see rules.go
 }
 
@@ -97,6 +105,8 @@ func (r *Report) Begin(body []byte) *Scanner {
 	if s.MaxDepth <= 0 {
 		s.MaxDepth = DefaultMaxDepth
 	}
+	r.Breach, s.walking, s.deep = Breach{}, false, false
+	s.setLimits(r.Limits)
 	s.frames, s.keys, s.arena, s.strbuf = s.frames[:0], s.keys[:0], s.arena[:0], s.strbuf[:0]
 	s.fastMiss = -1
 	s.vstart = len(r.Violations)
@@ -113,6 +123,9 @@ func (r *Report) Begin(body []byte) *Scanner {
 // the violations of this body in document order and fills in their lines
 // and columns. Call it once, after the top-level validator returned.
 func (s *Scanner) End() {
+	if s.deep {
+		s.walkPastDepth()
+	}
 	if !s.failed {
 		s.ws()
 		if s.pos < len(s.buf) {
@@ -332,8 +345,8 @@ func (s *Scanner) enter(c byte, object bool) bool {
 		return false
 	}
 	n := len(s.frames)
-	if n >= s.MaxDepth {
-		s.syntax(s.pos, "max-depth", "objects and arrays nest deeper than "+strconv.Itoa(s.MaxDepth)+" levels")
+	if n >= s.depthCap {
+		s.tooDeep(s.pos)
 		return false
 	}
 	if n < cap(s.frames) {
@@ -399,6 +412,11 @@ func (s *Scanner) NextMember() bool {
 	s.keyAt = i
 	// A plain name: the first byte that needs a look is its closing quote.
 	if j := plainEnd(b, i+1); j < len(b) && b[j] == '"' {
+		if j-i-1 > s.maxString {
+			s.pos = i
+			s.breach(i, LimitString, s.maxString)
+			return false
+		}
 		f.cur = seg{off: int32(i + 1), n: int32(j - i - 1)}
 		s.key = b[i+1 : j]
 		i = j + 1
@@ -606,6 +624,10 @@ func (s *Scanner) NextElem() bool {
 			s.syntax(s.pos, "syntax", "expected ',' or ']' after an array element")
 			return false
 		}
+		if f.n >= s.maxArray {
+			s.breach(s.pos, LimitArray, int(s.maxArray))
+			return false
+		}
 		s.pos++
 	}
 	f.cur = seg{off: f.n, isIndex: true}
@@ -628,6 +650,10 @@ func (s *Scanner) String() ([]byte, bool) {
 	}
 	// A plain string: the first byte that needs a look is its closing quote.
 	if j := plainEnd(b, at+1); j < len(b) && b[j] == '"' {
+		if j-at-1 > s.maxString {
+			s.breach(at, LimitString, s.maxString)
+			return nil, false
+		}
 		v := b[at+1 : j]
 		s.pos = j + 1
 		if s.pan.on && (s.pan.allowNext || panCandidate(v)) {
@@ -659,6 +685,10 @@ func (s *Scanner) skipString() {
 	if at < len(b) && b[at] == '"' {
 		// A plain string: its closing quote is the first byte that needs a look.
 		if j := plainEnd(b, at+1); j < len(b) && b[j] == '"' {
+			if j-at-1 > s.maxString {
+				s.breach(at, LimitString, s.maxString)
+				return
+			}
 			s.pos = j + 1
 			if s.pan.on && (s.pan.allowNext || panCandidate(b[at+1:j])) {
 				s.panCheck(at, b[at+1:j])
@@ -700,18 +730,22 @@ func (s *Scanner) scanString() (raw []byte, esc, ok bool) {
 	look:
 		if i >= len(b) {
 			s.pos = i
-			s.syntax(i, "truncated", "the document ends inside a string")
+			s.stringFault(start, i, i, "truncated", "the document ends inside a string")
 			return nil, false, false
 		}
 		switch c := b[i]; {
 		case c == '"':
+			if i-start > s.maxString {
+				s.breach(start-1, LimitString, s.maxString)
+				return nil, false, false
+			}
 			s.pos = i + 1
 			return b[start:i], esc, true
 		case c == '\\':
 			esc = true
 			if i+1 >= len(b) {
 				s.pos = len(b)
-				s.syntax(len(b), "truncated", "the document ends inside a string")
+				s.stringFault(start, len(b), len(b), "truncated", "the document ends inside a string")
 				return nil, false, false
 			}
 			switch b[i+1] {
@@ -720,25 +754,25 @@ func (s *Scanner) scanString() (raw []byte, esc, ok bool) {
 			case 'u':
 				if i+6 > len(b) {
 					s.pos = len(b)
-					s.syntax(len(b), "truncated", "the document ends inside a string")
+					s.stringFault(start, len(b), len(b), "truncated", "the document ends inside a string")
 					return nil, false, false
 				}
 				if _, okh := hex4(b[i+2 : i+6]); !okh {
-					s.syntax(i, "syntax", `invalid \u escape in a string: want four hex digits`)
+					s.stringFault(start, i, i, "syntax", `invalid \u escape in a string: want four hex digits`)
 					return nil, false, false
 				}
 				i += 6
 			default:
-				s.syntax(i, "syntax", "invalid escape sequence in a string")
+				s.stringFault(start, i, i, "syntax", "invalid escape sequence in a string")
 				return nil, false, false
 			}
 		case c < 0x20:
-			s.syntax(i, "control-character", "a raw control character (such as a line break) inside a string; RFC 8259 requires it escaped")
+			s.stringFault(start, i, i, "control-character", "a raw control character (such as a line break) inside a string; RFC 8259 requires it escaped")
 			return nil, false, false
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size <= 1 {
-				s.syntax(i, "invalid-utf8", "invalid UTF-8 in a string")
+				s.stringFault(start, i, i, "invalid-utf8", "invalid UTF-8 in a string")
 				return nil, false, false
 			}
 			i += size

@@ -7,15 +7,18 @@ import "unicode/utf8"
 // exact path pays for frames, member bookkeeping and a method call per value.
 // skipFast walks the same bytes on locals and gives up, leaving the exact
 // path to start again from the same place, at anything that path could
-// report: a syntax fault, a repeated name, a card number, an escaped name, a number that might not fit a float64, or nesting past
-// the room left. It never reports anything itself, so the two paths cannot
-// disagree on a verdict: the worst a miss costs is the exact path's time.
+// report: a syntax fault, a repeated name, a card number, an escaped name, a
+// number that might not fit a float64, nesting past the room left, or a
+// string or an array past Report.Limits. It never reports anything itself,
+// so the two paths cannot disagree on a verdict: the worst a miss costs is
+// the exact path's time.
 
 // fastLevel is one container open on the fast path.
 type fastLevel struct {
 	object bool
-	names  uint64 // filter of the object's member names, as in frame.names
+	n      int32  // commas of an array so far: its elements less one
 	base   int32  // its first entry of Scanner.fastNames
+	names  uint64 // filter of the object's member names, as in frame.names
 }
 
 // fastName is a member name seen on the fast path, kept to tell a real
@@ -34,7 +37,8 @@ const maxFastNames = 256
 // gave up.
 func (s *Scanner) skipFast() bool {
 	b, i := s.buf, s.pos
-	room := s.MaxDepth - len(s.frames)
+	room := s.depthCap - len(s.frames)
+	maxString, maxArray := s.maxString, s.maxArray
 	pan := s.pan.on
 	levels, names := s.fastLevels[:0], s.fastNames[:0]
 	defer func() {
@@ -51,7 +55,7 @@ value:
 	switch c := b[i]; {
 	case c == '"':
 		j, esc, ok := fastString(b, i+1)
-		if !ok {
+		if !ok || j-i-1 > maxString {
 			return false
 		}
 		if pan {
@@ -128,6 +132,9 @@ value:
 			if top.object {
 				goto member
 			}
+			if top.n++; top.n >= maxArray {
+				return false
+			}
 			goto value
 		case '}':
 			if !top.object {
@@ -151,8 +158,8 @@ member:
 			return false
 		}
 		j := plainEnd(b, i+1)
-		if j >= len(b) || b[j] != '"' {
-			return false // an escaped or non-ASCII name: the exact path decodes it
+		if j >= len(b) || b[j] != '"' || j-i-1 > maxString {
+			return false // an escaped or non-ASCII name, which the exact path decodes, or one too long
 		}
 		name := b[i+1 : j]
 		if pan && panCandidate(name) && IsCardNumber(name) {

@@ -104,12 +104,19 @@ type Report struct {
 	// Severities overrides the spec's severity of business rules by rule id
 	// (error, warning or off). Nil means the spec's defaults.
 	Severities map[string]Severity
+	// Limits bound the document's shape (the proxy's --max-depth,
+	// --max-string, --max-array); zero is off. Kept across bodies, like
+	// Severities.
+	Limits Limits
+	// Breach is where the last body broke Limits, if it did (Rule not
+	// empty): the scan stopped there.
+	Breach Breach
 
 	sc *Scanner // reused across bodies; see Begin
 }
 
 // Reset empties the report for the next body, keeping its capacity and overrides.
-func (r *Report) Reset() { r.Violations = r.Violations[:0] }
+func (r *Report) Reset() { r.Violations, r.Breach = r.Violations[:0], Breach{} }
 
 // Errors counts error-severity violations.
 func (r *Report) Errors() int {
