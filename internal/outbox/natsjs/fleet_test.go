@@ -29,6 +29,7 @@ type counting struct {
 	mu    sync.Mutex
 	paths []string
 	hold  chan struct{} // while open, /v2/orders/HOLD-* hang (a pod dying mid-send)
+	held  int           // requests hanging on hold now
 }
 
 func (c *counting) serve(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +37,9 @@ func (c *counting) serve(w http.ResponseWriter, r *http.Request) {
 	hold := c.hold
 	c.mu.Unlock()
 	if strings.HasPrefix(r.URL.Path, "/v2/orders/HOLD") && hold != nil {
+		c.mu.Lock()
+		c.held++
+		c.mu.Unlock()
 		select {
 		case <-hold:
 		case <-r.Context().Done():
@@ -106,7 +110,15 @@ func TestFleetSurvivorDeliversADeadPodsOrders(t *testing.T) {
 	// Pod A's resender takes deliveries and hangs in the send; then the pod
 	// goes away for good without acknowledging anything.
 	runResender(t, podA, srv.URL)
-	waitFor(t, "pod A holds a delivery", 5*time.Second, func() bool { st, _ := podA.Stats(); return st.Attempts >= 1 })
+	// Held at the upstream, not only counted as an attempt: a send still on
+	// its way when the hold ends below would be answered, and then resent
+	// by the survivor (pod A can no longer record or acknowledge it), which is
+	// at-least-once delivery, not what this test is about.
+	waitFor(t, "pod A holds a delivery at the upstream", 5*time.Second, func() bool {
+		up.mu.Lock()
+		defer up.mu.Unlock()
+		return up.held >= 1
+	})
 	_ = podA.Close()
 	up.mu.Lock()
 	up.hold = nil // the survivor's sends are answered at once
