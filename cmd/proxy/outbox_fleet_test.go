@@ -151,14 +151,9 @@ func outboxLines(log string) string {
 // sandboxReceived is GET /_sandbox/received, as any client reads it.
 func sandboxReceived(t *testing.T, base string) sandbox.Received {
 	t.Helper()
-	var r sandbox.Received
-	resp, err := http.Get(base + "/_sandbox/received")
+	r, err := sandbox.FetchReceived(nil, base)
 	if err != nil {
-		t.Fatalf("GET /_sandbox/received: %v", err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&r); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /_sandbox/received: %d %v", resp.StatusCode, err)
+		t.Fatal(err)
 	}
 	return r
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/orderguard/orderguard/internal/outbox"
+	"github.com/orderguard/orderguard/internal/sandbox"
 )
 
 var (
@@ -255,32 +256,18 @@ func outboxStats(t *testing.T, adminURL string) outbox.Stats {
 	return st
 }
 
-// received is the part of GET /_sandbox/received the tests read.
-type received struct {
-	Orders []struct {
-		Endpoint string `json:"endpoint"`
-		ID       string `json:"id"`
-		OK       uint64 `json:"ok"`
-	} `json:"orders"`
-}
-
 // sandboxReceived returns, per order id, how many orderV2 requests the
 // sandbox answered 2xx, and the position of each (endpoint, id) in the order
 // the sandbox first saw them.
 func sandboxReceived(t *testing.T, sandboxURL string) (map[string]uint64, map[string]int) {
 	t.Helper()
-	resp, err := client.Get(sandboxURL + "/_sandbox/received")
+	r, err := sandbox.FetchReceived(client, sandboxURL)
 	if err != nil {
-		t.Fatalf("sandbox /_sandbox/received: %v", err)
-	}
-	defer resp.Body.Close()
-	var r received
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-		t.Fatalf("sandbox /_sandbox/received: %v", err)
+		t.Fatal(err)
 	}
 	ok, pos := map[string]uint64{}, map[string]int{}
 	for i, o := range r.Orders {
-		if o.Endpoint == "orderV2" {
+		if o.Endpoint == sandbox.EndpointOrderV2 {
 			ok[o.ID] += o.OK
 		}
 		pos[o.Endpoint+" "+o.ID] = i

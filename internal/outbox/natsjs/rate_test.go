@@ -2,9 +2,7 @@ package natsjs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -79,14 +77,9 @@ func TestFleetRate(t *testing.T) {
 // received is GET /_sandbox/received, over HTTP as any client reads it.
 func received(t *testing.T, base string) sandbox.Received {
 	t.Helper()
-	var r sandbox.Received
-	resp, err := http.Get(base + "/_sandbox/received")
+	r, err := sandbox.FetchReceived(nil, base)
 	if err != nil {
-		t.Fatalf("GET /_sandbox/received: %v", err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /_sandbox/received: %d %v", resp.StatusCode, err)
+		t.Fatal(err)
 	}
 	return r
 }
